@@ -1,0 +1,105 @@
+// Command app is Ironstar's server and its one composition root: it reads
+// the config, connects NATS, builds the router and serves HTTP until SIGINT
+// or SIGTERM, then shuts down in reverse order within shutdownTimeout.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"ironstar/config"
+	"ironstar/nats"
+	"ironstar/router"
+)
+
+const (
+	// shutdownTimeout is the whole budget from signal to exit.
+	shutdownTimeout = 10 * time.Second
+	// natsCloseTimeout is the part of it kept for draining NATS.
+	natsCloseTimeout = 2 * time.Second
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		// After the first signal, a second one kills the process at once.
+		<-ctx.Done()
+		stop()
+	}()
+	if err := run(ctx, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "ironstar:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, logOutput io.Writer) error {
+	cfg, err := config.FromEnv(".env")
+	if err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(logOutput, &slog.HandlerOptions{Level: cfg.LogLevel}))
+
+	nc, err := nats.Connect(ctx, nats.Options{URL: cfg.NATSURL, DataDir: cfg.DataDir, Port: cfg.NATSPort}, logger)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		closeCtx, cancel := context.WithTimeout(context.Background(), natsCloseTimeout)
+		defer cancel()
+		if err := nc.Close(closeCtx); err != nil {
+			logger.Error("close nats", "err", err)
+		}
+	}()
+
+	// lifetime ends as shutdown begins, before the HTTP server drains, so
+	// that long-lived SSE streams drop and their browsers reconnect elsewhere.
+	lifetime, endStreams := context.WithCancel(context.Background())
+	defer endStreams()
+	handler, err := router.New(router.Deps{Logger: logger, Lifetime: lifetime, Ready: nc.Ready, Dev: cfg.Dev})
+	if err != nil {
+		return err
+	}
+
+	listener, err := net.Listen("tcp", cfg.Addr())
+	if err != nil {
+		return fmt.Errorf("listen on %s (HOST, PORT): %w", cfg.Addr(), err)
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	logger.Info("listening", "url", "http://"+listener.Addr().String(), "dev", cfg.Dev, "nats_embedded", cfg.Embedded())
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		if err := srv.Serve(listener); !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-gctx.Done()
+		logger.Info("shutting down")
+		endStreams()
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout-natsCloseTimeout)
+		defer cancel()
+		return srv.Shutdown(shutdownCtx)
+	})
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	logger.Info("stopped")
+	return nil
+}

@@ -1,0 +1,145 @@
+// Package config reads Ironstar's settings from the environment (and an
+// optional .env file) into one immutable Config value, failing fast on bad input.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/joho/godotenv"
+)
+
+// Config is every setting the app reads at start. It is a plain value: pass
+// it (or the parts a component needs) down from the composition root.
+type Config struct {
+	// Host is the interface the HTTP server listens on.
+	Host string
+	// Port is the HTTP port; 0 picks a free one (handy in tests).
+	Port int
+	// DataDir holds the embedded NATS server's JetStream files (DataDir/nats).
+	DataDir string
+	// LogLevel filters log records below it.
+	LogLevel slog.Level
+	// NATSURL, when set, connects to an external NATS server or cluster
+	// (comma-separated URLs) instead of starting the embedded one.
+	NATSURL string
+	// NATSPort, when non-zero, makes the embedded NATS server listen on
+	// 127.0.0.1:NATSPort so the nats CLI can reach it. Zero keeps it
+	// in-process only.
+	NATSPort int
+	// Dev reports a development build (build tag dev): assets from disk,
+	// browser reload on rebuild.
+	Dev bool
+}
+
+// Addr is the host:port the HTTP server listens on.
+func (c Config) Addr() string {
+	return net.JoinHostPort(c.Host, strconv.Itoa(c.Port))
+}
+
+// Embedded reports whether the app starts its own NATS server.
+func (c Config) Embedded() bool { return c.NATSURL == "" }
+
+// Defaults for every variable; the README's config table mirrors this.
+const (
+	DefaultHost     = "localhost"
+	DefaultPort     = 8080
+	DefaultDataDir  = "./data"
+	DefaultLogLevel = "info"
+)
+
+// FromEnv builds a Config from the process environment, with values from
+// envFile (usually ".env") filling in variables the environment lacks. A
+// missing envFile is not an error.
+func FromEnv(envFile string) (Config, error) {
+	fileVars, err := godotenv.Read(envFile)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return Config{}, fmt.Errorf("config: read %s: %w", envFile, err)
+	}
+	return Parse(func(key string) string {
+		if v, ok := os.LookupEnv(key); ok {
+			return v
+		}
+		return fileVars[key]
+	})
+}
+
+// Parse builds a Config from a lookup function (os.Getenv in production, a
+// map in tests). Every error names the variable at fault.
+func Parse(getenv func(string) string) (Config, error) {
+	get := func(key, def string) string {
+		if v := strings.TrimSpace(getenv(key)); v != "" {
+			return v
+		}
+		return def
+	}
+	var errs []error
+	fail := func(key, val, why string) {
+		errs = append(errs, fmt.Errorf("config: %s=%q: %s", key, val, why))
+	}
+
+	cfg := Config{
+		Host:    get("HOST", DefaultHost),
+		DataDir: get("DATA_DIR", DefaultDataDir),
+		NATSURL: get("NATS_URL", ""),
+		Dev:     Dev,
+	}
+
+	portText := get("PORT", strconv.Itoa(DefaultPort))
+	if p, ok := parsePort(portText); ok {
+		cfg.Port = p
+	} else {
+		fail("PORT", portText, "must be a number from 0 to 65535 (0 picks a free port)")
+	}
+
+	levelText := get("LOG_LEVEL", DefaultLogLevel)
+	if err := cfg.LogLevel.UnmarshalText([]byte(levelText)); err != nil {
+		fail("LOG_LEVEL", levelText, "must be one of debug, info, warn, error")
+	}
+
+	if natsPort := get("NATS_PORT", ""); natsPort != "" {
+		if p, ok := parsePort(natsPort); ok && p > 0 {
+			cfg.NATSPort = p
+		} else {
+			fail("NATS_PORT", natsPort, "must be a number from 1 to 65535, or empty for an in-process connection only")
+		}
+	}
+
+	if cfg.NATSURL != "" {
+		for _, server := range strings.Split(cfg.NATSURL, ",") {
+			if err := checkNATSURL(strings.TrimSpace(server)); err != nil {
+				fail("NATS_URL", cfg.NATSURL, err.Error())
+				break
+			}
+		}
+		if cfg.NATSPort != 0 {
+			fail("NATS_PORT", get("NATS_PORT", ""), "only applies to the embedded server; leave it empty when NATS_URL is set")
+		}
+	}
+
+	return cfg, errors.Join(errs...)
+}
+
+func parsePort(s string) (int, bool) {
+	p, err := strconv.Atoi(s)
+	return p, err == nil && p >= 0 && p <= 65535
+}
+
+func checkNATSURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" {
+		return errors.New("must be a comma-separated list of URLs such as nats://host:4222")
+	}
+	switch u.Scheme {
+	case "nats", "tls", "ws", "wss":
+		return nil
+	default:
+		return fmt.Errorf("unsupported scheme %q (use nats, tls, ws or wss)", u.Scheme)
+	}
+}

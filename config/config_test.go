@@ -1,0 +1,95 @@
+package config
+
+import (
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func lookup(vars map[string]string) func(string) string {
+	return func(k string) string { return vars[k] }
+}
+
+func TestParseDefaults(t *testing.T) {
+	t.Parallel()
+	cfg, err := Parse(lookup(nil))
+	if err != nil {
+		t.Fatalf("Parse(empty env): %v", err)
+	}
+	want := Config{Host: DefaultHost, Port: DefaultPort, DataDir: DefaultDataDir, LogLevel: slog.LevelInfo, Dev: Dev}
+	if cfg != want {
+		t.Errorf("Parse(empty env) = %+v, want %+v", cfg, want)
+	}
+	if !cfg.Embedded() {
+		t.Error("Embedded() = false without NATS_URL")
+	}
+	if got := cfg.Addr(); got != "localhost:8080" {
+		t.Errorf("Addr() = %q", got)
+	}
+}
+
+func TestParseValues(t *testing.T) {
+	t.Parallel()
+	cfg, err := Parse(lookup(map[string]string{
+		"HOST": "127.0.0.1", "PORT": "0", "DATA_DIR": "/tmp/x", "LOG_LEVEL": "DEBUG",
+		"NATS_URL": "nats://a:4222, nats://b:4222",
+	}))
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	if cfg.Port != 0 || cfg.Host != "127.0.0.1" || cfg.DataDir != "/tmp/x" || cfg.LogLevel != slog.LevelDebug {
+		t.Errorf("Parse = %+v", cfg)
+	}
+	if cfg.Embedded() {
+		t.Error("Embedded() = true with NATS_URL set")
+	}
+}
+
+func TestParseRejectsBadValuesNamingTheVariable(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"port is not a number", map[string]string{"PORT": "http"}, `PORT="http"`},
+		{"port is out of range", map[string]string{"PORT": "70000"}, `PORT="70000"`},
+		{"log level is unknown", map[string]string{"LOG_LEVEL": "loud"}, `LOG_LEVEL="loud"`},
+		{"nats port is zero", map[string]string{"NATS_PORT": "0"}, `NATS_PORT="0"`},
+		{"nats url has no host", map[string]string{"NATS_URL": "localhost"}, `NATS_URL="localhost"`},
+		{"nats url has a web scheme", map[string]string{"NATS_URL": "http://a:4222"}, `unsupported scheme "http"`},
+		{"nats port with an external server", map[string]string{"NATS_URL": "nats://a:4222", "NATS_PORT": "4222"}, "only applies to the embedded server"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := Parse(lookup(tc.env))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Parse(%v) error = %v, want it to mention %s", tc.env, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestFromEnvReadsDotEnvBelowTheEnvironment(t *testing.T) {
+	envFile := filepath.Join(t.TempDir(), ".env")
+	if err := os.WriteFile(envFile, []byte("PORT=9090\nDATA_DIR=/from/file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("DATA_DIR", "/from/env")
+	cfg, err := FromEnv(envFile)
+	if err != nil {
+		t.Fatalf("FromEnv: %v", err)
+	}
+	if cfg.Port != 9090 {
+		t.Errorf("Port = %d, want 9090 from the .env file", cfg.Port)
+	}
+	if cfg.DataDir != "/from/env" {
+		t.Errorf("DataDir = %q, want the environment to win over .env", cfg.DataDir)
+	}
+	if _, err := FromEnv(filepath.Join(t.TempDir(), "missing.env")); err != nil {
+		t.Errorf("FromEnv(missing file) = %v, want no error", err)
+	}
+}

@@ -1,0 +1,54 @@
+package health
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/go-chi/chi/v5"
+)
+
+func serve(t *testing.T, ready func(context.Context) error, path string) *httptest.ResponseRecorder {
+	t.Helper()
+	r := chi.NewRouter()
+	if err := SetupRoutes(r, Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Ready: ready}); err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	r.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+	return rec
+}
+
+func TestProbes(t *testing.T) {
+	t.Parallel()
+	up := func(context.Context) error { return nil }
+	down := func(context.Context) error { return errors.New("nats: not connected (secret detail)") }
+	cases := []struct {
+		name     string
+		ready    func(context.Context) error
+		path     string
+		wantCode int
+		wantBody string
+	}{
+		{"live answers while nats is down", down, "/health/live", 200, `{"status":"ok"}`},
+		{"ready when nats answers", up, "/health/ready", 200, `{"status":"ok","nats":"up"}`},
+		{"not ready when nats is down", down, "/health/ready", 503, `{"status":"unavailable","nats":"down"}`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			rec := serve(t, tc.ready, tc.path)
+			if rec.Code != tc.wantCode || strings.TrimSpace(rec.Body.String()) != tc.wantBody {
+				t.Errorf("GET %s = %d %s, want %d %s", tc.path, rec.Code, rec.Body, tc.wantCode, tc.wantBody)
+			}
+			if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
+				t.Errorf("Content-Type = %q", ct)
+			}
+		})
+	}
+}

@@ -1,0 +1,50 @@
+package index
+
+import (
+	"log/slog"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/starfederation/datastar-go/datastar"
+
+	"ironstar/features/common/layouts"
+	"ironstar/features/index/components"
+	"ironstar/features/index/pages"
+)
+
+// maxNameLength bounds the name a visitor can be greeted by, in characters.
+const maxNameLength = 40
+
+type handlers struct {
+	logger *slog.Logger
+}
+
+func (h handlers) page(w http.ResponseWriter, r *http.Request) {
+	page := layouts.Page{Title: "Welcome", Path: r.URL.Path}
+	if err := pages.Index(page, maxNameLength).Render(r.Context(), w); err != nil {
+		h.logger.Warn("render index", "err", err)
+	}
+}
+
+// greetingSignals are the signals the greeting button sends.
+type greetingSignals struct {
+	Name string `json:"name"`
+}
+
+func (h handlers) greeting(w http.ResponseWriter, r *http.Request) {
+	var signals greetingSignals
+	if err := datastar.ReadSignals(r, &signals); err != nil {
+		http.Error(w, "malformed signals: expected {\"name\": string}", http.StatusBadRequest)
+		return
+	}
+	name := strings.TrimSpace(signals.Name)
+	if utf8.RuneCountInString(name) > maxNameLength {
+		http.Error(w, "name too long: at most 40 characters", http.StatusBadRequest)
+		return
+	}
+	sse := datastar.NewSSE(w, r)
+	if err := sse.PatchElementTempl(components.Greeting(name)); err != nil {
+		h.logger.Debug("patch greeting", "err", err)
+	}
+}

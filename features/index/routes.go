@@ -1,0 +1,22 @@
+// Package index is the welcome page: what Ironstar is, and a first Datastar
+// round trip (signals in, a server-rendered fragment back over SSE).
+package index
+
+import (
+	"log/slog"
+
+	"github.com/go-chi/chi/v5"
+)
+
+// Deps is what the feature needs from the composition root.
+type Deps struct {
+	Logger *slog.Logger
+}
+
+// SetupRoutes mounts the feature's routes.
+func SetupRoutes(r chi.Router, deps Deps) error {
+	h := handlers{logger: deps.Logger}
+	r.Get("/", h.page)
+	r.Get("/index/greeting", h.greeting)
+	return nil
+}

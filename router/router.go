@@ -1,0 +1,55 @@
+// Package router builds the HTTP handler: the middleware every request goes
+// through, the static files, and the routes of every feature.
+package router
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+
+	"ironstar/features/health"
+	"ironstar/features/index"
+	"ironstar/sse"
+	"ironstar/web/resources"
+)
+
+// Deps is everything the features need, built by the composition root.
+type Deps struct {
+	Logger *slog.Logger
+	// Lifetime ends when shutdown begins; long-lived streams watch it.
+	Lifetime context.Context
+	// Ready reports whether NATS and JetStream answer.
+	Ready func(context.Context) error
+	// Dev adds the browser reload stream of development builds.
+	Dev bool
+}
+
+// New returns the app's handler.
+func New(deps Deps) (http.Handler, error) {
+	r := chi.NewRouter()
+	r.Use(
+		middleware.RequestID,
+		logRequests(deps.Logger),
+		recoverPanics(deps.Logger),
+		sse.WithLifetime(deps.Lifetime),
+		// Cross-origin POST/PUT/PATCH/DELETE get 403; safe methods pass.
+		http.NewCrossOriginProtection().Handler,
+		middleware.Compress(5, "text/html", "text/css", "text/javascript", "application/javascript", "application/json", "image/svg+xml"),
+	)
+
+	r.Handle(resources.Prefix+"*", resources.Handler())
+	if deps.Dev {
+		r.Get("/dev/reload", devReload(newBootID()))
+	}
+
+	if err := health.SetupRoutes(r, health.Deps{Logger: deps.Logger, Ready: deps.Ready}); err != nil {
+		return nil, err
+	}
+	if err := index.SetupRoutes(r, index.Deps{Logger: deps.Logger}); err != nil {
+		return nil, err
+	}
+	return r, nil
+}

@@ -1,0 +1,55 @@
+package sse
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+)
+
+// TestShutdownDropsTheStream checks what a browser sees when the server's
+// lifetime ends mid-stream: a broken connection (so it reconnects), not a
+// clean end of stream (after which Datastar would give up).
+func TestShutdownDropsTheStream(t *testing.T) {
+	lifetime, shutdown := context.WithCancel(context.Background())
+	defer shutdown()
+	stream := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := Context(r)
+		defer cancel()
+		w.Header().Set("Content-Type", "text/event-stream")
+		io.WriteString(w, "id: 1\ndata: hello\n\n")
+		w.(http.Flusher).Flush()
+		<-ctx.Done()
+		Drop()
+	})
+	srv := httptest.NewServer(WithLifetime(lifetime)(stream))
+	defer srv.Close()
+
+	res, err := http.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body := bufio.NewReader(res.Body)
+	if line, err := body.ReadString('\n'); err != nil || line != "id: 1\n" {
+		t.Fatalf("first line = %q, %v", line, err)
+	}
+	shutdown()
+	_, err = io.ReadAll(body)
+	if !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("after shutdown the body ended with %v, want io.ErrUnexpectedEOF (a dropped connection)", err)
+	}
+}
+
+func TestContextEndsWithTheRequest(t *testing.T) {
+	lifetime := context.Background()
+	reqCtx, cancelReq := context.WithCancel(context.Background())
+	r := httptest.NewRequest(http.MethodGet, "/", nil).WithContext(context.WithValue(reqCtx, lifetimeKey{}, lifetime))
+	ctx, cancel := Context(r)
+	defer cancel()
+	cancelReq()
+	<-ctx.Done() // would block for ever if the request's end were not seen
+}
