@@ -10,7 +10,7 @@ import (
 )
 
 // newBootID names one run of the process.
-func newBootID() string { return rand.Text() }
+func newBootID() string { return rand.Text() } // base32: safe inside a JS string
 
 // devReload keeps a stream open to every page of a dev build. Its first
 // event carries this process's boot ID as the SSE id. When air restarts the
@@ -25,7 +25,10 @@ func devReload(bootID string) http.HandlerFunc {
 			stream.ExecuteScript("window.location.reload()")
 			return
 		}
-		if err := stream.PatchSignals([]byte("{}"), datastar.WithPatchSignalsEventID(bootID)); err != nil {
+		// Mark the page as connected (the e2e test waits for it) and hand it
+		// the boot ID as the event id it will send back after a restart.
+		connected := "document.getElementById('dev-reload').dataset.boot = '" + bootID + "'"
+		if err := stream.ExecuteScript(connected, datastar.WithExecuteScriptEventID(bootID)); err != nil {
 			return
 		}
 		<-ctx.Done()

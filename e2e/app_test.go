@@ -1,0 +1,214 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Binaries built once for the whole package by TestMain.
+var (
+	repoRoot string
+	prodBin  string // the default build: embedded, content-hashed assets
+	devBin   string // -tags dev: assets from disk, browser reload stream
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(runTests(m))
+}
+
+func runTests(m *testing.M) int {
+	root, err := filepath.Abs("..")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	repoRoot = root
+	binDir, err := os.MkdirTemp("", "ironstar-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(binDir)
+	prodBin = filepath.Join(binDir, "app")
+	devBin = filepath.Join(binDir, "app-dev")
+	for _, build := range [][]string{
+		{"build", "-o", prodBin, "./cmd/app"},
+		{"build", "-tags", "dev", "-o", devBin, "./cmd/app"},
+	} {
+		cmd := exec.Command("go", build...)
+		cmd.Dir = repoRoot
+		if out, err := cmd.CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "go %s: %v\n%s", strings.Join(build, " "), err, out)
+			return 1
+		}
+	}
+	if _, err := os.Stat(filepath.Join(repoRoot, "web/resources/static/dist/datastar.js")); err != nil {
+		fmt.Fprintln(os.Stderr, "assets are not built: run `go tool task test` (or `go run ./cmd/build`) first")
+		return 1
+	}
+	return m.Run()
+}
+
+// app is one running Ironstar process.
+type app struct {
+	URL     string // http://127.0.0.1:port
+	Port    string
+	DataDir string
+	cmd     *exec.Cmd
+	logs    *syncBuffer
+	exited  chan struct{}
+	exitErr error
+}
+
+// appOptions vary how an app starts.
+type appOptions struct {
+	bin     string // prodBin when empty
+	port    string // "0" (random) when empty
+	dataDir string // a fresh temp dir when empty
+	env     []string
+}
+
+var listeningLine = regexp.MustCompile(`msg=listening url=(http://\S+)`)
+
+// startApp starts the binary and waits for its "listening" log line. The
+// process is stopped (SIGTERM, then SIGKILL) when the test ends.
+func startApp(t *testing.T, opts appOptions) *app {
+	t.Helper()
+	if opts.bin == "" {
+		opts.bin = prodBin
+	}
+	if opts.port == "" {
+		opts.port = "0"
+	}
+	if opts.dataDir == "" {
+		opts.dataDir = t.TempDir()
+	}
+	a := &app{DataDir: opts.dataDir, logs: &syncBuffer{}, exited: make(chan struct{})}
+	a.cmd = exec.Command(opts.bin)
+	a.cmd.Dir = repoRoot // the dev build reads assets relative to it
+	a.cmd.Env = append(os.Environ(), "HOST=127.0.0.1", "PORT="+opts.port, "DATA_DIR="+opts.dataDir, "NATS_URL=", "NATS_PORT=", "LOG_LEVEL=info")
+	a.cmd.Env = append(a.cmd.Env, opts.env...)
+	stdout, err := a.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.cmd.Stderr = a.logs
+	if err := a.cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", opts.bin, err)
+	}
+
+	urls := make(chan string, 1)
+	go func() {
+		scanner := bufio.NewScanner(stdout)
+		for scanner.Scan() {
+			line := scanner.Text()
+			a.logs.WriteString(line + "\n")
+			if m := listeningLine.FindStringSubmatch(line); m != nil {
+				select {
+				case urls <- m[1]:
+				default:
+				}
+			}
+		}
+		a.exitErr = a.cmd.Wait()
+		close(a.exited)
+	}()
+	t.Cleanup(func() {
+		a.stop(t)
+		if t.Failed() {
+			t.Logf("app logs:\n%s", a.logs.String())
+		}
+	})
+
+	select {
+	case a.URL = <-urls:
+		a.Port = a.URL[strings.LastIndex(a.URL, ":")+1:]
+		return a
+	case <-a.exited:
+		t.Fatalf("app exited before listening: %v\n%s", a.exitErr, a.logs.String())
+	case <-time.After(30 * time.Second):
+		t.Fatalf("app did not log a listening line within 30s:\n%s", a.logs.String())
+	}
+	return nil
+}
+
+// terminate sends SIGTERM and waits up to timeout for the process to exit.
+func (a *app) terminate(timeout time.Duration) error {
+	if err := a.cmd.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		return err
+	}
+	select {
+	case <-a.exited:
+		return a.exitErr
+	case <-time.After(timeout):
+		return fmt.Errorf("still running %s after SIGTERM", timeout)
+	}
+}
+
+func (a *app) stop(t *testing.T) {
+	select {
+	case <-a.exited:
+		return
+	default:
+	}
+	if err := a.terminate(10 * time.Second); err != nil {
+		t.Errorf("stop app: %v", err)
+		a.cmd.Process.Kill()
+		<-a.exited
+	}
+}
+
+// syncBuffer collects a process's output from several goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) WriteString(s string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf.WriteString(s)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+var _ io.Writer = (*syncBuffer)(nil)
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	tick := time.NewTicker(25 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		case <-tick.C:
+		}
+	}
+}

@@ -1,0 +1,146 @@
+package e2e
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+func get(t *testing.T, url string, header ...string) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatalf("GET %s: read body: %v", url, err)
+	}
+	return res, string(body)
+}
+
+var scriptSrc = regexp.MustCompile(`<script type="module" src="(/static/dist/datastar\.[0-9a-f]{16}\.js)"`)
+
+func TestPageLinksTheHashedDatastarBundle(t *testing.T) {
+	t.Parallel()
+	a := startApp(t, appOptions{})
+
+	res, page := get(t, a.URL+"/")
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("GET / = %d", res.StatusCode)
+	}
+	m := scriptSrc.FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no content-hashed Datastar script in the page:\n%s", page)
+	}
+	if strings.Contains(page, "https://") || strings.Contains(page, "http://") {
+		t.Errorf("the page links another host:\n%s", page)
+	}
+
+	res, bundle := get(t, a.URL+m[1])
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s = %d", m[1], res.StatusCode)
+	}
+	if !strings.HasPrefix(bundle, "// Datastar v1.0.0-RC.1") {
+		t.Errorf("GET %s does not start with the RC.1 banner: %.80q", m[1], bundle)
+	}
+	if cc := res.Header.Get("Cache-Control"); cc != "public, max-age=31536000, immutable" {
+		t.Errorf("Cache-Control = %q, want immutable", cc)
+	}
+	module, err := os.ReadFile(filepath.Join(repoRoot, "web/resources/static/dist/datastar.js"))
+	if err != nil || string(module) != bundle {
+		t.Errorf("served bundle differs from the one copied from the Go module (%v)", err)
+	}
+
+	res, _ = get(t, a.URL+m[1], "If-None-Match", res.Header.Get("ETag"))
+	if res.StatusCode != http.StatusNotModified {
+		t.Errorf("conditional GET with the ETag = %d, want 304", res.StatusCode)
+	}
+}
+
+func TestHealthProbes(t *testing.T) {
+	t.Parallel()
+	a := startApp(t, appOptions{})
+	for _, path := range []string{"/health/live", "/health/ready"} {
+		res, body := get(t, a.URL+path)
+		var status struct{ Status string }
+		if err := json.Unmarshal([]byte(body), &status); err != nil || res.StatusCode != 200 || status.Status != "ok" {
+			t.Errorf("GET %s = %d %s", path, res.StatusCode, body)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(a.DataDir, "nats", "jetstream")); err != nil {
+		t.Errorf("embedded NATS keeps no JetStream files under DATA_DIR: %v", err)
+	}
+}
+
+func TestCrossOriginWritesAreRejected(t *testing.T) {
+	t.Parallel()
+	a := startApp(t, appOptions{})
+	req, _ := http.NewRequest(http.MethodPost, a.URL+"/", strings.NewReader("{}"))
+	req.Header.Set("Origin", "http://evil.example")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusForbidden {
+		t.Errorf("cross-origin POST = %d, want 403", res.StatusCode)
+	}
+}
+
+func TestGreetingRejectsMalformedSignals(t *testing.T) {
+	t.Parallel()
+	a := startApp(t, appOptions{})
+	cases := map[string]string{
+		"not json":      "%7Bname",
+		"name too long": "%7B%22name%22%3A%22" + strings.Repeat("x", 41) + "%22%7D",
+	}
+	for name, query := range cases {
+		res, body := get(t, a.URL+"/index/greeting?datastar="+query, "Datastar-Request", "true")
+		if res.StatusCode != http.StatusBadRequest || body == "" {
+			t.Errorf("%s: GET /index/greeting = %d %q, want 400 with a message", name, res.StatusCode, body)
+		}
+	}
+}
+
+func TestInvalidConfigFailsNamingTheVariable(t *testing.T) {
+	t.Parallel()
+	cmd := exec.Command(prodBin)
+	cmd.Dir = t.TempDir()
+	cmd.Env = append(os.Environ(), "PORT=eighty", "DATA_DIR="+t.TempDir())
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("app started with PORT=eighty:\n%s", out)
+	}
+	if !strings.Contains(string(out), `PORT="eighty"`) {
+		t.Errorf("error does not name PORT:\n%s", out)
+	}
+}
+
+func TestSIGTERMStopsCleanly(t *testing.T) {
+	t.Parallel()
+	a := startApp(t, appOptions{})
+	get(t, a.URL+"/")
+	if err := a.terminate(10 * time.Second); err != nil {
+		t.Fatalf("after SIGTERM: %v", err)
+	}
+	if !strings.Contains(a.logs.String(), "msg=stopped") {
+		t.Errorf("no clean stop in the logs")
+	}
+}
