@@ -1,0 +1,88 @@
+// Package memstore is an in-memory es.Store for fast tests of deciders and
+// handlers. It passes the same contract suite (es/storetest) as the
+// JetStream store, so what holds here holds there.
+package memstore
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+
+	"ironstar/es"
+)
+
+// Store keeps every event in one ordered slice, like a stream.
+type Store struct {
+	mu     sync.Mutex
+	events []es.Envelope
+	ids    map[string]uint64 // event ID → sequence
+}
+
+// New returns an empty store.
+func New() *Store { return &Store{ids: map[string]uint64{}} }
+
+// Load implements es.Store.
+func (s *Store) Load(ctx context.Context, stream es.StreamID) ([]es.Envelope, uint64, error) {
+	if err := stream.Validate(); err != nil {
+		return nil, 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []es.Envelope
+	var version uint64
+	for _, e := range s.events {
+		if e.Stream == stream {
+			out = append(out, e)
+			version = e.Sequence
+		}
+	}
+	return out, version, nil
+}
+
+// Append implements es.Store.
+func (s *Store) Append(ctx context.Context, stream es.StreamID, expected uint64, events []es.Envelope) (uint64, error) {
+	if err := stream.Validate(); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	// Like JetStream's duplicate window: a batch already stored is
+	// acknowledged with its old position instead of stored again.
+	if len(events) > 0 {
+		if seq, dup := s.ids[events[0].ID]; dup {
+			return seq + uint64(len(events)) - 1, nil
+		}
+	}
+	if current := s.version(stream); current != expected {
+		return 0, fmt.Errorf("%w: %s is at %d, expected %d", es.ErrConcurrency, stream, current, expected)
+	}
+	for _, e := range events {
+		e.Stream = stream
+		e.Sequence = uint64(len(s.events)) + 1
+		e.Data = slices.Clone(e.Data)
+		s.events = append(s.events, e)
+		s.ids[e.ID] = e.Sequence
+	}
+	return s.version(stream), nil
+}
+
+// ReadAfter implements es.Reader.
+func (s *Store) ReadAfter(ctx context.Context, after uint64, limit int) ([]es.Envelope, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if after >= uint64(len(s.events)) {
+		return nil, nil
+	}
+	end := min(uint64(len(s.events)), after+uint64(limit))
+	return slices.Clone(s.events[after:end]), nil
+}
+
+func (s *Store) version(stream es.StreamID) uint64 {
+	for i := len(s.events) - 1; i >= 0; i-- {
+		if s.events[i].Stream == stream {
+			return s.events[i].Sequence
+		}
+	}
+	return 0
+}

@@ -1,0 +1,12 @@
+package memstore_test
+
+import (
+	"testing"
+
+	"ironstar/es/memstore"
+	"ironstar/es/storetest"
+)
+
+func TestContract(t *testing.T) {
+	storetest.Run(t, func(*testing.T) storetest.Store { return memstore.New() })
+}

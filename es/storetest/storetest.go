@@ -1,0 +1,304 @@
+// Package storetest is the contract every es.Store passes: the JetStream
+// store runs it against a real embedded server, the in-memory store against
+// itself. A store that passes can stand in for the other in tests.
+package storetest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"ironstar/es"
+)
+
+// Store is what the suite exercises: an es.Store that can also be read in
+// order.
+type Store interface {
+	es.Store
+	es.Reader
+}
+
+// Run runs the contract. newStore returns an empty store for one subtest.
+func Run(t *testing.T, newStore func(t *testing.T) Store) {
+	t.Run("append then load round-trips every field", func(t *testing.T) { roundTrip(t, newStore(t)) })
+	t.Run("an outdated expected version is a conflict and stores nothing", func(t *testing.T) { conflict(t, newStore(t)) })
+	t.Run("a multi-event append is all or nothing", func(t *testing.T) { atomicBatch(t, newStore(t)) })
+	t.Run("50 concurrent writers lose no write", func(t *testing.T) { concurrentWriters(t, newStore(t)) })
+	t.Run("an event ID already stored is stored once", func(t *testing.T) { duplicate(t, newStore(t)) })
+	t.Run("read after a sequence, in order across aggregates", func(t *testing.T) { readAfter(t, newStore(t)) })
+	t.Run("invalid stream ids are refused", func(t *testing.T) { invalidIDs(t, newStore(t)) })
+}
+
+var occurred = time.Date(2026, 11, 27, 12, 0, 0, 123456789, time.UTC)
+
+// event builds an envelope as the command helper would.
+func event(id, typ string, data string) es.Envelope {
+	return es.Envelope{
+		ID: id, Type: typ, Version: 1, Data: json.RawMessage(data),
+		Meta: es.Metadata{CommandID: "cmd-" + id, CorrelationID: "corr-" + id, CausationID: "cause-" + id, Session: "sess", OccurredAt: occurred},
+	}
+}
+
+func roundTrip(t *testing.T, s Store) {
+	ctx := t.Context()
+	stream := es.StreamID{Aggregate: "todo", ID: "list-1"}
+	if events, version, err := s.Load(ctx, stream); err != nil || len(events) != 0 || version != 0 {
+		t.Fatalf("Load(new) = %v, %d, %v; want nothing at version 0", events, version, err)
+	}
+	in := []es.Envelope{event("e1", "todo.added", `{"text":"milk"}`), event("e2", "todo.completed", `{"id":"1"}`)}
+	in[1].Version = 3
+	version, err := s.Append(ctx, stream, 0, in)
+	if err != nil {
+		t.Fatalf("Append: %v", err)
+	}
+	out, loaded, err := s.Load(ctx, stream)
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if loaded != version || len(out) != 2 {
+		t.Fatalf("Load = %d events at version %d; want 2 at %d", len(out), loaded, version)
+	}
+	if out[0].Sequence == 0 || out[1].Sequence <= out[0].Sequence || out[1].Sequence != version {
+		t.Errorf("sequences %d, %d with version %d: want increasing, the last equal to the version", out[0].Sequence, out[1].Sequence, version)
+	}
+	for i := range in {
+		want := in[i]
+		want.Stream, want.Sequence = stream, out[i].Sequence
+		if err := sameEnvelope(out[i], want); err != nil {
+			t.Errorf("event %d: %v", i, err)
+		}
+	}
+}
+
+func sameEnvelope(got, want es.Envelope) error {
+	if got.ID != want.ID || got.Stream != want.Stream || got.Type != want.Type || got.Version != want.Version || got.Sequence != want.Sequence {
+		return fmt.Errorf("got %+v, want %+v", got, want)
+	}
+	if string(got.Data) != string(want.Data) {
+		return fmt.Errorf("data %s, want %s", got.Data, want.Data)
+	}
+	if !got.Meta.OccurredAt.Equal(want.Meta.OccurredAt) {
+		return fmt.Errorf("occurred at %v, want %v", got.Meta.OccurredAt, want.Meta.OccurredAt)
+	}
+	got.Meta.OccurredAt, want.Meta.OccurredAt = time.Time{}, time.Time{}
+	if got.Meta != want.Meta {
+		return fmt.Errorf("metadata %+v, want %+v", got.Meta, want.Meta)
+	}
+	return nil
+}
+
+func conflict(t *testing.T, s Store) {
+	ctx := t.Context()
+	stream := es.StreamID{Aggregate: "todo", ID: "list-1"}
+	v1, err := s.Append(ctx, stream, 0, []es.Envelope{event("e1", "todo.added", `{}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Append(ctx, stream, 0, []es.Envelope{event("e2", "todo.added", `{}`)}); !errors.Is(err, es.ErrConcurrency) {
+		t.Errorf("Append expecting 0 on a stream at %d = %v, want ErrConcurrency", v1, err)
+	}
+	v2, err := s.Append(ctx, stream, v1, []es.Envelope{event("e3", "todo.added", `{}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Append(ctx, stream, v1, []es.Envelope{event("e4", "todo.added", `{}`)}); !errors.Is(err, es.ErrConcurrency) {
+		t.Errorf("Append expecting %d on a stream at %d = %v, want ErrConcurrency", v1, v2, err)
+	}
+	// Another aggregate's version is independent.
+	if _, err := s.Append(ctx, es.StreamID{Aggregate: "todo", ID: "list-2"}, 0, []es.Envelope{event("e5", "todo.added", `{}`)}); err != nil {
+		t.Errorf("Append to a second aggregate: %v", err)
+	}
+	events, version, _ := s.Load(ctx, stream)
+	if len(events) != 2 || version != v2 || events[0].ID != "e1" || events[1].ID != "e3" {
+		t.Errorf("after conflicts: %d events at %d, want e1, e3 at %d", len(events), version, v2)
+	}
+}
+
+func atomicBatch(t *testing.T, s Store) {
+	ctx := t.Context()
+	stream := es.StreamID{Aggregate: "todo", ID: "batch"}
+	batch := []es.Envelope{event("b1", "todo.added", `{"n":1}`), event("b2", "todo.added", `{"n":2}`), event("b3", "todo.added", `{"n":3}`)}
+	version, err := s.Append(ctx, stream, 0, batch)
+	if err != nil {
+		t.Fatalf("Append(3 events): %v", err)
+	}
+	events, loaded, _ := s.Load(ctx, stream)
+	if len(events) != 3 || loaded != version {
+		t.Fatalf("Load = %d events at %d, want 3 at %d", len(events), loaded, version)
+	}
+	for i := 1; i < 3; i++ {
+		if events[i].Sequence != events[i-1].Sequence+1 {
+			t.Errorf("batch not contiguous: sequences %d then %d", events[i-1].Sequence, events[i].Sequence)
+		}
+	}
+	stale := []es.Envelope{event("s1", "todo.added", `{}`), event("s2", "todo.added", `{}`)}
+	if _, err := s.Append(ctx, stream, 0, stale); !errors.Is(err, es.ErrConcurrency) {
+		t.Fatalf("stale batch: %v, want ErrConcurrency", err)
+	}
+	if events, _, _ := s.Load(ctx, stream); len(events) != 3 {
+		t.Errorf("a refused batch left %d events, want 3", len(events))
+	}
+}
+
+func concurrentWriters(t *testing.T, s Store) {
+	ctx := t.Context()
+	stream := es.StreamID{Aggregate: "counter", ID: "contended"}
+	const writers = 50
+	var (
+		start     = make(chan struct{})
+		wg        sync.WaitGroup
+		mu        sync.Mutex
+		conflicts int
+		accepted  = map[uint64]string{} // version → event ID
+		failures  []error
+	)
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			id := fmt.Sprintf("w%02d", w)
+			for {
+				_, version, err := s.Load(ctx, stream)
+				if err != nil {
+					mu.Lock()
+					failures = append(failures, err)
+					mu.Unlock()
+					return
+				}
+				newVersion, err := s.Append(ctx, stream, version, []es.Envelope{event(id, "counter.incremented", `{}`)})
+				mu.Lock()
+				switch {
+				case err == nil:
+					if other, taken := accepted[newVersion]; taken {
+						failures = append(failures, fmt.Errorf("version %d accepted for %s and %s", newVersion, other, id))
+					}
+					accepted[newVersion] = id
+				case errors.Is(err, es.ErrConcurrency):
+					conflicts++
+				default:
+					failures = append(failures, err)
+				}
+				mu.Unlock()
+				if !errors.Is(err, es.ErrConcurrency) {
+					return
+				}
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	for _, err := range failures {
+		t.Error(err)
+	}
+	events, _, err := s.Load(ctx, stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(events) != writers || len(accepted) != writers {
+		t.Fatalf("stored %d events, accepted %d; want %d of each", len(events), len(accepted), writers)
+	}
+	for _, e := range events {
+		if accepted[e.Sequence] != e.ID {
+			t.Errorf("stored %s at %d, but that version was acknowledged for %q", e.ID, e.Sequence, accepted[e.Sequence])
+		}
+	}
+	if conflicts == 0 {
+		t.Errorf("50 racing writers saw no conflict: the race did not happen")
+	}
+	t.Logf("%d writers, %d conflicts", writers, conflicts)
+}
+
+func duplicate(t *testing.T, s Store) {
+	ctx := t.Context()
+	stream := es.StreamID{Aggregate: "todo", ID: "dup"}
+	e := event("same-id", "todo.added", `{}`)
+	v1, err := s.Append(ctx, stream, 0, []es.Envelope{e})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same event again, as a retry after a lost acknowledgement would
+	// send it: with the version it was first sent with.
+	v2, err := s.Append(ctx, stream, 0, []es.Envelope{e})
+	if err != nil && !errors.Is(err, es.ErrConcurrency) {
+		t.Fatalf("second Append of the same event: %v", err)
+	}
+	if err == nil && v2 != v1 {
+		t.Errorf("second Append acknowledged at %d, want the first position %d", v2, v1)
+	}
+	if events, _, _ := s.Load(ctx, stream); len(events) != 1 {
+		t.Errorf("stored %d copies, want 1", len(events))
+	}
+}
+
+func readAfter(t *testing.T, s Store) {
+	ctx := t.Context()
+	a, b := es.StreamID{Aggregate: "todo", ID: "a"}, es.StreamID{Aggregate: "counter", ID: "b"}
+	var versions = map[es.StreamID]uint64{}
+	var order []string
+	for i := range 10 {
+		stream := a
+		if i%3 == 0 {
+			stream = b
+		}
+		id := fmt.Sprintf("r%d", i)
+		v, err := s.Append(ctx, stream, versions[stream], []es.Envelope{event(id, "x.happened", `{}`)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		versions[stream] = v
+		order = append(order, id)
+	}
+	all, err := s.ReadAfter(ctx, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 10 {
+		t.Fatalf("ReadAfter(0) = %d events, want 10", len(all))
+	}
+	for i, e := range all {
+		if e.ID != order[i] {
+			t.Errorf("event %d is %s, want %s (append order)", i, e.ID, order[i])
+		}
+		if i > 0 && e.Sequence <= all[i-1].Sequence {
+			t.Errorf("sequence %d after %d", e.Sequence, all[i-1].Sequence)
+		}
+	}
+	page, err := s.ReadAfter(ctx, all[3].Sequence, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page) != 4 || page[0].ID != all[4].ID || page[3].ID != all[7].ID {
+		t.Errorf("ReadAfter(seq of 4th, limit 4) = %v, want events 5–8", ids(page))
+	}
+	if tail, _ := s.ReadAfter(ctx, all[9].Sequence, 10); len(tail) != 0 {
+		t.Errorf("ReadAfter(last) = %v, want none", ids(tail))
+	}
+}
+
+func ids(events []es.Envelope) []string {
+	out := make([]string, len(events))
+	for i, e := range events {
+		out[i] = e.ID
+	}
+	return out
+}
+
+func invalidIDs(t *testing.T, s Store) {
+	ctx := context.Background()
+	for _, stream := range []es.StreamID{
+		{Aggregate: "todo", ID: ""}, {Aggregate: "", ID: "x"}, {Aggregate: "todo", ID: "a.b"},
+		{Aggregate: "todo", ID: "a*"}, {Aggregate: "todo", ID: "a b"}, {Aggregate: "to>do", ID: "x"},
+	} {
+		if _, err := s.Append(ctx, stream, 0, []es.Envelope{event("bad", "x", `{}`)}); !errors.Is(err, es.ErrInvalidStreamID) {
+			t.Errorf("Append(%q) = %v, want ErrInvalidStreamID", stream, err)
+		}
+		if _, _, err := s.Load(ctx, stream); !errors.Is(err, es.ErrInvalidStreamID) {
+			t.Errorf("Load(%q) = %v, want ErrInvalidStreamID", stream, err)
+		}
+	}
+}

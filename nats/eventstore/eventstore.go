@@ -1,0 +1,396 @@
+// Package eventstore is the es.Store on NATS JetStream. All events live in
+// one stream, EVENTS, on subjects events.<aggregate>.<id>; the stream
+// sequence is the global order (and the SSE event id).
+//
+// Appends publish with the expected last sequence of the aggregate's subject
+// (optimistic concurrency) and the event ID as the message ID (JetStream
+// drops a duplicate within its duplicate window). Several events of one
+// command go in as one atomic batch. The event's type, schema version and
+// metadata travel in headers; the payload is the event's JSON.
+package eventstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	natsclient "github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nuid"
+
+	"ironstar/es"
+)
+
+const (
+	// StreamName is the one stream that holds every event.
+	StreamName = "EVENTS"
+	// SubjectPrefix starts every event subject.
+	SubjectPrefix = "events"
+)
+
+// Headers of an event message, besides Nats-Msg-Id (the event ID).
+const (
+	HeaderType          = "Ironstar-Type"
+	HeaderVersion       = "Ironstar-Version"
+	HeaderCommandID     = "Ironstar-Command-Id"
+	HeaderCorrelationID = "Ironstar-Correlation-Id"
+	HeaderCausationID   = "Ironstar-Causation-Id"
+	HeaderSession       = "Ironstar-Session"
+	HeaderOccurredAt    = "Ironstar-Occurred-At"
+)
+
+// JetStream's error codes for a failed expected-sequence check (the second
+// on replicated streams) and for a batch holding an already stored ID.
+const (
+	errCodeWrongLastSequence         = 10071
+	errCodeWrongLastSequenceConstant = 10164
+	errCodeBatchDuplicate            = 10201
+)
+
+// Config shapes the EVENTS stream.
+type Config struct {
+	// Replicas of the stream: 1 for the embedded server, 3 in a cluster.
+	Replicas int
+	// Duplicates is JetStream's duplicate-detection window (2 minutes if 0).
+	Duplicates time.Duration
+}
+
+// Store is the JetStream event store.
+type Store struct {
+	nc     *natsclient.Conn
+	js     jetstream.JetStream
+	stream jetstream.Stream
+}
+
+var _ interface {
+	es.Store
+	es.Reader
+} = (*Store)(nil)
+
+// Subject is the subject of an aggregate's events.
+func Subject(s es.StreamID) string {
+	return SubjectPrefix + "." + s.Aggregate + "." + s.ID
+}
+
+// New opens the EVENTS stream, creating it if it does not exist.
+func New(ctx context.Context, js jetstream.JetStream, cfg Config) (*Store, error) {
+	want := jetstream.StreamConfig{
+		Name:               StreamName,
+		Description:        "Ironstar's events: every change, in order",
+		Subjects:           []string{SubjectPrefix + ".>"},
+		Storage:            jetstream.FileStorage,
+		Retention:          jetstream.LimitsPolicy,
+		Replicas:           max(cfg.Replicas, 1),
+		Duplicates:         cfg.Duplicates,
+		AllowDirect:        true,
+		AllowAtomicPublish: true,
+		DenyDelete:         true,
+		DenyPurge:          true,
+	}
+	stream, err := js.Stream(ctx, StreamName)
+	switch {
+	case errors.Is(err, jetstream.ErrStreamNotFound):
+		stream, err = js.CreateStream(ctx, want)
+		if err != nil {
+			return nil, fmt.Errorf("eventstore: create stream %s: %w", StreamName, err)
+		}
+	case err != nil:
+		return nil, fmt.Errorf("eventstore: open stream %s: %w", StreamName, err)
+	default:
+		if err := compatible(stream.CachedInfo().Config, want); err != nil {
+			return nil, err
+		}
+	}
+	return &Store{nc: js.Conn(), js: js, stream: stream}, nil
+}
+
+// compatible refuses to run on an existing stream whose settings differ in a
+// way the store depends on. Changing them is a deliberate migration (with the
+// nats CLI), never something an app start does silently.
+func compatible(have, want jetstream.StreamConfig) error {
+	var diffs []string
+	if len(have.Subjects) != 1 || have.Subjects[0] != want.Subjects[0] {
+		diffs = append(diffs, fmt.Sprintf("subjects %v (want %v)", have.Subjects, want.Subjects))
+	}
+	if have.Storage != want.Storage {
+		diffs = append(diffs, fmt.Sprintf("storage %v (want %v)", have.Storage, want.Storage))
+	}
+	if have.Retention != want.Retention {
+		diffs = append(diffs, fmt.Sprintf("retention %v (want %v)", have.Retention, want.Retention))
+	}
+	if !have.AllowAtomicPublish {
+		diffs = append(diffs, "atomic publish off (want on)")
+	}
+	if have.Replicas != want.Replicas {
+		diffs = append(diffs, fmt.Sprintf("replicas %d (want %d)", have.Replicas, want.Replicas))
+	}
+	if len(diffs) > 0 {
+		return fmt.Errorf("eventstore: stream %s exists with other settings: %s; change them with `nats stream edit %s` or point the app at another server",
+			StreamName, strings.Join(diffs, ", "), StreamName)
+	}
+	return nil
+}
+
+// Append implements es.Store.
+func (s *Store) Append(ctx context.Context, stream es.StreamID, expected uint64, events []es.Envelope) (uint64, error) {
+	if err := stream.Validate(); err != nil {
+		return 0, err
+	}
+	switch len(events) {
+	case 0:
+		return expected, nil
+	case 1:
+		return s.publishOne(ctx, stream, expected, events[0])
+	default:
+		return s.publishBatch(ctx, stream, expected, events)
+	}
+}
+
+func (s *Store) publishOne(ctx context.Context, stream es.StreamID, expected uint64, e es.Envelope) (uint64, error) {
+	ack, err := s.js.PublishMsg(ctx, message(stream, e),
+		jetstream.WithExpectLastSequencePerSubject(expected),
+		jetstream.WithMsgID(e.ID))
+	if err != nil {
+		return 0, translate(err, stream, expected)
+	}
+	// A duplicate is acknowledged with the sequence it was first stored at.
+	return ack.Sequence, nil
+}
+
+// publishBatch stores events as one JetStream atomic batch: all or none.
+// The messages before the last are plain publishes; the last commits the
+// batch and carries the one acknowledgement.
+func (s *Store) publishBatch(ctx context.Context, stream es.StreamID, expected uint64, events []es.Envelope) (uint64, error) {
+	batchID := nuid.Next()
+	for i, e := range events {
+		msg := message(stream, e)
+		msg.Header.Set(jetstream.MsgIDHeader, e.ID)
+		msg.Header.Set("Nats-Batch-Id", batchID)
+		msg.Header.Set("Nats-Batch-Sequence", strconv.Itoa(i+1))
+		if i == 0 {
+			msg.Header.Set(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(expected, 10))
+		}
+		if i < len(events)-1 {
+			if err := s.nc.PublishMsg(msg); err != nil {
+				return 0, fmt.Errorf("eventstore: publish batch: %w", err)
+			}
+			continue
+		}
+		msg.Header.Set("Nats-Batch-Commit", "1")
+		reply, err := s.nc.RequestMsgWithContext(ctx, msg)
+		if err != nil {
+			return 0, fmt.Errorf("eventstore: commit batch: %w", err)
+		}
+		var ack struct {
+			Sequence uint64 `json:"seq"`
+			Error    *struct {
+				ErrCode     int    `json:"err_code"`
+				Description string `json:"description"`
+			} `json:"error"`
+		}
+		if err := json.Unmarshal(reply.Data, &ack); err != nil {
+			return 0, fmt.Errorf("eventstore: commit batch: bad reply %q: %w", reply.Data, err)
+		}
+		if ack.Error != nil {
+			switch ack.Error.ErrCode {
+			case errCodeWrongLastSequence, errCodeWrongLastSequenceConstant, errCodeBatchDuplicate:
+				// A duplicate batch means these events are already stored:
+				// a conflict makes the command helper reload and see them.
+				return 0, fmt.Errorf("%w: %s expected at %d: %s", es.ErrConcurrency, stream, expected, ack.Error.Description)
+			}
+			return 0, fmt.Errorf("eventstore: commit batch: %s (code %d)", ack.Error.Description, ack.Error.ErrCode)
+		}
+		return ack.Sequence, nil
+	}
+	panic("unreachable")
+}
+
+func translate(err error, stream es.StreamID, expected uint64) error {
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) {
+		switch apiErr.ErrorCode {
+		case errCodeWrongLastSequence, errCodeWrongLastSequenceConstant:
+			return fmt.Errorf("%w: %s expected at %d", es.ErrConcurrency, stream, expected)
+		}
+	}
+	return fmt.Errorf("eventstore: publish: %w", err)
+}
+
+func message(stream es.StreamID, e es.Envelope) *natsclient.Msg {
+	msg := natsclient.NewMsg(Subject(stream))
+	msg.Data = e.Data
+	h := msg.Header
+	h.Set(HeaderType, e.Type)
+	h.Set(HeaderVersion, strconv.Itoa(e.Version))
+	setIf(h, HeaderCommandID, e.Meta.CommandID)
+	setIf(h, HeaderCorrelationID, e.Meta.CorrelationID)
+	setIf(h, HeaderCausationID, e.Meta.CausationID)
+	setIf(h, HeaderSession, e.Meta.Session)
+	if !e.Meta.OccurredAt.IsZero() {
+		h.Set(HeaderOccurredAt, e.Meta.OccurredAt.UTC().Format(time.RFC3339Nano))
+	}
+	return msg
+}
+
+func setIf(h natsclient.Header, key, value string) {
+	if value != "" {
+		h.Set(key, value)
+	}
+}
+
+// Decode turns a stored message into an envelope.
+func Decode(subject string, h natsclient.Header, data []byte, sequence uint64) (es.Envelope, error) {
+	parts := strings.Split(subject, ".")
+	if len(parts) != 3 || parts[0] != SubjectPrefix {
+		return es.Envelope{}, fmt.Errorf("eventstore: message %d: subject %q is not events.<aggregate>.<id>", sequence, subject)
+	}
+	version, err := strconv.Atoi(h.Get(HeaderVersion))
+	if err != nil {
+		return es.Envelope{}, fmt.Errorf("eventstore: message %d: bad %s %q", sequence, HeaderVersion, h.Get(HeaderVersion))
+	}
+	env := es.Envelope{
+		ID:       h.Get(jetstream.MsgIDHeader),
+		Stream:   es.StreamID{Aggregate: parts[1], ID: parts[2]},
+		Type:     h.Get(HeaderType),
+		Version:  version,
+		Data:     data,
+		Sequence: sequence,
+		Meta: es.Metadata{
+			CommandID:     h.Get(HeaderCommandID),
+			CorrelationID: h.Get(HeaderCorrelationID),
+			CausationID:   h.Get(HeaderCausationID),
+			Session:       h.Get(HeaderSession),
+		},
+	}
+	if at := h.Get(HeaderOccurredAt); at != "" {
+		if env.Meta.OccurredAt, err = time.Parse(time.RFC3339Nano, at); err != nil {
+			return es.Envelope{}, fmt.Errorf("eventstore: message %d: bad %s %q", sequence, HeaderOccurredAt, at)
+		}
+	}
+	return env, nil
+}
+
+func decodeMsg(m jetstream.Msg) (es.Envelope, error) {
+	meta, err := m.Metadata()
+	if err != nil {
+		return es.Envelope{}, fmt.Errorf("eventstore: %w", err)
+	}
+	return Decode(m.Subject(), m.Headers(), m.Data(), meta.Sequence.Stream)
+}
+
+// Load implements es.Store: an ordered consumer filtered to the aggregate's
+// subject, read up to the last message the subject had when Load began.
+func (s *Store) Load(ctx context.Context, stream es.StreamID) ([]es.Envelope, uint64, error) {
+	if err := stream.Validate(); err != nil {
+		return nil, 0, err
+	}
+	subject := Subject(stream)
+	last, err := s.stream.GetLastMsgForSubject(ctx, subject)
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return nil, 0, nil
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("eventstore: last of %s: %w", subject, err)
+	}
+	events, err := s.read(ctx, jetstream.OrderedConsumerConfig{FilterSubjects: []string{subject}}, last.Sequence, 0)
+	if err != nil {
+		return nil, 0, err
+	}
+	return events, last.Sequence, nil
+}
+
+// ReadAfter implements es.Reader.
+func (s *Store) ReadAfter(ctx context.Context, after uint64, limit int) ([]es.Envelope, error) {
+	last, err := s.LastSequence(ctx)
+	if err != nil || last <= after || limit <= 0 {
+		return nil, err
+	}
+	cfg := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: after + 1}
+	return s.read(ctx, cfg, last, limit)
+}
+
+// LastSequence is the sequence of the newest event in the store (0 if none).
+func (s *Store) LastSequence(ctx context.Context) (uint64, error) {
+	info, err := s.stream.Info(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("eventstore: stream info: %w", err)
+	}
+	return info.State.LastSeq, nil
+}
+
+// read consumes with an ordered consumer until the message at sequence
+// until, or limit messages when limit > 0.
+func (s *Store) read(ctx context.Context, cfg jetstream.OrderedConsumerConfig, until uint64, limit int) ([]es.Envelope, error) {
+	cons, err := s.js.OrderedConsumer(ctx, StreamName, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("eventstore: consumer: %w", err)
+	}
+	batch := 256
+	if limit > 0 {
+		batch = min(limit, batch)
+	}
+	msgs, err := cons.Messages(jetstream.PullMaxMessages(batch))
+	if err != nil {
+		return nil, fmt.Errorf("eventstore: consume: %w", err)
+	}
+	defer msgs.Stop()
+	stop := context.AfterFunc(ctx, msgs.Stop)
+	defer stop()
+
+	var events []es.Envelope
+	for {
+		m, err := msgs.Next()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return nil, fmt.Errorf("eventstore: read: %w", err)
+		}
+		env, err := decodeMsg(m)
+		if err != nil {
+			return nil, err
+		}
+		events = append(events, env)
+		if env.Sequence >= until || (limit > 0 && len(events) == limit) {
+			return events, nil
+		}
+	}
+}
+
+// Follow calls fn with every event after the sequence after, in order, and
+// then with each new event as it is stored, until ctx ends or fn fails.
+// Subjects filter the events (all when empty), e.g. "events.todo.>".
+func (s *Store) Follow(ctx context.Context, after uint64, fn func(es.Envelope) error, subjects ...string) error {
+	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: subjects, DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: after + 1}
+	cons, err := s.js.OrderedConsumer(ctx, StreamName, cfg)
+	if err != nil {
+		return fmt.Errorf("eventstore: follow: %w", err)
+	}
+	msgs, err := cons.Messages()
+	if err != nil {
+		return fmt.Errorf("eventstore: follow: %w", err)
+	}
+	defer msgs.Stop()
+	stop := context.AfterFunc(ctx, msgs.Stop)
+	defer stop()
+	for {
+		m, err := msgs.Next()
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("eventstore: follow: %w", err)
+		}
+		env, err := decodeMsg(m)
+		if err != nil {
+			return err
+		}
+		if err := fn(env); err != nil {
+			return err
+		}
+	}
+}

@@ -1,0 +1,100 @@
+package eventstore_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"ironstar/es"
+	"ironstar/es/storetest"
+	"ironstar/nats/eventstore"
+	"ironstar/nats/natstest"
+)
+
+func newStore(t testing.TB) (*eventstore.Store, jetstream.JetStream) {
+	t.Helper()
+	conn := natstest.Connect(t)
+	s, err := eventstore.New(context.Background(), conn.JS, eventstore.Config{})
+	if err != nil {
+		t.Fatalf("eventstore.New: %v", err)
+	}
+	return s, conn.JS
+}
+
+func TestContract(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) storetest.Store {
+		s, _ := newStore(t)
+		return s
+	})
+}
+
+func TestEventsLiveOnOneSubjectPerAggregate(t *testing.T) {
+	s, js := newStore(t)
+	ctx := t.Context()
+	stream := es.StreamID{Aggregate: "todo", ID: "list-7"}
+	if _, err := s.Append(ctx, stream, 0, []es.Envelope{{ID: "e1", Type: "todo.added", Version: 2, Data: []byte(`{"text":"x"}`), Meta: es.Metadata{CommandID: "c1"}}}); err != nil {
+		t.Fatal(err)
+	}
+	st, _ := js.Stream(ctx, eventstore.StreamName)
+	msg, err := st.GetLastMsgForSubject(ctx, "events.todo.list-7")
+	if err != nil {
+		t.Fatalf("no message on events.todo.list-7: %v", err)
+	}
+	if msg.Header.Get(eventstore.HeaderType) != "todo.added" || msg.Header.Get(eventstore.HeaderVersion) != "2" || msg.Header.Get("Nats-Msg-Id") != "e1" {
+		t.Errorf("headers = %v", msg.Header)
+	}
+	if string(msg.Data) != `{"text":"x"}` {
+		t.Errorf("payload = %s, want the event's JSON only", msg.Data)
+	}
+	info, _ := st.Info(ctx)
+	if info.Config.Storage != jetstream.FileStorage {
+		t.Errorf("storage = %v, want file", info.Config.Storage)
+	}
+}
+
+func TestExistingStreamWithOtherSettingsIsRefused(t *testing.T) {
+	conn := natstest.Connect(t)
+	ctx := t.Context()
+	if _, err := conn.JS.CreateStream(ctx, jetstream.StreamConfig{Name: eventstore.StreamName, Subjects: []string{"other.>"}, Storage: jetstream.MemoryStorage}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := eventstore.New(ctx, conn.JS, eventstore.Config{})
+	if err == nil || !strings.Contains(err.Error(), "exists with other settings") {
+		t.Fatalf("New on a foreign EVENTS stream = %v, want a clear refusal", err)
+	}
+}
+
+func TestFollowDeliversStoredThenNewEvents(t *testing.T) {
+	s, _ := newStore(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	a := es.StreamID{Aggregate: "todo", ID: "a"}
+	v, err := s.Append(ctx, a, 0, []es.Envelope{{ID: "old", Type: "x", Version: 1, Data: []byte(`{}`)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := make(chan es.Envelope, 10)
+	done := make(chan error, 1)
+	go func() {
+		done <- s.Follow(ctx, 0, func(e es.Envelope) error { seen <- e; return nil }, "events.todo.>")
+	}()
+	if e := <-seen; e.ID != "old" {
+		t.Fatalf("first followed event = %s, want old", e.ID)
+	}
+	if _, err := s.Append(ctx, es.StreamID{Aggregate: "counter", ID: "skip"}, 0, []es.Envelope{{ID: "other", Type: "x", Version: 1, Data: []byte(`{}`)}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Append(ctx, a, v, []es.Envelope{{ID: "new", Type: "x", Version: 1, Data: []byte(`{}`)}}); err != nil {
+		t.Fatal(err)
+	}
+	if e := <-seen; e.ID != "new" {
+		t.Fatalf("next followed event = %s, want new (the filter drops other aggregates)", e.ID)
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("Follow ended with %v, want context.Canceled", err)
+	}
+}
