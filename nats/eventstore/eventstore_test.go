@@ -2,10 +2,12 @@ package eventstore_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"ironstar/es"
@@ -96,5 +98,43 @@ func TestFollowDeliversStoredThenNewEvents(t *testing.T) {
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Errorf("Follow ended with %v, want context.Canceled", err)
+	}
+}
+
+// itemAdded is at schema version 2; version 1 stored the text as "title".
+type itemAdded struct {
+	Text string `json:"text"`
+}
+
+func TestOldEventsLoadAsTheCurrentType(t *testing.T) {
+	s, js := newStore(t)
+	ctx := t.Context()
+	// An event written long ago, in version 1's shape, straight to JetStream.
+	old := nats.NewMsg("events.list.l1")
+	old.Header.Set("Nats-Msg-Id", "ancient")
+	old.Header.Set(eventstore.HeaderType, "list.item-added")
+	old.Header.Set(eventstore.HeaderVersion, "1")
+	old.Data = []byte(`{"title":"buy milk"}`)
+	if _, err := js.PublishMsg(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+
+	reg := es.NewRegistry()
+	es.Register[itemAdded](reg, "list.item-added", 2)
+	reg.Upcast("list.item-added", 1, func(data json.RawMessage) (json.RawMessage, error) {
+		var v1 struct{ Title string }
+		if err := json.Unmarshal(data, &v1); err != nil {
+			return nil, err
+		}
+		return json.Marshal(itemAdded{Text: v1.Title})
+	})
+
+	events, _, err := s.Load(ctx, es.StreamID{Aggregate: "list", ID: "l1"})
+	if err != nil || len(events) != 1 {
+		t.Fatalf("Load = %v, %v", events, err)
+	}
+	got, err := es.DecodeAs[itemAdded](reg, events[0])
+	if err != nil || got != (itemAdded{Text: "buy milk"}) {
+		t.Errorf("decoded %#v, %v; want itemAdded{buy milk}", got, err)
 	}
 }

@@ -1,0 +1,249 @@
+package es_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"ironstar/es"
+	"ironstar/es/estest"
+	"ironstar/es/memstore"
+)
+
+// A small account aggregate to exercise the kernel.
+type (
+	account struct {
+		Open    bool
+		Balance int
+	}
+	command interface{ isCommand() }
+	open    struct{}
+	deposit struct{ Amount int }
+	event   interface{ isEvent() }
+	opened  struct{}
+	// deposited is at schema version 2: version 1 called the field "amt".
+	deposited struct{ Amount int }
+)
+
+func (open) isCommand()    {}
+func (deposit) isCommand() {}
+func (opened) isEvent()    {}
+func (deposited) isEvent() {}
+
+var (
+	errNotOpen     = errors.New("account not open")
+	errNonPositive = errors.New("amount must be positive")
+)
+
+func decider() es.Decider[account, command, event] {
+	return es.Decider[account, command, event]{
+		Decide: func(s account, c command) ([]event, error) {
+			switch c := c.(type) {
+			case open:
+				if s.Open {
+					return nil, nil // opening twice is a no-op
+				}
+				return []event{opened{}}, nil
+			case deposit:
+				if !s.Open {
+					return nil, errNotOpen
+				}
+				if c.Amount <= 0 {
+					return nil, errNonPositive
+				}
+				return []event{deposited{Amount: c.Amount}}, nil
+			}
+			return nil, fmt.Errorf("unknown command %T", c)
+		},
+		Evolve: func(s account, e event) account {
+			switch e := e.(type) {
+			case opened:
+				s.Open = true
+			case deposited:
+				s.Balance += e.Amount
+			}
+			return s
+		},
+	}
+}
+
+func registry() *es.Registry {
+	r := es.NewRegistry()
+	es.Register[opened](r, "account.opened", 1)
+	es.Register[deposited](r, "account.deposited", 2)
+	r.Upcast("account.deposited", 1, func(old json.RawMessage) (json.RawMessage, error) {
+		var v1 struct{ Amt int }
+		if err := json.Unmarshal(old, &v1); err != nil {
+			return nil, err
+		}
+		return json.Marshal(deposited{Amount: v1.Amt})
+	})
+	return r
+}
+
+func TestDecider(t *testing.T) {
+	estest.Run(t, decider(), []estest.Case[account, command, event]{
+		{Name: "opening a new account", When: open{}, Then: []event{opened{}}},
+		{Name: "opening an open account changes nothing", Given: []event{opened{}}, When: open{}},
+		{Name: "depositing into an open account", Given: []event{opened{}}, When: deposit{Amount: 5}, Then: []event{deposited{Amount: 5}}},
+		{Name: "depositing before opening is refused", When: deposit{Amount: 5}, Err: errNotOpen},
+		{Name: "a zero deposit is refused", Given: []event{opened{}}, When: deposit{}, Err: errNonPositive},
+	})
+}
+
+func TestRegistryUpcastsOldPayloads(t *testing.T) {
+	t.Parallel()
+	r := registry()
+	got, err := r.Decode(es.Envelope{Type: "account.deposited", Version: 1, Data: json.RawMessage(`{"amt":7}`)})
+	if err != nil || got != (deposited{Amount: 7}) {
+		t.Fatalf("Decode(v1) = %#v, %v; want deposited{7}", got, err)
+	}
+	name, version, data, err := r.Encode(deposited{Amount: 3})
+	if err != nil || name != "account.deposited" || version != 2 || string(data) != `{"Amount":3}` {
+		t.Errorf("Encode = %s v%d %s %v", name, version, data, err)
+	}
+	for _, bad := range []es.Envelope{
+		{Type: "account.closed", Version: 1, Data: json.RawMessage(`{}`)},
+		{Type: "account.deposited", Version: 3, Data: json.RawMessage(`{}`)},
+		{Type: "account.deposited", Version: 0, Data: json.RawMessage(`{}`)},
+	} {
+		if _, err := r.Decode(bad); !errors.Is(err, es.ErrUnknownEventType) {
+			t.Errorf("Decode(%s v%d) = %v, want ErrUnknownEventType", bad.Type, bad.Version, err)
+		}
+	}
+	if _, _, _, err := r.Encode(struct{ X int }{}); !errors.Is(err, es.ErrUnknownEventType) {
+		t.Errorf("Encode(unregistered) = %v, want ErrUnknownEventType", err)
+	}
+	if _, err := r.Decode(es.Envelope{Type: "account.deposited", Version: 2, Data: json.RawMessage(`{"Amount":"x"}`)}); err == nil {
+		t.Error("Decode of a malformed payload succeeded")
+	}
+}
+
+func TestRegistryRefusesDuplicates(t *testing.T) {
+	t.Parallel()
+	defer func() {
+		if recover() == nil {
+			t.Error("registering a name twice did not panic")
+		}
+	}()
+	r := registry()
+	es.Register[struct{ Y int }](r, "account.opened", 1)
+}
+
+func handler(store es.Store) es.Handler[account, command, event] {
+	return es.Handler[account, command, event]{Store: store, Registry: registry(), Decider: decider()}
+}
+
+var acct = es.StreamID{Aggregate: "account", ID: "a1"}
+
+func meta(id string) es.Metadata {
+	return es.Metadata{CommandID: id, OccurredAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+}
+
+func TestHandleAppendsAndFolds(t *testing.T) {
+	t.Parallel()
+	h := handler(memstore.New())
+	ctx := context.Background()
+	if _, err := h.Handle(ctx, acct, open{}, meta("c1")); err != nil {
+		t.Fatal(err)
+	}
+	res, err := h.Handle(ctx, acct, deposit{Amount: 4}, meta("c2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.State != (account{Open: true, Balance: 4}) || res.Version != 2 || len(res.Events) != 1 || res.Events[0].ID != "c2.0" {
+		t.Errorf("result = %+v", res)
+	}
+	if _, err := h.Handle(ctx, acct, deposit{Amount: -1}, meta("c3")); !errors.Is(err, errNonPositive) {
+		t.Errorf("a refused command = %v, want the decider's error", err)
+	}
+	if _, err := h.Handle(ctx, acct, deposit{Amount: 1}, es.Metadata{}); !errors.Is(err, es.ErrMissingCommandID) {
+		t.Errorf("no command ID = %v, want ErrMissingCommandID", err)
+	}
+	if _, err := h.Handle(ctx, es.StreamID{Aggregate: "account", ID: "a.b"}, open{}, meta("c4")); !errors.Is(err, es.ErrInvalidStreamID) {
+		t.Errorf("bad stream = %v, want ErrInvalidStreamID", err)
+	}
+}
+
+func TestHandleStoresACommandIDOnce(t *testing.T) {
+	t.Parallel()
+	store := memstore.New()
+	h := handler(store)
+	ctx := context.Background()
+	h.Handle(ctx, acct, open{}, meta("open"))
+	first, err := h.Handle(ctx, acct, deposit{Amount: 10}, meta("pay"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := h.Handle(ctx, acct, deposit{Amount: 10}, meta("pay"))
+	if err != nil || !again.Duplicate || again.Version != first.Version || again.State.Balance != 10 {
+		t.Fatalf("the same command again = %+v, %v; want a duplicate at version %d", again, err, first.Version)
+	}
+	if events, _, _ := store.Load(ctx, acct); len(events) != 2 {
+		t.Errorf("stored %d events, want 2", len(events))
+	}
+}
+
+// racingStore lets another writer append between a Handle's load and its
+// append, the first `races` times.
+type racingStore struct {
+	*memstore.Store
+	mu    sync.Mutex
+	races int
+	n     int
+}
+
+func (s *racingStore) Append(ctx context.Context, stream es.StreamID, expected uint64, events []es.Envelope) (uint64, error) {
+	s.mu.Lock()
+	if s.races > 0 {
+		s.races--
+		s.n++
+		_, version, _ := s.Store.Load(ctx, stream)
+		e := es.Envelope{ID: fmt.Sprintf("rival-%d", s.n), Type: "account.deposited", Version: 2, Data: json.RawMessage(`{"Amount":100}`), Meta: meta(fmt.Sprintf("rival-%d", s.n))}
+		s.Store.Append(ctx, stream, version, []es.Envelope{e})
+	}
+	s.mu.Unlock()
+	return s.Store.Append(ctx, stream, expected, events)
+}
+
+func TestHandleRetriesOnConflict(t *testing.T) {
+	t.Parallel()
+	store := &racingStore{Store: memstore.New()}
+	h := handler(store)
+	ctx := context.Background()
+	h.Handle(ctx, acct, open{}, meta("open"))
+	store.races = 3
+	res, err := h.Handle(ctx, acct, deposit{Amount: 1}, meta("mine"))
+	if err != nil {
+		t.Fatalf("Handle with 3 rivals: %v", err)
+	}
+	if res.State.Balance != 301 {
+		t.Errorf("balance = %d, want 301: the decision must be made on the reloaded state", res.State.Balance)
+	}
+
+	store.races = 100
+	h.MaxAttempts = 3
+	_, err = h.Handle(ctx, acct, deposit{Amount: 1}, meta("starved"))
+	if !errors.Is(err, es.ErrConcurrency) {
+		t.Errorf("Handle that always loses = %v, want ErrConcurrency after MaxAttempts", err)
+	}
+	if store.races != 97 {
+		t.Errorf("made %d attempts, want 3", 100-store.races)
+	}
+}
+
+func TestHandleRefusesEventsOfAnotherAggregateType(t *testing.T) {
+	t.Parallel()
+	store := memstore.New()
+	ctx := context.Background()
+	store.Append(ctx, acct, 0, []es.Envelope{{ID: "x", Type: "todo.added", Version: 1, Data: json.RawMessage(`{}`)}})
+	_, err := handler(store).Handle(ctx, acct, open{}, meta("c"))
+	if !errors.Is(err, es.ErrUnknownEventType) || !strings.Contains(err.Error(), "todo.added") {
+		t.Errorf("Handle over an unknown stored type = %v, want ErrUnknownEventType naming it", err)
+	}
+}

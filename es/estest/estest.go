@@ -1,0 +1,81 @@
+// Package estest holds given/when/then helpers for testing deciders:
+//
+//	estest.Run(t, todo.Decider(), []estest.Case[todo.State, todo.Command, todo.Event]{
+//		{Name: "adding to an empty list", When: todo.Add{...}, Then: []todo.Event{todo.Added{...}}},
+//		{Name: "an empty text is refused", When: todo.Add{Text: " "}, Err: todo.ErrEmptyText},
+//	})
+package estest
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"testing"
+
+	"ironstar/es"
+)
+
+// Case is one rule: given prior events, when a command, then these events
+// (or this error, compared with errors.Is).
+type Case[S, C, E any] struct {
+	Name  string
+	Given []E
+	When  C
+	Then  []E
+	Err   error
+}
+
+// Run runs every case as a parallel subtest. Besides the expected outcome,
+// it checks that Decide is deterministic (the same history and command give
+// the same result twice), which catches a hidden clock or random source.
+func Run[S, C, E any](t *testing.T, d es.Decider[S, C, E], cases []Case[S, C, E]) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.Name, func(t *testing.T) {
+			t.Parallel()
+			got, err := d.Decide(d.Fold(tc.Given...), tc.When)
+			if msg := Check(got, err, tc.Then, tc.Err); msg != "" {
+				t.Errorf("given %s\nwhen %#v\n%s", describe(tc.Given), tc.When, msg)
+			}
+			again, errAgain := d.Decide(d.Fold(tc.Given...), tc.When)
+			if !reflect.DeepEqual(got, again) || fmt.Sprint(err) != fmt.Sprint(errAgain) {
+				t.Errorf("Decide is not deterministic: %#v, %v then %#v, %v", got, err, again, errAgain)
+			}
+		})
+	}
+}
+
+// Check compares an outcome with the expected one and describes the
+// difference, or returns "" when they match.
+func Check[E any](got []E, err error, want []E, wantErr error) string {
+	switch {
+	case wantErr != nil && !errors.Is(err, wantErr):
+		return fmt.Sprintf("then error %v\ngot %v and events %s", wantErr, err, describe(got))
+	case wantErr == nil && err != nil:
+		return fmt.Sprintf("then events %s\ngot error %v", describe(want), err)
+	case wantErr == nil && !sameEvents(got, want):
+		return fmt.Sprintf("then events %s\ngot        %s", describe(want), describe(got))
+	}
+	return ""
+}
+
+func sameEvents[E any](a, b []E) bool {
+	if len(a) == 0 && len(b) == 0 {
+		return true
+	}
+	return reflect.DeepEqual(a, b)
+}
+
+func describe[E any](events []E) string {
+	if len(events) == 0 {
+		return "(no events)"
+	}
+	s := ""
+	for i, e := range events {
+		if i > 0 {
+			s += ", "
+		}
+		s += fmt.Sprintf("%#v", e)
+	}
+	return s
+}
