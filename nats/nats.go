@@ -36,6 +36,7 @@ type Conn struct {
 	NC     *natsclient.Conn
 	JS     jetstream.JetStream
 	server *server.Server
+	url    string
 	closed chan struct{}
 }
 
@@ -69,6 +70,7 @@ func Connect(ctx context.Context, opts Options, logger *slog.Logger) (*Conn, err
 		clientOpts = append(clientOpts, natsclient.MaxReconnects(-1))
 	}
 
+	c.url = url
 	nc, err := natsclient.Connect(url, clientOpts...)
 	if err != nil {
 		c.shutdownServer()
@@ -122,6 +124,25 @@ func startEmbedded(opts Options, logger *slog.Logger) (*server.Server, error) {
 	}
 	logger.Info("embedded nats started", "store", storeDir, "listen", serverOpts.Port != 0)
 	return ns, nil
+}
+
+// NewClient opens another connection to the same NATS, e.g. to act as a
+// second app instance in a test. The caller closes it.
+func (c *Conn) NewClient(name string) (*natsclient.Conn, jetstream.JetStream, error) {
+	opts := []natsclient.Option{natsclient.Name(name)}
+	if c.server != nil {
+		opts = append(opts, natsclient.InProcessServer(c.server))
+	}
+	nc, err := natsclient.Connect(c.url, opts...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("nats: connect %s: %w", name, err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, nil, err
+	}
+	return nc, js, nil
 }
 
 // Ready reports whether the connection is up and JetStream answers; it is

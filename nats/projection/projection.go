@@ -1,0 +1,434 @@
+// Package projection folds events from the EVENTS stream into read models in
+// JetStream KV buckets.
+//
+// A projection is named. Its name gives a durable consumer on EVENTS and a KV
+// bucket, per generation: proj_<name>_<generation>. Every value records the
+// stream sequence of the last event applied to it; an event at or below that
+// sequence is skipped, so redelivery is harmless. The durable consumer's ack
+// floor is the checkpoint a restart resumes from. Renaming a projection
+// replays it from sequence 1 into a new bucket. Rebuild does the same under
+// the same name and swaps the new generation in once it has caught up.
+//
+// # Two instances, one projection
+//
+// The consumer uses a pinned-client priority group: of all the runners
+// pulling, the server delivers to one at a time, so events are applied by one
+// process, in stream order. A runner applies a fetched batch, writes the
+// changed values with compare-and-set on their KV revision, and only then
+// acknowledges the batch (AckAll on its last message). If the pinned runner
+// dies, the pin moves after PinnedTTL, which is longer than AckWait, so by
+// then its unacknowledged batch has been queued for redelivery, and JetStream
+// serves redeliveries (sorted by sequence) before new messages: the new
+// runner sees the events in order, and skips those the old one had applied.
+// A stopping runner unpins itself so that another takes over at once. Should
+// two runners ever write one key concurrently (a paused process waking up
+// after losing its pin), the KV compare-and-set fails for one of them, which
+// reloads and re-applies the batch on top of the other's values.
+//
+// MaxAckPending 1 would give the same order but one round trip per event; a
+// per-key version check alone would let two runners apply a key's events out
+// of order. The pinned group keeps batches (and replay speed) and order.
+package projection
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"ironstar/es"
+	"ironstar/nats/eventstore"
+)
+
+// Projection describes one read model. Keys and Apply must be deterministic:
+// a rebuild replays them over the whole history.
+type Projection[V any] struct {
+	// Name identifies the projection ([a-z0-9_-]).
+	Name string
+	// Subjects filters the events read, e.g. "events.todo.>"; all if empty.
+	Subjects []string
+	// Keys returns the read-model keys that env changes; none to skip it.
+	Keys func(env es.Envelope) []string
+	// Apply returns the key's value after env. current is the zero value
+	// for a key not seen before. It must not keep references to current.
+	Apply func(key string, current V, env es.Envelope) (V, error)
+}
+
+// Options tune a runner; the zero value is sensible for the embedded server.
+type Options struct {
+	// Replicas for the consumer and the buckets (1 if 0).
+	Replicas int
+	// BatchSize is how many events are applied per write and acknowledgement.
+	BatchSize int
+	// AckWait is how long the server waits for a batch's acknowledgement.
+	AckWait time.Duration
+	// PinnedTTL is how long a silent runner keeps the pin. It must exceed
+	// AckWait (see the package comment).
+	PinnedTTL time.Duration
+	Logger    *slog.Logger
+}
+
+func (o Options) withDefaults() Options {
+	if o.Replicas < 1 {
+		o.Replicas = 1
+	}
+	if o.BatchSize <= 0 {
+		o.BatchSize = 500
+	}
+	if o.AckWait <= 0 {
+		o.AckWait = 10 * time.Second
+	}
+	if o.PinnedTTL <= o.AckWait {
+		o.PinnedTTL = 2 * o.AckWait
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return o
+}
+
+// MetaBucket records each projection's current generation.
+const MetaBucket = "projections"
+
+// group is the priority group every runner of a projection pulls through.
+const group = "apply"
+
+var validName = regexp.MustCompile(`^[a-z0-9_-]{1,64}$`)
+
+// validKey is what a KV key may hold.
+var validKey = regexp.MustCompile(`^[-/_=.a-zA-Z0-9]+$`)
+
+// Errors.
+var (
+	// ErrInvalidKey means Keys returned something KV cannot store.
+	ErrInvalidKey = errors.New("projection: invalid key")
+	errConflict   = errors.New("projection: another runner wrote a key")
+)
+
+// record is a stored value with the sequence of the last event applied.
+type record[V any] struct {
+	Seq   uint64 `json:"seq"`
+	Value V      `json:"value"`
+}
+
+// resourceName is the consumer and bucket name of one generation.
+func resourceName(name string, generation uint64) string {
+	return fmt.Sprintf("proj_%s_%d", name, generation)
+}
+
+// meta is the value under a projection's name in MetaBucket.
+type meta struct {
+	Generation uint64 `json:"generation"`
+}
+
+func metaBucket(ctx context.Context, js jetstream.JetStream, replicas int) (jetstream.KeyValue, error) {
+	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket: MetaBucket, Storage: jetstream.FileStorage, Replicas: replicas, History: 1,
+		Description: "current generation of every projection",
+	})
+	if err != nil {
+		return nil, fmt.Errorf("projection: meta bucket: %w", err)
+	}
+	return kv, nil
+}
+
+// currentGeneration reads (or, for a new projection, creates) the generation.
+func currentGeneration(ctx context.Context, kv jetstream.KeyValue, name string) (uint64, error) {
+	for {
+		entry, err := kv.Get(ctx, name)
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			data, _ := json.Marshal(meta{Generation: 1})
+			if _, err := kv.Create(ctx, name, data); err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
+				return 0, fmt.Errorf("projection %s: create meta: %w", name, err)
+			}
+			continue // created by us or by a racing instance: read it back
+		}
+		if err != nil {
+			return 0, fmt.Errorf("projection %s: read meta: %w", name, err)
+		}
+		var m meta
+		if err := json.Unmarshal(entry.Value(), &m); err != nil || m.Generation == 0 {
+			return 0, fmt.Errorf("projection %s: corrupt meta %q", name, entry.Value())
+		}
+		return m.Generation, nil
+	}
+}
+
+// generation is the consumer and bucket of one generation of a projection.
+type generation struct {
+	number   uint64
+	consumer jetstream.Consumer
+	kv       jetstream.KeyValue
+	bucket   string
+}
+
+func ensureGeneration(ctx context.Context, js jetstream.JetStream, name string, subjects []string, number uint64, o Options) (*generation, error) {
+	res := resourceName(name, number)
+	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket: res, Storage: jetstream.FileStorage, Replicas: o.Replicas, History: 1,
+		Description: fmt.Sprintf("projection %s, generation %d", name, number),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("projection %s: bucket %s: %w", name, res, err)
+	}
+	cons, err := js.CreateOrUpdateConsumer(ctx, eventstore.StreamName, jetstream.ConsumerConfig{
+		Durable:        res,
+		Description:    fmt.Sprintf("projection %s, generation %d", name, number),
+		DeliverPolicy:  jetstream.DeliverAllPolicy,
+		AckPolicy:      jetstream.AckAllPolicy,
+		AckWait:        o.AckWait,
+		MaxAckPending:  2 * o.BatchSize,
+		FilterSubjects: subjects,
+		Replicas:       o.Replicas,
+		PriorityPolicy: jetstream.PriorityPolicyPinned,
+		PriorityGroups: []string{group},
+		PinnedTTL:      o.PinnedTTL,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("projection %s: consumer %s: %w", name, res, err)
+	}
+	return &generation{number: number, consumer: cons, kv: kv, bucket: res}, nil
+}
+
+// applier applies batches of one generation with a cache of the values it
+// wrote last. The cache is only a shortcut: compare-and-set on the KV
+// revision detects any other writer, and then the cache is dropped.
+type applier[V any] struct {
+	p     Projection[V]
+	js    jetstream.JetStream
+	gen   *generation
+	cache map[string]*cached[V]
+}
+
+type cached[V any] struct {
+	rec      record[V]
+	revision uint64
+}
+
+// maxCache bounds the values kept between batches.
+const maxCache = 10_000
+
+func newApplier[V any](p Projection[V], js jetstream.JetStream, gen *generation) *applier[V] {
+	return &applier[V]{p: p, js: js, gen: gen, cache: map[string]*cached[V]{}}
+}
+
+// apply folds the batch into the values it touches and writes them.
+func (a *applier[V]) apply(ctx context.Context, batch []jetstream.Msg) (err error) {
+	defer func() {
+		if err != nil || len(a.cache) > maxCache {
+			clear(a.cache)
+		}
+	}()
+	dirty := map[string]*cached[V]{}
+	for _, m := range batch {
+		meta, err := m.Metadata()
+		if err != nil {
+			return err
+		}
+		env, err := eventstore.Decode(m.Subject(), m.Headers(), m.Data(), meta.Sequence.Stream)
+		if err != nil {
+			return err
+		}
+		for _, key := range a.p.Keys(env) {
+			if !validKey.MatchString(key) || strings.HasPrefix(key, ".") || strings.HasSuffix(key, ".") {
+				return fmt.Errorf("%w %q from event %d", ErrInvalidKey, key, env.Sequence)
+			}
+			c, err := a.load(ctx, key)
+			if err != nil {
+				return err
+			}
+			if env.Sequence <= c.rec.Seq {
+				continue // applied before: a redelivery, or another runner's work
+			}
+			value, err := a.p.Apply(key, c.rec.Value, env)
+			if err != nil {
+				return fmt.Errorf("projection %s: apply event %d (%s) to %q: %w", a.p.Name, env.Sequence, env.Type, key, err)
+			}
+			c.rec = record[V]{Seq: env.Sequence, Value: value}
+			dirty[key] = c
+		}
+	}
+	return a.write(ctx, dirty)
+}
+
+func (a *applier[V]) load(ctx context.Context, key string) (*cached[V], error) {
+	if c, ok := a.cache[key]; ok {
+		return c, nil
+	}
+	c := &cached[V]{}
+	entry, err := a.gen.kv.Get(ctx, key)
+	switch {
+	case errors.Is(err, jetstream.ErrKeyNotFound):
+	case err != nil:
+		return nil, fmt.Errorf("projection %s: get %q: %w", a.p.Name, key, err)
+	default:
+		if err := json.Unmarshal(entry.Value(), &c.rec); err != nil {
+			return nil, fmt.Errorf("projection %s: decode %q: %w", a.p.Name, key, err)
+		}
+		c.revision = entry.Revision()
+	}
+	a.cache[key] = c
+	return c, nil
+}
+
+// write stores every changed value with compare-and-set, pipelined.
+func (a *applier[V]) write(ctx context.Context, dirty map[string]*cached[V]) error {
+	type pending struct {
+		c   *cached[V]
+		ack jetstream.PubAckFuture
+	}
+	var inflight []pending
+	for key, c := range dirty {
+		data, err := json.Marshal(c.rec)
+		if err != nil {
+			return fmt.Errorf("projection %s: encode %q: %w", a.p.Name, key, err)
+		}
+		ack, err := a.js.PublishAsync("$KV."+a.gen.bucket+"."+key, data, jetstream.WithExpectLastSequencePerSubject(c.revision))
+		if err != nil {
+			return fmt.Errorf("projection %s: write %q: %w", a.p.Name, key, err)
+		}
+		inflight = append(inflight, pending{c, ack})
+	}
+	var errs []error
+	for _, p := range inflight {
+		select {
+		case ack := <-p.ack.Ok():
+			p.c.revision = ack.Sequence
+		case err := <-p.ack.Err():
+			var apiErr *jetstream.APIError
+			if errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence {
+				err = errConflict
+			}
+			errs = append(errs, err)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// runLoop pulls and applies batches until ctx ends, then unpins. A batch in
+// hand is always finished (applied and acknowledged) or handed back (nak)
+// before the pin is released, and the last pull request is left to expire
+// rather than cancelled: the server could still deliver to a cancelled one,
+// and those events would wait out AckWait while the next runner went ahead.
+func runLoop[V any](ctx context.Context, a *applier[V], o Options, progress func(uint64)) {
+	logger := o.Logger.With("projection", a.p.Name, "generation", a.gen.number)
+	defer func() {
+		// Hand the pin to another runner at once rather than after PinnedTTL.
+		unpinCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		if stream, err := a.js.Stream(unpinCtx, eventstore.StreamName); err == nil {
+			stream.UnpinConsumer(unpinCtx, a.gen.bucket, group)
+		}
+	}()
+	backoff := time.Duration(0)
+	for ctx.Err() == nil {
+		batch, err := fetch(a.gen.consumer, o.BatchSize)
+		if err != nil {
+			logger.Warn("fetch", "err", err)
+			backoff = wait(ctx, backoff)
+			continue
+		}
+		if len(batch) == 0 {
+			continue
+		}
+		if err := applyBatch(ctx, a, batch, o, logger); err != nil {
+			// Stopping with a batch that would not apply: hand it back so
+			// that it is redelivered, in order, before anything newer.
+			for _, m := range batch {
+				m.Nak()
+			}
+			return
+		}
+		last := batch[len(batch)-1]
+		if err := last.DoubleAck(context.WithoutCancel(ctx)); err != nil {
+			logger.Warn("ack batch", "err", err)
+			continue // redelivered later, and skipped as already applied
+		}
+		backoff = 0
+		if meta, err := last.Metadata(); err == nil {
+			progress(meta.Sequence.Stream)
+		}
+	}
+}
+
+// applyBatch applies until it sticks: a conflict retries at once on fresh
+// values, other failures back off; the batch stays unacknowledged meanwhile.
+// Once ctx ends it makes one last attempt and reports its error.
+func applyBatch[V any](ctx context.Context, a *applier[V], batch []jetstream.Msg, o Options, logger *slog.Logger) error {
+	backoff := time.Duration(0)
+	for {
+		applyCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.AckWait/2)
+		err := a.apply(applyCtx, batch)
+		cancel()
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
+		if !errors.Is(err, errConflict) {
+			logger.Error("apply batch", "err", err)
+			backoff = wait(ctx, backoff)
+		}
+	}
+}
+
+// fetch pulls up to n events, waiting at most a second: short enough to keep
+// the pin fresh and to stop promptly.
+func fetch(cons jetstream.Consumer, n int) ([]jetstream.Msg, error) {
+	batch, err := cons.Fetch(n, jetstream.FetchPriorityGroup(group), jetstream.FetchMaxWait(time.Second))
+	if err != nil {
+		return nil, err
+	}
+	var msgs []jetstream.Msg
+	for m := range batch.Messages() {
+		msgs = append(msgs, m)
+	}
+	// A pin that moved to another runner is the normal state of a standby.
+	if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrPinIDMismatch) && len(msgs) == 0 {
+		return nil, err
+	}
+	return msgs, nil
+}
+
+func wait(ctx context.Context, backoff time.Duration) time.Duration {
+	backoff = min(max(2*backoff, 100*time.Millisecond), 5*time.Second)
+	t := time.NewTimer(backoff)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+	return backoff
+}
+
+// progressTracker lets Wait block until a sequence has been applied here.
+type progressTracker struct {
+	mu      sync.Mutex
+	applied uint64
+	changed chan struct{}
+}
+
+func newProgress() *progressTracker { return &progressTracker{changed: make(chan struct{})} }
+
+func (p *progressTracker) set(seq uint64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if seq > p.applied {
+		p.applied = seq
+		close(p.changed)
+		p.changed = make(chan struct{})
+	}
+}
+
+func (p *progressTracker) get() (uint64, <-chan struct{}) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.applied, p.changed
+}
