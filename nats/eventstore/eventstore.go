@@ -282,35 +282,26 @@ func decodeMsg(m jetstream.Msg) (es.Envelope, error) {
 	return Decode(m.Subject(), m.Headers(), m.Data(), meta.Sequence.Stream)
 }
 
-// Load implements es.Store: an ordered consumer filtered to the aggregate's
-// subject, read up to the last message the subject had when Load began.
+// Load implements es.Store. It reads with batched direct gets, which use
+// the stream's per-subject index: one request per thousand events, and no
+// consumer to create and clean up.
 func (s *Store) Load(ctx context.Context, stream es.StreamID) ([]es.Envelope, uint64, error) {
 	if err := stream.Validate(); err != nil {
 		return nil, 0, err
 	}
-	subject := Subject(stream)
-	last, err := s.stream.GetLastMsgForSubject(ctx, subject)
-	if errors.Is(err, jetstream.ErrMsgNotFound) {
-		return nil, 0, nil
-	}
-	if err != nil {
-		return nil, 0, fmt.Errorf("eventstore: last of %s: %w", subject, err)
-	}
-	events, err := s.read(ctx, jetstream.OrderedConsumerConfig{FilterSubjects: []string{subject}}, last.Sequence, 0)
-	if err != nil {
+	events, err := s.readBatches(ctx, Subject(stream), 1, 0)
+	if err != nil || len(events) == 0 {
 		return nil, 0, err
 	}
-	return events, last.Sequence, nil
+	return events, events[len(events)-1].Sequence, nil
 }
 
 // ReadAfter implements es.Reader.
 func (s *Store) ReadAfter(ctx context.Context, after uint64, limit int) ([]es.Envelope, error) {
-	last, err := s.LastSequence(ctx)
-	if err != nil || last <= after || limit <= 0 {
-		return nil, err
+	if limit <= 0 {
+		return nil, nil
 	}
-	cfg := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: after + 1}
-	return s.read(ctx, cfg, last, limit)
+	return s.readBatches(ctx, SubjectPrefix+".>", after+1, limit)
 }
 
 // LastSequence is the sequence of the newest event in the store (0 if none).
@@ -322,42 +313,73 @@ func (s *Store) LastSequence(ctx context.Context) (uint64, error) {
 	return info.State.LastSeq, nil
 }
 
-// read consumes with an ordered consumer until the message at sequence
-// until, or limit messages when limit > 0.
-func (s *Store) read(ctx context.Context, cfg jetstream.OrderedConsumerConfig, until uint64, limit int) ([]es.Envelope, error) {
-	cons, err := s.js.OrderedConsumer(ctx, StreamName, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("eventstore: consumer: %w", err)
-	}
-	batch := 256
-	if limit > 0 {
-		batch = min(limit, batch)
-	}
-	msgs, err := cons.Messages(jetstream.PullMaxMessages(batch))
-	if err != nil {
-		return nil, fmt.Errorf("eventstore: consume: %w", err)
-	}
-	defer msgs.Stop()
-	stop := context.AfterFunc(ctx, msgs.Stop)
-	defer stop()
+// directBatch is the most messages one direct-get request asks for.
+const directBatch = 1000
 
+// readBatches reads the events on subject from sequence from, up to limit
+// (all when 0), with as many batched direct gets as it takes.
+func (s *Store) readBatches(ctx context.Context, subject string, from uint64, limit int) ([]es.Envelope, error) {
 	var events []es.Envelope
 	for {
-		m, err := msgs.Next()
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			return nil, fmt.Errorf("eventstore: read: %w", err)
+		batch := directBatch
+		if limit > 0 {
+			batch = min(batch, limit-len(events))
 		}
-		env, err := decodeMsg(m)
+		pending, err := s.directGet(ctx, subject, from, batch, func(env es.Envelope) {
+			events = append(events, env)
+			from = env.Sequence + 1
+		})
 		if err != nil {
 			return nil, err
 		}
-		events = append(events, env)
-		if env.Sequence >= until || (limit > 0 && len(events) == limit) {
+		if pending == 0 || (limit > 0 && len(events) >= limit) {
 			return events, nil
 		}
+	}
+}
+
+// directGet sends one batched direct-get request for up to batch messages
+// on subject from sequence from, passes each to fn, and returns how many
+// more the server reported pending at the end of the batch.
+func (s *Store) directGet(ctx context.Context, subject string, from uint64, batch int, fn func(es.Envelope)) (uint64, error) {
+	req, _ := json.Marshal(struct {
+		Seq     uint64 `json:"seq"`
+		NextFor string `json:"next_by_subj"`
+		Batch   int    `json:"batch"`
+	}{from, subject, batch})
+	inbox := s.nc.NewRespInbox()
+	sub, err := s.nc.SubscribeSync(inbox)
+	if err != nil {
+		return 0, fmt.Errorf("eventstore: read: %w", err)
+	}
+	defer sub.Unsubscribe()
+	if err := s.nc.PublishRequest("$JS.API.DIRECT.GET."+StreamName, inbox, req); err != nil {
+		return 0, fmt.Errorf("eventstore: read: %w", err)
+	}
+	for {
+		msg, err := sub.NextMsgWithContext(ctx)
+		if err != nil {
+			return 0, fmt.Errorf("eventstore: read %s: %w", subject, err)
+		}
+		switch status := msg.Header.Get("Status"); status {
+		case "":
+		case "204": // end of batch
+			pending, _ := strconv.ParseUint(msg.Header.Get("Nats-Num-Pending"), 10, 64)
+			return pending, nil
+		case "404": // nothing at or after from
+			return 0, nil
+		default:
+			return 0, fmt.Errorf("eventstore: read %s: status %s %s", subject, status, msg.Header.Get("Description"))
+		}
+		seq, err := strconv.ParseUint(msg.Header.Get("Nats-Sequence"), 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("eventstore: read %s: bad Nats-Sequence", subject)
+		}
+		env, err := Decode(msg.Header.Get("Nats-Subject"), msg.Header, msg.Data, seq)
+		if err != nil {
+			return 0, err
+		}
+		fn(env)
 	}
 }
 

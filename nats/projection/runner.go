@@ -68,7 +68,7 @@ func (r *Runner[V]) run(ctx context.Context) {
 		loopDone := make(chan struct{})
 		go func() {
 			defer close(loopDone)
-			runLoop(genCtx, newApplier(r.p, r.js, gen), r.o, r.progress.set)
+			runLoop(genCtx, newApplier(genCtx, r.p, r.js, gen), r.o, r.progress.set)
 		}()
 		next, err := r.awaitSwap(genCtx, gen.number)
 		stopGen()
@@ -215,7 +215,7 @@ func Rebuild[V any](ctx context.Context, js jetstream.JetStream, p Projection[V]
 	progress := newProgress()
 	go func() {
 		defer close(loopDone)
-		runLoop(runCtx, newApplier(p, js, gen), o, progress.set)
+		runLoop(runCtx, newApplier(runCtx, p, js, gen), o, progress.set)
 	}()
 	err = waitFor(ctx, gen.consumer, info.State.LastSeq, progress)
 	stopRun()
