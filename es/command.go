@@ -1,10 +1,13 @@
 package es
 
 import (
+	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strconv"
 )
 
@@ -19,7 +22,26 @@ type Handler[S, C, E any] struct {
 	Decider  Decider[S, C, E]
 	// MaxAttempts bounds retries on ErrConcurrency; DefaultMaxAttempts if 0.
 	MaxAttempts int
+
+	// Snapshots, when set, keeps the folded state of long aggregates so that
+	// a command loads only the events since. The state S must survive a JSON
+	// round trip (exported fields).
+	Snapshots SnapshotStore
+	// SnapshotEvery is how many events may pile up on top of the last
+	// snapshot before a new one is saved (DefaultSnapshotEvery if 0).
+	SnapshotEvery int
+	// SnapshotSchema versions the shape of S: bump it when S changes, and
+	// older snapshots are ignored (and replaced) instead of misread.
+	SnapshotSchema int
 }
+
+// DefaultSnapshotEvery is Handler.SnapshotEvery's default.
+const DefaultSnapshotEvery = 100
+
+// recentCommands is how many command IDs a snapshot remembers, so that a
+// command retried after a snapshot is still recognised. (Older retries are
+// also caught by the store's duplicate window while it lasts.)
+const recentCommands = 100
 
 // Result is what a handled command did.
 type Result[S any] struct {
@@ -62,13 +84,21 @@ func (h Handler[S, C, E]) Handle(ctx context.Context, stream StreamID, cmd C, me
 }
 
 func (h Handler[S, C, E]) attempt(ctx context.Context, stream StreamID, cmd C, meta Metadata) (Result[S], error) {
-	stored, version, err := h.Store.Load(ctx, stream)
+	state, after, recent := h.snapshot(ctx, stream)
+	stored, version, err := h.Store.Load(ctx, stream, after)
 	if err != nil {
 		return Result[S]{}, fmt.Errorf("load %s: %w", stream, err)
 	}
-	state, duplicate, err := h.fold(stored, meta.CommandID)
-	if err != nil || duplicate {
-		return Result[S]{Version: version, State: state, Duplicate: duplicate}, err
+	for _, env := range stored {
+		e, err := DecodeAs[E](h.Registry, env)
+		if err != nil {
+			return Result[S]{}, err
+		}
+		state = h.Decider.Evolve(state, e)
+		recent = append(recent, env.Meta.CommandID)
+	}
+	if slices.Contains(recent, meta.CommandID) {
+		return Result[S]{Version: version, State: state, Duplicate: true}, nil
 	}
 	events, err := h.Decider.Decide(state, cmd)
 	if err != nil {
@@ -99,25 +129,42 @@ func (h Handler[S, C, E]) attempt(ctx context.Context, stream StreamID, cmd C, m
 	if err != nil {
 		return Result[S]{}, fmt.Errorf("append %s: %w", stream, err)
 	}
+	if h.Snapshots != nil && len(stored)+len(envs) >= cmp.Or(h.SnapshotEvery, DefaultSnapshotEvery) {
+		h.saveSnapshot(ctx, stream, state, version, append(recent, meta.CommandID))
+	}
 	return Result[S]{Version: version, Events: envs, State: state}, nil
 }
 
-// fold rebuilds the state from stored events and reports whether commandID
-// is among them.
-func (h Handler[S, C, E]) fold(stored []Envelope, commandID string) (S, bool, error) {
-	state := h.Decider.Initial
-	duplicate := false
-	for _, env := range stored {
-		if env.Meta.CommandID == commandID {
-			duplicate = true
-		}
-		e, err := DecodeAs[E](h.Registry, env)
-		if err != nil {
-			return state, false, err
-		}
-		state = h.Decider.Evolve(state, e)
+// snapshot returns the state to fold onto, the version it stands for, and
+// the command IDs it remembers: the snapshot's if there is a usable one,
+// otherwise the initial state at version 0. A snapshot that cannot be read
+// is only a missed shortcut, never a failed command.
+func (h Handler[S, C, E]) snapshot(ctx context.Context, stream StreamID) (S, uint64, []string) {
+	if h.Snapshots == nil {
+		return h.Decider.Initial, 0, nil
 	}
-	return state, duplicate, nil
+	snap, ok, err := h.Snapshots.LoadSnapshot(ctx, stream)
+	if err != nil || !ok || snap.Schema != h.SnapshotSchema {
+		return h.Decider.Initial, 0, nil
+	}
+	var state S
+	if err := json.Unmarshal(snap.State, &state); err != nil {
+		return h.Decider.Initial, 0, nil
+	}
+	return state, snap.Version, slices.Clone(snap.Commands)
+}
+
+// saveSnapshot stores state at version, best effort: it runs after the
+// command succeeded, and a lost snapshot costs only a longer load.
+func (h Handler[S, C, E]) saveSnapshot(ctx context.Context, stream StreamID, state S, version uint64, commands []string) {
+	data, err := json.Marshal(state)
+	if err != nil {
+		return
+	}
+	if len(commands) > recentCommands {
+		commands = commands[len(commands)-recentCommands:]
+	}
+	h.Snapshots.SaveSnapshot(ctx, stream, Snapshot{Version: version, Schema: h.SnapshotSchema, State: data, Commands: commands})
 }
 
 // DecodeAs decodes env and asserts that the event is an E.

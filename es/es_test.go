@@ -184,7 +184,7 @@ func TestHandleStoresACommandIDOnce(t *testing.T) {
 	if err != nil || !again.Duplicate || again.Version != first.Version || again.State.Balance != 10 {
 		t.Fatalf("the same command again = %+v, %v; want a duplicate at version %d", again, err, first.Version)
 	}
-	if events, _, _ := store.Load(ctx, acct); len(events) != 2 {
+	if events, _, _ := store.Load(ctx, acct, 0); len(events) != 2 {
 		t.Errorf("stored %d events, want 2", len(events))
 	}
 }
@@ -203,7 +203,7 @@ func (s *racingStore) Append(ctx context.Context, stream es.StreamID, expected u
 	if s.races > 0 {
 		s.races--
 		s.n++
-		_, version, _ := s.Store.Load(ctx, stream)
+		_, version, _ := s.Store.Load(ctx, stream, 0)
 		e := es.Envelope{ID: fmt.Sprintf("rival-%d", s.n), Type: "account.deposited", Version: 2, Data: json.RawMessage(`{"Amount":100}`), Meta: meta(fmt.Sprintf("rival-%d", s.n))}
 		s.Store.Append(ctx, stream, version, []es.Envelope{e})
 	}
@@ -245,5 +245,56 @@ func TestHandleRefusesEventsOfAnotherAggregateType(t *testing.T) {
 	_, err := handler(store).Handle(ctx, acct, open{}, meta("c"))
 	if !errors.Is(err, es.ErrUnknownEventType) || !strings.Contains(err.Error(), "todo.added") {
 		t.Errorf("Handle over an unknown stored type = %v, want ErrUnknownEventType naming it", err)
+	}
+}
+
+// countingStore records how many events each Load returned.
+type countingStore struct {
+	*memstore.Store
+	lastLoad int
+}
+
+func (s *countingStore) Load(ctx context.Context, stream es.StreamID, after uint64) ([]es.Envelope, uint64, error) {
+	events, v, err := s.Store.Load(ctx, stream, after)
+	s.lastLoad = len(events)
+	return events, v, err
+}
+
+func TestSnapshotsShortenLoads(t *testing.T) {
+	t.Parallel()
+	store := &countingStore{Store: memstore.New()}
+	snaps := memstore.NewSnapshots()
+	h := handler(store)
+	h.Snapshots, h.SnapshotEvery, h.SnapshotSchema = snaps, 10, 1
+	ctx := context.Background()
+	h.Handle(ctx, acct, open{}, meta("open"))
+	for i := range 25 {
+		if _, err := h.Handle(ctx, acct, deposit{Amount: 1}, meta(fmt.Sprintf("d%d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	snap, ok, _ := snaps.LoadSnapshot(ctx, acct)
+	if !ok || snap.Version != 20 {
+		t.Fatalf("snapshot = %+v, %v; want one at version 20", snap, ok)
+	}
+	res, err := h.Handle(ctx, acct, deposit{Amount: 1}, meta("last"))
+	if err != nil || res.State.Balance != 26 || res.Version != 27 {
+		t.Fatalf("after snapshots: %+v, %v; want balance 26 at version 27", res, err)
+	}
+	if store.lastLoad != 6 {
+		t.Errorf("loaded %d events, want the 6 since the snapshot", store.lastLoad)
+	}
+
+	// A command from before the snapshot, retried, is still a duplicate.
+	again, err := h.Handle(ctx, acct, deposit{Amount: 1}, meta("d3"))
+	if err != nil || !again.Duplicate {
+		t.Errorf("retry of d3 = %+v, %v; want a duplicate", again, err)
+	}
+
+	// A new state schema ignores the old snapshot and folds everything.
+	h.SnapshotSchema = 2
+	res, err = h.Handle(ctx, acct, deposit{Amount: 1}, meta("schema2"))
+	if err != nil || res.State.Balance != 27 || store.lastLoad != 27 {
+		t.Errorf("with schema 2: balance %d after loading %d events, %v; want 27 and all 27", res.State.Balance, store.lastLoad, err)
 	}
 }

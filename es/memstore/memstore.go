@@ -23,16 +23,16 @@ type Store struct {
 func New() *Store { return &Store{ids: map[string]uint64{}} }
 
 // Load implements es.Store.
-func (s *Store) Load(ctx context.Context, stream es.StreamID) ([]es.Envelope, uint64, error) {
+func (s *Store) Load(ctx context.Context, stream es.StreamID, after uint64) ([]es.Envelope, uint64, error) {
 	if err := stream.Validate(); err != nil {
 		return nil, 0, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []es.Envelope
-	var version uint64
+	version := after
 	for _, e := range s.events {
-		if e.Stream == stream {
+		if e.Stream == stream && e.Sequence > after {
 			out = append(out, e)
 			version = e.Sequence
 		}
@@ -85,4 +85,36 @@ func (s *Store) version(stream es.StreamID) uint64 {
 		}
 	}
 	return 0
+}
+
+// Snapshots is an in-memory es.SnapshotStore.
+type Snapshots struct {
+	mu    sync.Mutex
+	snaps map[es.StreamID]es.Snapshot
+}
+
+// NewSnapshots returns an empty snapshot store.
+func NewSnapshots() *Snapshots { return &Snapshots{snaps: map[es.StreamID]es.Snapshot{}} }
+
+// LoadSnapshot implements es.SnapshotStore.
+func (s *Snapshots) LoadSnapshot(ctx context.Context, stream es.StreamID) (es.Snapshot, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	snap, ok := s.snaps[stream]
+	snap.State = slices.Clone(snap.State)
+	snap.Commands = slices.Clone(snap.Commands)
+	return snap, ok, nil
+}
+
+// SaveSnapshot implements es.SnapshotStore.
+func (s *Snapshots) SaveSnapshot(ctx context.Context, stream es.StreamID, snap es.Snapshot) error {
+	if err := stream.Validate(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	snap.State = slices.Clone(snap.State)
+	snap.Commands = slices.Clone(snap.Commands)
+	s.snaps[stream] = snap
+	return nil
 }

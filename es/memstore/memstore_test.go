@@ -10,3 +10,7 @@ import (
 func TestContract(t *testing.T) {
 	storetest.Run(t, func(*testing.T) storetest.Store { return memstore.New() })
 }
+
+func TestSnapshotContract(t *testing.T) {
+	storetest.RunSnapshots(t, memstore.NewSnapshots())
+}

@@ -18,7 +18,7 @@ func BenchmarkAppend(b *testing.B) {
 	ctx := b.Context()
 	b.Run("raw-publish", func(b *testing.B) {
 		var last uint64
-		for i := 0; b.Loop(); i++ {
+		for b.Loop() {
 			ack, err := js.Publish(ctx, "events.raw.one", []byte(`{"text":"buy milk"}`), jetstream.WithExpectLastSequencePerSubject(last))
 			if err != nil {
 				b.Fatal(err)
@@ -45,25 +45,60 @@ func BenchmarkAppend(b *testing.B) {
 // 100,000 others.
 func BenchmarkLoad(b *testing.B) {
 	s, js := newStore(b)
-	ctx := b.Context()
 	natstest.Fill(b, js, "noise", 100_000, 1000)
 	for _, size := range []int{10, 1000} {
-		stream := es.StreamID{Aggregate: "load", ID: fmt.Sprintf("n%d", size)}
-		natstest.Fill(b, js, "load", size, 1) // all on events.load.a0
-		stream.ID = "a0"
-		if size == 1000 {
-			// Separate aggregate types so the two sizes do not mix.
-			natstest.Fill(b, js, "loadbig", size, 1)
-			stream = es.StreamID{Aggregate: "loadbig", ID: "a0"}
-		}
+		aggregate := fmt.Sprintf("size%d", size)
+		natstest.Fill(b, js, aggregate, size, 1)
+		stream := es.StreamID{Aggregate: aggregate, ID: "a0"}
 		b.Run(fmt.Sprintf("events=%d", size), func(b *testing.B) {
 			for b.Loop() {
-				events, _, err := s.Load(ctx, stream)
+				events, _, err := s.Load(b.Context(), stream, 0)
 				if err != nil || len(events) != size {
 					b.Fatalf("Load = %d events, %v; want %d", len(events), err, size)
 				}
 			}
 		})
 	}
-	_ = eventstore.StreamName
+}
+
+// counted is the one event of the benchmark's aggregate (the shape Fill
+// writes).
+type counted struct {
+	N int `json:"n"`
+}
+
+// BenchmarkHandleLongAggregate runs commands against an aggregate of 1,000
+// events (among 100,000 others), without and with snapshots.
+func BenchmarkHandleLongAggregate(b *testing.B) {
+	s, js := newStore(b)
+	snaps, err := eventstore.NewSnapshots(b.Context(), js, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	natstest.Fill(b, js, "noise", 100_000, 1000)
+	for _, mode := range []string{"plain", "snapshots"} {
+		aggregate := "long" + mode
+		reg := es.NewRegistry()
+		es.Register[counted](reg, aggregate+".filled", 1)
+		natstest.Fill(b, js, aggregate, 1000, 1)
+		h := es.Handler[int, struct{}, counted]{
+			Store:    s,
+			Registry: reg,
+			Decider: es.Decider[int, struct{}, counted]{
+				Decide: func(n int, _ struct{}) ([]counted, error) { return []counted{{N: n}}, nil },
+				Evolve: func(n int, _ counted) int { return n + 1 },
+			},
+		}
+		if mode == "snapshots" {
+			h.Snapshots = snaps
+		}
+		b.Run(mode, func(b *testing.B) {
+			for i := 0; b.Loop(); i++ {
+				cmdID := fmt.Sprintf("%s-%d", mode, i)
+				if _, err := h.Handle(b.Context(), es.StreamID{Aggregate: aggregate, ID: "a0"}, struct{}{}, es.Metadata{CommandID: cmdID}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

@@ -285,13 +285,16 @@ func decodeMsg(m jetstream.Msg) (es.Envelope, error) {
 // Load implements es.Store. It reads with batched direct gets, which use
 // the stream's per-subject index: one request per thousand events, and no
 // consumer to create and clean up.
-func (s *Store) Load(ctx context.Context, stream es.StreamID) ([]es.Envelope, uint64, error) {
+func (s *Store) Load(ctx context.Context, stream es.StreamID, after uint64) ([]es.Envelope, uint64, error) {
 	if err := stream.Validate(); err != nil {
 		return nil, 0, err
 	}
-	events, err := s.readBatches(ctx, Subject(stream), 1, 0)
-	if err != nil || len(events) == 0 {
+	events, err := s.readBatches(ctx, Subject(stream), after+1, 0)
+	if err != nil {
 		return nil, 0, err
+	}
+	if len(events) == 0 {
+		return nil, after, nil
 	}
 	return events, events[len(events)-1].Sequence, nil
 }

@@ -129,7 +129,7 @@ func TestOldEventsLoadAsTheCurrentType(t *testing.T) {
 		return json.Marshal(itemAdded{Text: v1.Title})
 	})
 
-	events, _, err := s.Load(ctx, es.StreamID{Aggregate: "list", ID: "l1"})
+	events, _, err := s.Load(ctx, es.StreamID{Aggregate: "list", ID: "l1"}, 0)
 	if err != nil || len(events) != 1 {
 		t.Fatalf("Load = %v, %v", events, err)
 	}
@@ -137,4 +137,13 @@ func TestOldEventsLoadAsTheCurrentType(t *testing.T) {
 	if err != nil || got != (itemAdded{Text: "buy milk"}) {
 		t.Errorf("decoded %#v, %v; want itemAdded{buy milk}", got, err)
 	}
+}
+
+func TestSnapshotContract(t *testing.T) {
+	conn := natstest.Connect(t)
+	snaps, err := eventstore.NewSnapshots(t.Context(), conn.JS, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	storetest.RunSnapshots(t, snaps)
 }
