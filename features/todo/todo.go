@@ -1,0 +1,273 @@
+package todo
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"ironstar/es"
+)
+
+// Business rules of a todo list:
+//
+//   - A todo's text is trimmed; after trimming it is at most MaxTextLength
+//     characters. Adding an empty text does nothing; renaming a todo to an
+//     empty text deletes it; renaming to the same text does nothing.
+//   - A list holds at most MaxItems todos; item IDs are unique in a list.
+//   - Commands on an item the list does not have fail with ErrNotFound.
+//   - Completing a completed todo (or reopening an open one), marking all
+//     when all already are, and clearing when nothing is completed do nothing.
+
+// Limits.
+const (
+	MaxTextLength = 500
+	MaxItems      = 1000
+)
+
+// Errors a command can meet.
+var (
+	ErrTextTooLong = errors.New("todo: text longer than 500 characters")
+	ErrNotFound    = errors.New("todo: no such item")
+	ErrDuplicateID = errors.New("todo: item id already used")
+	ErrListFull    = errors.New("todo: the list is full")
+	ErrInvalidID   = errors.New("todo: invalid item id")
+)
+
+// Item is one todo in the list's state.
+type Item struct {
+	ID        string
+	Text      string
+	Completed bool
+}
+
+// List is the state of one todo list: its items in the order added.
+type List struct {
+	Items []Item
+}
+
+func (l List) index(id string) int {
+	for i, it := range l.Items {
+		if it.ID == id {
+			return i
+		}
+	}
+	return -1
+}
+
+// Commands.
+type (
+	// Command is anything a list can be asked to do.
+	Command interface{ isCommand() }
+	// Add adds a todo with a new ID (chosen by the caller).
+	Add struct{ ID, Text string }
+	// SetCompleted completes or reopens one todo.
+	SetCompleted struct {
+		ID        string
+		Completed bool
+	}
+	// SetAllCompleted completes or reopens every todo.
+	SetAllCompleted struct{ Completed bool }
+	// Rename changes a todo's text.
+	Rename struct{ ID, Text string }
+	// Delete removes a todo.
+	Delete struct{ ID string }
+	// ClearCompleted removes every completed todo.
+	ClearCompleted struct{}
+)
+
+func (Add) isCommand()             {}
+func (SetCompleted) isCommand()    {}
+func (SetAllCompleted) isCommand() {}
+func (Rename) isCommand()          {}
+func (Delete) isCommand()          {}
+func (ClearCompleted) isCommand()  {}
+
+// Events. Their JSON field names are the stored schema: change them only
+// with a new schema version and an upcaster.
+type (
+	// Event is anything that happened to a list.
+	Event interface{ isEvent() }
+	// Added: a todo was added.
+	Added struct {
+		ID   string `json:"id"`
+		Text string `json:"text"`
+	}
+	// Completed: a todo was completed.
+	Completed struct {
+		ID string `json:"id"`
+	}
+	// Reopened: a completed todo was made active again.
+	Reopened struct {
+		ID string `json:"id"`
+	}
+	// AllMarked: every todo was completed, or every todo reopened.
+	AllMarked struct {
+		Completed bool `json:"completed"`
+	}
+	// Renamed: a todo's text changed.
+	Renamed struct {
+		ID   string `json:"id"`
+		Text string `json:"text"`
+	}
+	// Deleted: a todo was removed.
+	Deleted struct {
+		ID string `json:"id"`
+	}
+	// CompletedCleared: every completed todo was removed.
+	CompletedCleared struct{}
+)
+
+func (Added) isEvent()            {}
+func (Completed) isEvent()        {}
+func (Reopened) isEvent()         {}
+func (AllMarked) isEvent()        {}
+func (Renamed) isEvent()          {}
+func (Deleted) isEvent()          {}
+func (CompletedCleared) isEvent() {}
+
+// Register adds the list's event types to a registry.
+func Register(r *es.Registry) {
+	es.Register[Added](r, "todo.added", 1)
+	es.Register[Completed](r, "todo.completed", 1)
+	es.Register[Reopened](r, "todo.reopened", 1)
+	es.Register[AllMarked](r, "todo.all-marked", 1)
+	es.Register[Renamed](r, "todo.renamed", 1)
+	es.Register[Deleted](r, "todo.deleted", 1)
+	es.Register[CompletedCleared](r, "todo.completed-cleared", 1)
+}
+
+// Decider is a todo list's behaviour.
+func Decider() es.Decider[List, Command, Event] {
+	return es.Decider[List, Command, Event]{Decide: Decide, Evolve: Evolve}
+}
+
+// Decide applies the rules above to a command.
+func Decide(l List, c Command) ([]Event, error) {
+	switch c := c.(type) {
+	case Add:
+		text, err := cleanText(c.Text)
+		if err != nil || text == "" {
+			return nil, err
+		}
+		if !validID(c.ID) {
+			return nil, ErrInvalidID
+		}
+		if l.index(c.ID) >= 0 {
+			return nil, ErrDuplicateID
+		}
+		if len(l.Items) >= MaxItems {
+			return nil, ErrListFull
+		}
+		return []Event{Added{ID: c.ID, Text: text}}, nil
+	case SetCompleted:
+		i := l.index(c.ID)
+		switch {
+		case i < 0:
+			return nil, ErrNotFound
+		case l.Items[i].Completed == c.Completed:
+			return nil, nil
+		case c.Completed:
+			return []Event{Completed{ID: c.ID}}, nil
+		default:
+			return []Event{Reopened{ID: c.ID}}, nil
+		}
+	case SetAllCompleted:
+		for _, it := range l.Items {
+			if it.Completed != c.Completed {
+				return []Event{AllMarked{Completed: c.Completed}}, nil
+			}
+		}
+		return nil, nil
+	case Rename:
+		i := l.index(c.ID)
+		if i < 0 {
+			return nil, ErrNotFound
+		}
+		text, err := cleanText(c.Text)
+		switch {
+		case err != nil:
+			return nil, err
+		case text == "":
+			return []Event{Deleted{ID: c.ID}}, nil
+		case text == l.Items[i].Text:
+			return nil, nil
+		}
+		return []Event{Renamed{ID: c.ID, Text: text}}, nil
+	case Delete:
+		if l.index(c.ID) < 0 {
+			return nil, ErrNotFound
+		}
+		return []Event{Deleted{ID: c.ID}}, nil
+	case ClearCompleted:
+		for _, it := range l.Items {
+			if it.Completed {
+				return []Event{CompletedCleared{}}, nil
+			}
+		}
+		return nil, nil
+	}
+	return nil, errors.New("todo: unknown command")
+}
+
+// Evolve applies an event to a list. It never changes l's items in place,
+// so earlier states stay valid.
+func Evolve(l List, e Event) List {
+	switch e := e.(type) {
+	case Added:
+		return List{Items: append(slices.Clip(l.Items), Item{ID: e.ID, Text: e.Text})}
+	case Completed:
+		return l.update(func(it *Item) { it.Completed = it.Completed || it.ID == e.ID })
+	case Reopened:
+		return l.update(func(it *Item) { it.Completed = it.Completed && it.ID != e.ID })
+	case AllMarked:
+		return l.update(func(it *Item) { it.Completed = e.Completed })
+	case Renamed:
+		return l.update(func(it *Item) {
+			if it.ID == e.ID {
+				it.Text = e.Text
+			}
+		})
+	case Deleted:
+		return l.without(func(it Item) bool { return it.ID == e.ID })
+	case CompletedCleared:
+		return l.without(func(it Item) bool { return it.Completed })
+	}
+	return l
+}
+
+// update returns a copy of l with change applied to every item.
+func (l List) update(change func(*Item)) List {
+	items := slices.Clone(l.Items)
+	for i := range items {
+		change(&items[i])
+	}
+	return List{Items: items}
+}
+
+// without returns a copy of l without the items drop selects.
+func (l List) without(drop func(Item) bool) List {
+	return List{Items: slices.DeleteFunc(slices.Clone(l.Items), drop)}
+}
+
+func cleanText(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if utf8.RuneCountInString(s) > MaxTextLength {
+		return "", ErrTextTooLong
+	}
+	return s, nil
+}
+
+// validID accepts 1–64 characters of [A-Za-z0-9_-]: what the browser's
+// crypto.randomUUID or the server's generator produce.
+func validID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for _, r := range id {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
