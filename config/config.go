@@ -11,6 +11,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/joho/godotenv"
 )
@@ -33,6 +34,8 @@ type Config struct {
 	// 127.0.0.1:NATSPort so the nats CLI can reach it. Zero keeps it
 	// in-process only.
 	NATSPort int
+	// SessionTTL is how long an unused session lives.
+	SessionTTL time.Duration
 	// Dev reports a development build (build tag dev): assets from disk,
 	// browser reload on rebuild.
 	Dev bool
@@ -48,10 +51,11 @@ func (c Config) Embedded() bool { return c.NATSURL == "" }
 
 // Defaults for every variable; the README's config table mirrors this.
 const (
-	DefaultHost     = "localhost"
-	DefaultPort     = 8080
-	DefaultDataDir  = "./data"
-	DefaultLogLevel = "info"
+	DefaultHost       = "localhost"
+	DefaultPort       = 8080
+	DefaultDataDir    = "./data"
+	DefaultLogLevel   = "info"
+	DefaultSessionTTL = 7 * 24 * time.Hour
 )
 
 // FromEnv builds a Config from the process environment, with values from
@@ -101,6 +105,13 @@ func Parse(getenv func(string) string) (Config, error) {
 	levelText := get("LOG_LEVEL", DefaultLogLevel)
 	if err := cfg.LogLevel.UnmarshalText([]byte(levelText)); err != nil {
 		fail("LOG_LEVEL", levelText, "must be one of debug, info, warn, error")
+	}
+
+	ttlText := get("SESSION_TTL", DefaultSessionTTL.String())
+	if ttl, err := time.ParseDuration(ttlText); err == nil && ttl >= time.Minute {
+		cfg.SessionTTL = ttl
+	} else {
+		fail("SESSION_TTL", ttlText, "must be a duration of at least 1m, e.g. 168h")
 	}
 
 	if natsPort := get("NATS_PORT", ""); natsPort != "" {

@@ -84,6 +84,20 @@ func newBrowser(t *testing.T) *browser {
 	return b
 }
 
+// newWindow opens another window of the same browser (same cookies).
+// Errors and requests are not recorded for it.
+func (b *browser) newWindow(t *testing.T) *browser {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithNewWindow(true))
+	t.Cleanup(cancel)
+	// The first Run opens the window; it must not carry a timeout, which
+	// would close the window with it.
+	if _, err := chromedp.Run(ctx, chromedp.Title()); err != nil {
+		t.Fatalf("open window: %v", err)
+	}
+	return &browser{ctx: ctx}
+}
+
 func (b *browser) record(list *[]string, s string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -98,6 +112,16 @@ func (b *browser) do(t *testing.T, steps ...chromedp.Action[chromedp.Void]) {
 	if err := chromedp.Do(ctx, steps...); err != nil {
 		t.Fatalf("browser: %v", err)
 	}
+}
+
+// until polls a JavaScript condition through page navigations (a poll inside
+// the page would die with the page it started in).
+func (b *browser) until(t *testing.T, expression string) {
+	t.Helper()
+	waitFor(t, 10*time.Second, expression, func() bool {
+		ok, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](expression))
+		return err == nil && ok
+	})
 }
 
 // eval returns the value of a JavaScript expression in the page.
@@ -162,10 +186,10 @@ func TestBrowserPageIsReactiveAndLocal(t *testing.T) {
 	b := newBrowser(t)
 
 	b.do(t,
-		chromedp.Navigate(a.URL+"/"),
+		chromedp.Navigate(a.URL+"/about"),
 		chromedp.WaitVisible(chromedp.ID("name")),
 	)
-	if title := eval[string](t, b, "document.title"); title != "Welcome · Ironstar" {
+	if title := eval[string](t, b, "document.title"); title != "About · Ironstar" {
 		t.Errorf("title = %q", title)
 	}
 
@@ -220,7 +244,7 @@ func TestDevBuildReloadsThePageWhenTheServerRestarts(t *testing.T) {
 	first := startApp(t, appOptions{bin: devBin})
 	b := newBrowser(t)
 	b.do(t,
-		chromedp.Navigate(first.URL+"/"),
+		chromedp.Navigate(first.URL+"/about"),
 		chromedp.WaitVisible(chromedp.ID("name")),
 		chromedp.Poll[chromedp.Void](`document.getElementById("dev-reload")?.dataset.boot`),
 		chromedp.Evaluate[chromedp.Void](`window.ironstarMarker = "before restart"`),
@@ -231,12 +255,7 @@ func TestDevBuildReloadsThePageWhenTheServerRestarts(t *testing.T) {
 
 	startApp(t, appOptions{bin: devBin, port: first.Port, dataDir: first.DataDir})
 	// The page reloads (the marker is gone) and connects to the new process.
-	// Evaluations fail while the page navigates, so poll from here.
-	waitFor(t, 20*time.Second, "the page to reload", func() bool {
-		reloaded, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](
-			`window.ironstarMarker === undefined && !!document.getElementById("dev-reload")?.dataset.boot`))
-		return err == nil && reloaded
-	})
+	b.until(t, `window.ironstarMarker === undefined && !!document.getElementById("dev-reload")?.dataset.boot`)
 	// The dropped stream shows as errors until the new process answers.
-	b.checkClean(t, "/dev/reload", "error: network error")
+	b.checkClean(t, "/dev/reload", "error: network error", "Failed to fetch")
 }

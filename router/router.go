@@ -12,6 +12,7 @@ import (
 
 	"ironstar/features/health"
 	"ironstar/features/index"
+	"ironstar/features/todo"
 	"ironstar/sse"
 	"ironstar/web/resources"
 )
@@ -25,6 +26,8 @@ type Deps struct {
 	Ready func(context.Context) error
 	// Dev adds the browser reload stream of development builds.
 	Dev bool
+	// Todo is the todo feature's share.
+	Todo todo.Deps
 }
 
 // New returns the app's handler.
@@ -49,6 +52,9 @@ func New(deps Deps) (http.Handler, error) {
 		return nil, err
 	}
 	if err := index.SetupRoutes(r, index.Deps{Logger: deps.Logger}); err != nil {
+		return nil, err
+	}
+	if err := todo.SetupRoutes(r, deps.Todo); err != nil {
 		return nil, err
 	}
 	return r, nil

@@ -1,6 +1,7 @@
 // Command app is Ironstar's server and its one composition root: it reads
-// the config, connects NATS, builds the router and serves HTTP until SIGINT
-// or SIGTERM, then shuts down in reverse order within shutdownTimeout.
+// the config, connects NATS, opens the event store, starts the projections,
+// builds the router and serves HTTP until SIGINT or SIGTERM, then shuts
+// down in reverse order within shutdownTimeout.
 package main
 
 import (
@@ -19,8 +20,13 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"ironstar/config"
+	"ironstar/es"
+	"ironstar/features/todo"
 	"ironstar/nats"
+	"ironstar/nats/eventstore"
+	"ironstar/nats/projection"
 	"ironstar/router"
+	"ironstar/session"
 )
 
 const (
@@ -66,7 +72,40 @@ func run(ctx context.Context, logOutput io.Writer) error {
 	// that long-lived SSE streams drop and their browsers reconnect elsewhere.
 	lifetime, endStreams := context.WithCancel(context.Background())
 	defer endStreams()
-	handler, err := router.New(router.Deps{Logger: logger, Lifetime: lifetime, Ready: nc.Ready, Dev: cfg.Dev})
+
+	// The event store, the read models and the sessions, all on JetStream.
+	store, err := eventstore.New(ctx, nc.JS, eventstore.Config{})
+	if err != nil {
+		return err
+	}
+	snapshots, err := eventstore.NewSnapshots(ctx, nc.JS, 1)
+	if err != nil {
+		return err
+	}
+	registry := es.NewRegistry()
+	todo.Register(registry)
+	todoLists, err := projection.Start(ctx, nc.JS, todo.Projection(registry), projection.Options{Logger: logger})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		stopCtx, cancel := context.WithTimeout(context.Background(), natsCloseTimeout)
+		defer cancel()
+		todoLists.Stop(stopCtx)
+	}()
+	todoView, err := projection.OpenView[todo.ListView](lifetime, nc.JS, todo.ProjectionName)
+	if err != nil {
+		return err
+	}
+	sessions, err := session.NewStore(ctx, nc.JS, cfg.SessionTTL, 1, logger)
+	if err != nil {
+		return err
+	}
+
+	handler, err := router.New(router.Deps{
+		Logger: logger, Lifetime: lifetime, Ready: nc.Ready, Dev: cfg.Dev,
+		Todo: todo.Deps{Logger: logger, Store: store, Snapshots: snapshots, Registry: registry, View: todoView, Sessions: sessions},
+	})
 	if err != nil {
 		return err
 	}

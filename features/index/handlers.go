@@ -21,7 +21,7 @@ type handlers struct {
 }
 
 func (h handlers) page(w http.ResponseWriter, r *http.Request) {
-	page := layouts.Page{Title: "Welcome", Path: r.URL.Path}
+	page := layouts.Page{Title: "About", Path: r.URL.Path}
 	if err := pages.Index(page, maxNameLength).Render(r.Context(), w); err != nil {
 		h.logger.Warn("render index", "err", err)
 	}

@@ -1,5 +1,5 @@
-// Package index is the welcome page: what Ironstar is, and a first Datastar
-// round trip (signals in, a server-rendered fragment back over SSE).
+// Package index is the About page: what Ironstar is, and the smallest
+// Datastar round trip (signals in, a server-rendered fragment back over SSE).
 package index
 
 import (
@@ -16,7 +16,7 @@ type Deps struct {
 // SetupRoutes mounts the feature's routes.
 func SetupRoutes(r chi.Router, deps Deps) error {
 	h := handlers{logger: deps.Logger}
-	r.Get("/", h.page)
+	r.Get("/about", h.page)
 	r.Get("/index/greeting", h.greeting)
 	return nil
 }

@@ -410,10 +410,12 @@ func applyBatch[V any](ctx context.Context, a *applier[V], batch []jetstream.Msg
 	}
 }
 
-// fetchBatch pulls up to BatchSize events and, while the server reports
-// more pending (catching up), keeps pulling up to MaxBatch.
+// fetchBatch waits for the next event, then pulls as many more as the
+// server reports pending, up to MaxBatch. (A pull for more events than are
+// there would wait out its expiry before returning: a second per event when
+// traffic is light.)
 func fetchBatch(cons jetstream.Consumer, o Options) ([]jetstream.Msg, error) {
-	batch, err := fetch(cons, o.BatchSize)
+	batch, err := fetch(cons, 1)
 	if err != nil {
 		return nil, err
 	}
@@ -433,8 +435,8 @@ func fetchBatch(cons jetstream.Consumer, o Options) ([]jetstream.Msg, error) {
 	return batch, nil
 }
 
-// fetch pulls up to n events, waiting at most a second: short enough to keep
-// the pin fresh and to stop promptly.
+// fetch pulls n events, waiting at most a second for them: short enough to
+// keep the pin fresh and to stop promptly.
 func fetch(cons jetstream.Consumer, n int) ([]jetstream.Msg, error) {
 	batch, err := cons.Fetch(n, jetstream.FetchPriorityGroup(group), jetstream.FetchMaxWait(time.Second))
 	if err != nil {

@@ -129,3 +129,57 @@ func (v *View[V]) All(ctx context.Context) (map[string]Entry[V], error) {
 	}
 	return out, nil
 }
+
+// Watch sends the value under key now (a zero Entry if there is none yet)
+// and after every change, until ctx ends. A slow reader misses intermediate values, never
+// the latest: each value is the whole read model at its sequence.
+func (v *View[V]) Watch(ctx context.Context, key string) (<-chan Entry[V], error) {
+	kv, err := v.bucket(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	w, err := kv.Watch(ctx, key)
+	if err != nil {
+		return nil, fmt.Errorf("projection %s: watch %q: %w", v.name, key, err)
+	}
+	out := make(chan Entry[V], 1)
+	go func() {
+		defer close(out)
+		defer w.Stop()
+		sent := false
+		for {
+			var kve jetstream.KeyValueEntry
+			select {
+			case <-ctx.Done():
+				return
+			case e, ok := <-w.Updates():
+				if !ok {
+					return
+				}
+				kve = e
+			}
+			var latest Entry[V]
+			switch {
+			case kve == nil: // the end of the initial values
+				if sent {
+					continue
+				}
+			case kve.Operation() != jetstream.KeyValuePut:
+				continue
+			default:
+				var rec record[V]
+				if json.Unmarshal(kve.Value(), &rec) != nil {
+					continue
+				}
+				latest = Entry[V]{Value: rec.Value, Seq: rec.Seq}
+			}
+			sent = true
+			select { // replace an unread value with the newer one
+			case <-out:
+			default:
+			}
+			out <- latest
+		}
+	}()
+	return out, nil
+}

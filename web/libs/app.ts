@@ -1,3 +1,4 @@
 // The app's own front-end code, bundled by cmd/build into static/dist/app.js.
-// Each web component lives in its own module and registers itself on import.
+// Each module registers what it defines on import.
+import "./command-id";
 import "./theme-toggle";

@@ -1,0 +1,52 @@
+package todo
+
+import (
+	"log/slog"
+
+	"github.com/go-chi/chi/v5"
+
+	"ironstar/es"
+	"ironstar/nats/projection"
+	"ironstar/session"
+)
+
+// Deps is what the feature needs from the composition root.
+type Deps struct {
+	Logger    *slog.Logger
+	Store     es.Store
+	Snapshots es.SnapshotStore
+	Registry  *es.Registry
+	// View reads the todo_lists projection (see Projection).
+	View     *projection.View[ListView]
+	Sessions *session.Store
+}
+
+// SetupRoutes mounts the TodoMVC page, its stream and its commands.
+func SetupRoutes(r chi.Router, deps Deps) error {
+	h := &handlers{
+		logger: deps.Logger,
+		view:   deps.View,
+		hub:    newHub(deps.View, deps.Logger),
+		lists: es.Handler[List, Command, Event]{
+			Store: deps.Store, Registry: deps.Registry, Decider: Decider(),
+			Snapshots: deps.Snapshots, SnapshotSchema: 1,
+		},
+	}
+	r.Group(func(r chi.Router) {
+		r.Use(deps.Sessions.Middleware)
+		r.Get("/", h.page)
+		r.Get("/todos/updates", h.updates)
+		r.Group(func(r chi.Router) {
+			r.Use(datastarOnly)
+			r.Post("/todos", h.command(add))
+			r.Post("/todos/complete-all", h.command(constant(SetAllCompleted{Completed: true})))
+			r.Post("/todos/reopen-all", h.command(constant(SetAllCompleted{Completed: false})))
+			r.Post("/todos/clear-completed", h.command(constant(ClearCompleted{})))
+			r.Post("/todos/{id}/complete", h.command(setCompleted(true)))
+			r.Post("/todos/{id}/reopen", h.command(setCompleted(false)))
+			r.Put("/todos/{id}", h.command(rename))
+			r.Delete("/todos/{id}", h.command(remove))
+		})
+	})
+	return nil
+}

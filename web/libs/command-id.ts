@@ -1,0 +1,19 @@
+// ironstarCommandId() names one user action. Datastar actions send it as
+// the Idempotency-Key header; a retried request repeats it, so the server
+// stores the command once. crypto.randomUUID needs a secure context
+// (https or localhost); elsewhere random bytes do the same job.
+declare global {
+  interface Window {
+    ironstarCommandId: () => string;
+  }
+}
+
+window.ironstarCommandId = () => {
+  if (typeof crypto.randomUUID === "function") {
+    return crypto.randomUUID();
+  }
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+};
+
+export {};
