@@ -158,6 +158,15 @@ func (a *app) terminate(timeout time.Duration) error {
 	}
 }
 
+// kill ends the process at once (SIGKILL): no graceful shutdown.
+func (a *app) kill(t *testing.T) {
+	t.Helper()
+	if err := a.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-a.exited
+}
+
 func (a *app) stop(t *testing.T) {
 	select {
 	case <-a.exited:

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -143,4 +144,13 @@ func TestSIGTERMStopsCleanly(t *testing.T) {
 	if !strings.Contains(a.logs.String(), "msg=stopped") {
 		t.Errorf("no clean stop in the logs")
 	}
+}
+
+func mustURL(t *testing.T, raw string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }

@@ -223,3 +223,35 @@ func waitStream(t *testing.T, b *browser) {
 	t.Helper()
 	b.do(t, waitJS(`document.getElementById("todo-sync")?.hasAttribute("data-live")`))
 }
+
+func TestTodoPageRecoversFromAServerRestart(t *testing.T) {
+	t.Parallel()
+	first := startApp(t, appOptions{})
+	b := newBrowser(t)
+	b.do(t, chromedp.Navigate(first.URL+"/"), chromedp.WaitVisible(chromedp.CSS(".new-todo")))
+	waitStream(t, b)
+	b.do(t,
+		addTodo("before the crash"),
+		waitTodos("before the crash"),
+		chromedp.Evaluate[chromedp.Void](`window.ironstarMarker = "same page"`),
+	)
+
+	// The process dies without any goodbye; a new one starts on the same
+	// data directory and port.
+	first.kill(t)
+	second := startApp(t, appOptions{port: first.Port, dataDir: first.DataDir})
+
+	// Another window of the same session adds a todo on the new process;
+	// the first page, never reloaded, shows everything exactly once.
+	other := b.newWindow(t)
+	other.do(t, chromedp.Navigate(second.URL+"/"), chromedp.WaitVisible(chromedp.CSS(".new-todo")))
+	other.do(t, waitTodos("before the crash"), addTodo("after the restart"))
+	b.do(t, waitTodos("before the crash", "after the restart"))
+	if marker := eval[string](t, b, `window.ironstarMarker`); marker != "same page" {
+		t.Errorf("the page reloaded (marker %q): it must recover in place", marker)
+	}
+	// And it works from that page too.
+	b.do(t, addTodo("from the recovered page"), waitTodos("before the crash", "after the restart", "from the recovered page"))
+	// The dropped stream shows as errors until the new process answers.
+	b.checkClean(t, "/todos/updates", "error: network error", "Failed to fetch")
+}

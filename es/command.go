@@ -6,14 +6,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"reflect"
 	"slices"
 	"strconv"
+	"time"
 )
 
-// DefaultMaxAttempts bounds Handle's load → decide → append loop when two
+// DefaultMaxAttempts bounds Handle's load → decide → append loop when
 // writers race on one aggregate.
-const DefaultMaxAttempts = 8
+const DefaultMaxAttempts = 10
 
 // Handler runs commands for one kind of aggregate.
 type Handler[S, C, E any] struct {
@@ -76,10 +78,18 @@ func (h Handler[S, C, E]) Handle(ctx context.Context, stream StreamID, cmd C, me
 	}
 	for attempt := 1; ; attempt++ {
 		res, err := h.attempt(ctx, stream, cmd, meta)
-		if errors.Is(err, ErrConcurrency) && attempt < attempts {
-			continue
+		if !errors.Is(err, ErrConcurrency) || attempt == attempts {
+			return res, err
 		}
-		return res, err
+		// Many writers racing on one aggregate would keep colliding if they
+		// all retried at once: spread them out a little more each time.
+		pause := time.NewTimer(rand.N(time.Duration(attempt) * time.Millisecond))
+		select {
+		case <-ctx.Done():
+			pause.Stop()
+			return res, err
+		case <-pause.C:
+		}
 	}
 }
 

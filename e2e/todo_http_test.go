@@ -1,0 +1,246 @@
+package e2e
+
+import (
+	"bufio"
+	"fmt"
+	"html"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// client is one browser session without a browser: a cookie jar.
+type client struct {
+	t    *testing.T
+	base string
+	http *http.Client
+}
+
+func newClient(t *testing.T, base string) *client {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &client{t: t, base: base, http: &http.Client{Jar: jar, Timeout: 10 * time.Second}}
+	if res, _ := c.do(http.MethodGet, "/", "", nil); res.StatusCode != 200 {
+		t.Fatalf("GET / = %d", res.StatusCode)
+	}
+	return c
+}
+
+// command sends what the page's Datastar actions send.
+func (c *client) command(method, path, body string, header ...string) (*http.Response, string) {
+	c.t.Helper()
+	h := map[string]string{"Datastar-Request": "true", "Content-Type": "application/json"}
+	for i := 0; i+1 < len(header); i += 2 {
+		h[header[i]] = header[i+1]
+	}
+	return c.do(method, path, body, h)
+}
+
+func (c *client) do(method, path, body string, header map[string]string) (*http.Response, string) {
+	c.t.Helper()
+	req, err := http.NewRequest(method, c.base+path, strings.NewReader(body))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	for k, v := range header {
+		if v == "" {
+			req.Header.Del(k)
+		} else {
+			req.Header.Set(k, v)
+		}
+	}
+	res, err := c.http.Do(req)
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	data, _ := io.ReadAll(res.Body)
+	return res, string(data)
+}
+
+var labelText = regexp.MustCompile(`<label data-on-dblclick="[^"]*">([^<]*)</label>`)
+
+// todos reads the list as the page renders it.
+func (c *client) todos() []string {
+	c.t.Helper()
+	_, page := c.do(http.MethodGet, "/", "", nil)
+	var out []string
+	for _, m := range labelText.FindAllStringSubmatch(page, -1) {
+		out = append(out, html.UnescapeString(m[1]))
+	}
+	return out
+}
+
+// waitTodos polls the page until it lists want (the read model follows
+// the events asynchronously).
+func (c *client) waitTodos(want ...string) {
+	c.t.Helper()
+	waitFor(c.t, 10*time.Second, fmt.Sprintf("todos %q", want), func() bool {
+		return fmt.Sprint(c.todos()) == fmt.Sprint(want)
+	})
+}
+
+func TestTodoCommandsRefuseBadInputAndChangeNothing(t *testing.T) {
+	t.Parallel()
+	a := startApp(t, appOptions{})
+	c := newClient(t, a.URL)
+	if res, _ := c.command(http.MethodPost, "/todos", `{"title":"keep me"}`); res.StatusCode != 200 {
+		t.Fatalf("add = %d", res.StatusCode)
+	}
+	c.waitTodos("keep me")
+
+	cases := []struct {
+		name, method, path, body string
+		header                   []string
+		code                     int
+		message                  string
+	}{
+		{"cross-origin", "POST", "/todos", `{"title":"x"}`, []string{"Origin", "http://evil.example", "Sec-Fetch-Site", "cross-site"}, 403, ""},
+		{"not a Datastar request", "POST", "/todos", `{"title":"x"}`, []string{"Datastar-Request", ""}, 400, "Datastar requests only"},
+		{"malformed signals", "POST", "/todos", `{"title":`, nil, 400, "malformed"},
+		{"a title of the wrong type", "POST", "/todos", `{"title":["x"]}`, nil, 400, "malformed"},
+		{"a body over the limit", "POST", "/todos", `{"title":"` + strings.Repeat("x", 20<<10) + `"}`, nil, 413, "too large"},
+		{"text over 500 characters", "POST", "/todos", `{"title":"` + strings.Repeat("x", 501) + `"}`, nil, 422, "500 characters"},
+		{"a missing item", "POST", "/todos/nosuchitem/complete", `{}`, nil, 404, "no longer exists"},
+		{"renaming a missing item", "PUT", "/todos/nosuchitem", `{"edit":"x"}`, nil, 404, "no longer exists"},
+		{"deleting a missing item", "DELETE", "/todos/nosuchitem", `{}`, nil, 404, "no longer exists"},
+		{"an item id that is not one", "POST", "/todos/a.b/complete", `{}`, nil, 404, "no longer exists"},
+	}
+	for _, tc := range cases {
+		res, body := c.command(tc.method, tc.path, tc.body, tc.header...)
+		if res.StatusCode != tc.code || !strings.Contains(body, tc.message) {
+			t.Errorf("%s: %s %s = %d %q; want %d mentioning %q", tc.name, tc.method, tc.path, res.StatusCode, body, tc.code, tc.message)
+		}
+		if tc.code != 403 && tc.code != 400 && !strings.Contains(body, `id="todo-error"`) {
+			t.Errorf("%s: the answer is not the error fragment: %q", tc.name, body)
+		}
+	}
+	// Nothing changed; and nothing logged a server error.
+	if got := c.todos(); fmt.Sprint(got) != "[keep me]" {
+		t.Errorf("after bad input the list is %q", got)
+	}
+	if strings.Contains(a.logs.String(), "status=500") {
+		t.Errorf("a request answered 500:\n%s", a.logs.String())
+	}
+}
+
+func TestTodoCommandsAreIdempotentAndConcurrentWritesAllLand(t *testing.T) {
+	t.Parallel()
+	a := startApp(t, appOptions{})
+	c := newClient(t, a.URL)
+
+	// The same command twice (a retry, a double click): stored once.
+	for range 3 {
+		if res, _ := c.command(http.MethodPost, "/todos", `{"title":"once"}`, "Idempotency-Key", "same-key-1"); res.StatusCode != 200 {
+			t.Fatalf("add = %d", res.StatusCode)
+		}
+	}
+	c.waitTodos("once")
+
+	// Twenty adds at the same instant on one list: all land.
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			if res, body := c.command(http.MethodPost, "/todos", fmt.Sprintf(`{"title":"t%02d"}`, i)); res.StatusCode != 200 {
+				t.Errorf("concurrent add %d = %d %s", i, res.StatusCode, body)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	waitFor(t, 10*time.Second, "21 todos", func() bool { return len(c.todos()) == 21 })
+	seen := map[string]bool{}
+	for _, text := range c.todos() {
+		if seen[text] {
+			t.Errorf("%q stored twice", text)
+		}
+		seen[text] = true
+	}
+}
+
+func TestTodoSessionsAreServerSideAndNotAdopted(t *testing.T) {
+	t.Parallel()
+	a := startApp(t, appOptions{})
+	alice := newClient(t, a.URL)
+	alice.command(http.MethodPost, "/todos", `{"title":"alice's"}`)
+	alice.waitTodos("alice's")
+
+	u := mustURL(t, a.URL)
+	cookies := alice.http.Jar.Cookies(u)
+	if len(cookies) != 1 || len(cookies[0].Value) < 43 {
+		t.Fatalf("session cookies = %v; want one random ID of 256 bits", cookies)
+	}
+
+	// A client presenting an ID the server never issued gets a new session.
+	mallory := newClient(t, a.URL)
+	forged := strings.Repeat("A", 43)
+	mallory.http.Jar.SetCookies(u, []*http.Cookie{{Name: "ironstar_session", Value: forged}})
+	if got := mallory.todos(); len(got) != 0 {
+		t.Errorf("a forged session sees %q", got)
+	}
+	for _, c := range mallory.http.Jar.Cookies(u) {
+		if c.Value == forged {
+			t.Error("the forged session ID was adopted")
+		}
+	}
+	// And Bob, a new visitor, sees nothing of Alice's.
+	if got := newClient(t, a.URL).todos(); len(got) != 0 {
+		t.Errorf("a new session sees %q", got)
+	}
+	// Alice's cookie works on a restarted server (sessions live in NATS).
+	if err := a.terminate(10 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	b := startApp(t, appOptions{port: a.Port, dataDir: a.DataDir})
+	alice.base = b.URL
+	alice.waitTodos("alice's")
+}
+
+// streamFrames reads SSE frames from the todo stream until n arrived.
+func streamFrames(t *testing.T, c *client, lastEventID string, n int) []string {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, c.base+"/todos/updates", nil)
+	if lastEventID != "" {
+		req.Header.Set("Last-Event-ID", lastEventID)
+	}
+	streaming := &http.Client{Jar: c.http.Jar}
+	res, err := streaming.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var ids []string
+	scanner := bufio.NewScanner(res.Body)
+	scanner.Buffer(make([]byte, 1<<20), 1<<20)
+	for scanner.Scan() && len(ids) < n {
+		if id, ok := strings.CutPrefix(scanner.Text(), "id: "); ok {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+func TestTodoStreamResumesWithTheWholeState(t *testing.T) {
+	t.Parallel()
+	a := startApp(t, appOptions{})
+	c := newClient(t, a.URL)
+	c.command(http.MethodPost, "/todos", `{"title":"one"}`)
+	c.command(http.MethodPost, "/todos", `{"title":"two"}`)
+	c.waitTodos("one", "two")
+	// A reconnect that says it saw an old event gets one frame: the
+	// current state, with the newest sequence as its id.
+	first := streamFrames(t, c, "", 1)
+	again := streamFrames(t, c, "1", 1)
+	if len(first) != 1 || len(again) != 1 || first[0] != again[0] || first[0] == "1" {
+		t.Errorf("frames %v then %v: want the same, newest id both times", first, again)
+	}
+}
