@@ -85,7 +85,7 @@ var listeningLine = regexp.MustCompile(`msg=listening url=(http://\S+)`)
 
 // startApp starts the binary and waits for its "listening" log line. The
 // process is stopped (SIGTERM, then SIGKILL) when the test ends.
-func startApp(t *testing.T, opts appOptions) *app {
+func startApp(t testing.TB, opts appOptions) *app {
 	t.Helper()
 	if opts.bin == "" {
 		opts.bin = prodBin
@@ -129,7 +129,11 @@ func startApp(t *testing.T, opts appOptions) *app {
 	t.Cleanup(func() {
 		a.stop(t)
 		if t.Failed() {
-			t.Logf("app logs:\n%s", a.logs.String())
+			logs := a.logs.String()
+			if len(logs) > 8<<10 {
+				logs = "…" + logs[len(logs)-8<<10:]
+			}
+			t.Logf("app logs:\n%s", logs)
 		}
 	})
 
@@ -159,7 +163,7 @@ func (a *app) terminate(timeout time.Duration) error {
 }
 
 // kill ends the process at once (SIGKILL): no graceful shutdown.
-func (a *app) kill(t *testing.T) {
+func (a *app) kill(t testing.TB) {
 	t.Helper()
 	if err := a.cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
@@ -167,7 +171,7 @@ func (a *app) kill(t *testing.T) {
 	<-a.exited
 }
 
-func (a *app) stop(t *testing.T) {
+func (a *app) stop(t testing.TB) {
 	select {
 	case <-a.exited:
 		return
@@ -207,7 +211,7 @@ func (b *syncBuffer) String() string {
 var _ io.Writer = (*syncBuffer)(nil)
 
 // waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()

@@ -40,7 +40,7 @@ func New(deps Deps) (http.Handler, error) {
 		sse.WithLifetime(deps.Lifetime),
 		// Cross-origin POST/PUT/PATCH/DELETE get 403; safe methods pass.
 		http.NewCrossOriginProtection().Handler,
-		middleware.Compress(5, "text/html", "text/css", "text/javascript", "application/javascript", "application/json", "image/svg+xml"),
+		compressPages(),
 	)
 
 	r.Handle(resources.Prefix+"*", resources.Handler())
