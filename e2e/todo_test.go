@@ -176,16 +176,28 @@ func TestTodoMVCSpecification(t *testing.T) {
 	follow("/", "All", "oat milk", "free-range eggs", "<img src=x onerror=alert(1)>")
 	b.screenshot(t, "todo")
 
+	// A command on a todo that is gone (deleted in another tab, say) shows
+	// a clear error; the next command that works clears it.
+	b.do(t,
+		chromedp.Evaluate[chromedp.Void](`document.querySelector(".todo-list li .destroy").setAttribute("data-on-click", "@delete('/todos/gone', {headers: {'Idempotency-Key': ironstarCommandId()}})")`),
+		chromedp.Click(chromedp.CSS(".todo-list li .destroy")),
+		waitJS(`!document.getElementById("todo-error").hidden && document.getElementById("todo-error").textContent.includes("no longer exists")`),
+		addTodo("after the error"),
+		waitJS(`document.getElementById("todo-error").hidden`),
+		waitTodos("oat milk", "free-range eggs", "<img src=x onerror=alert(1)>", "after the error"),
+	)
+
 	// Clear completed, then the state survives a reload.
 	b.do(t,
 		chromedp.Click(chromedp.CSS(".clear-completed")),
-		waitTodos("free-range eggs"),
+		waitTodos("free-range eggs", "after the error"),
 		waitJS(`!document.querySelector(".clear-completed")`),
 		chromedp.Reload(),
 	)
 	b.until(t, `document.readyState === "complete"`)
-	b.do(t, waitTodos("free-range eggs"))
-	b.checkClean(t)
+	b.do(t, waitTodos("free-range eggs", "after the error"))
+	// The one expected error: the 404 answer to the command above.
+	b.checkClean(t, "/todos/gone")
 }
 
 func TestTodoTabsOfOneSessionStayInSyncAndSessionsStayApart(t *testing.T) {
