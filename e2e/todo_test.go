@@ -204,14 +204,11 @@ func TestTodoTabsOfOneSessionStayInSyncAndSessionsStayApart(t *testing.T) {
 	t.Parallel()
 	a := startApp(t, appOptions{})
 	b := newBrowser(t)
-	b.do(t, chromedp.Navigate(a.URL+"/"), chromedp.WaitVisible(chromedp.CSS(".new-todo")))
-
-	waitStream(t, b)
+	openTodos(t, b, a.URL+"/")
 	// A second window of the same browser: same cookie, same session. (A
 	// window rather than a tab, so that neither page is hidden.)
 	tab := b.newWindow(t)
-	tab.do(t, chromedp.Navigate(a.URL+"/"), chromedp.WaitVisible(chromedp.CSS(".new-todo")))
-	waitStream(t, tab)
+	openTodos(t, tab, a.URL+"/")
 
 	b.do(t, addTodo("from tab one"))
 	tab.do(t, waitTodos("from tab one"))
@@ -220,7 +217,7 @@ func TestTodoTabsOfOneSessionStayInSyncAndSessionsStayApart(t *testing.T) {
 
 	// Another browser is another session: it sees none of this.
 	other := newBrowser(t)
-	other.do(t, chromedp.Navigate(a.URL+"/"), chromedp.WaitVisible(chromedp.CSS(".new-todo")))
+	openTodos(t, other, a.URL+"/")
 	if texts := todoTexts(t, other); len(texts) != 0 {
 		t.Errorf("another session sees %v", texts)
 	}
@@ -236,12 +233,18 @@ func waitStream(t *testing.T, b *browser) {
 	b.do(t, waitJS(`document.getElementById("todo-sync")?.hasAttribute("data-live")`))
 }
 
+// openTodos loads the todo page and waits until its stream is live.
+func openTodos(t *testing.T, b *browser, url string) {
+	t.Helper()
+	b.do(t, chromedp.Navigate(url), chromedp.WaitVisible(chromedp.CSS(".new-todo")))
+	waitStream(t, b)
+}
+
 func TestTodoPageRecoversFromAServerRestart(t *testing.T) {
 	t.Parallel()
 	first := startApp(t, appOptions{})
 	b := newBrowser(t)
-	b.do(t, chromedp.Navigate(first.URL+"/"), chromedp.WaitVisible(chromedp.CSS(".new-todo")))
-	waitStream(t, b)
+	openTodos(t, b, first.URL+"/")
 	b.do(t,
 		addTodo("before the crash"),
 		waitTodos("before the crash"),
@@ -256,7 +259,7 @@ func TestTodoPageRecoversFromAServerRestart(t *testing.T) {
 	// Another window of the same session adds a todo on the new process;
 	// the first page, never reloaded, shows everything exactly once.
 	other := b.newWindow(t)
-	other.do(t, chromedp.Navigate(second.URL+"/"), chromedp.WaitVisible(chromedp.CSS(".new-todo")))
+	openTodos(t, other, second.URL+"/")
 	other.do(t, waitTodos("before the crash"), addTodo("after the restart"))
 	b.do(t, waitTodos("before the crash", "after the restart"))
 	if marker := eval[string](t, b, `window.ironstarMarker`); marker != "same page" {

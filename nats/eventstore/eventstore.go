@@ -61,9 +61,8 @@ type Config struct {
 
 // Store is the JetStream event store.
 type Store struct {
-	nc     *natsclient.Conn
-	js     jetstream.JetStream
-	stream jetstream.Stream
+	nc *natsclient.Conn
+	js jetstream.JetStream
 }
 
 var _ interface {
@@ -94,8 +93,7 @@ func New(ctx context.Context, js jetstream.JetStream, cfg Config) (*Store, error
 	stream, err := js.Stream(ctx, StreamName)
 	switch {
 	case errors.Is(err, jetstream.ErrStreamNotFound):
-		stream, err = js.CreateStream(ctx, want)
-		if err != nil {
+		if _, err := js.CreateStream(ctx, want); err != nil {
 			return nil, fmt.Errorf("eventstore: create stream %s: %w", StreamName, err)
 		}
 	case err != nil:
@@ -105,7 +103,7 @@ func New(ctx context.Context, js jetstream.JetStream, cfg Config) (*Store, error
 			return nil, err
 		}
 	}
-	return &Store{nc: js.Conn(), js: js, stream: stream}, nil
+	return &Store{nc: js.Conn(), js: js}, nil
 }
 
 // compatible refuses to run on an existing stream whose settings differ in a
@@ -305,15 +303,6 @@ func (s *Store) ReadAfter(ctx context.Context, after uint64, limit int) ([]es.En
 		return nil, nil
 	}
 	return s.readBatches(ctx, SubjectPrefix+".>", after+1, limit)
-}
-
-// LastSequence is the sequence of the newest event in the store (0 if none).
-func (s *Store) LastSequence(ctx context.Context) (uint64, error) {
-	info, err := s.stream.Info(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("eventstore: stream info: %w", err)
-	}
-	return info.State.LastSeq, nil
 }
 
 // directBatch is the most messages one direct-get request asks for.
