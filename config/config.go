@@ -34,6 +34,9 @@ type Config struct {
 	// 127.0.0.1:NATSPort so the nats CLI can reach it. Zero keeps it
 	// in-process only.
 	NATSPort int
+	// Replicas is the replica count of every stream and bucket the app
+	// creates: 1 on the embedded server, 3 recommended on a cluster.
+	Replicas int
 	// SessionTTL is how long an unused session lives.
 	SessionTTL time.Duration
 	// Dev reports a development build (build tag dev): assets from disk,
@@ -105,6 +108,13 @@ func Parse(getenv func(string) string) (Config, error) {
 	levelText := get("LOG_LEVEL", DefaultLogLevel)
 	if err := cfg.LogLevel.UnmarshalText([]byte(levelText)); err != nil {
 		fail("LOG_LEVEL", levelText, "must be one of debug, info, warn, error")
+	}
+
+	replicasText := get("NATS_REPLICAS", "1")
+	if r, err := strconv.Atoi(replicasText); err == nil && r >= 1 && r <= 5 {
+		cfg.Replicas = r
+	} else {
+		fail("NATS_REPLICAS", replicasText, "must be a number from 1 to 5")
 	}
 
 	ttlText := get("SESSION_TTL", DefaultSessionTTL.String())

@@ -18,7 +18,7 @@ func TestParseDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Parse(empty env): %v", err)
 	}
-	want := Config{Host: DefaultHost, Port: DefaultPort, DataDir: DefaultDataDir, LogLevel: slog.LevelInfo, SessionTTL: DefaultSessionTTL, Dev: Dev}
+	want := Config{Host: DefaultHost, Port: DefaultPort, DataDir: DefaultDataDir, LogLevel: slog.LevelInfo, Replicas: 1, SessionTTL: DefaultSessionTTL, Dev: Dev}
 	if cfg != want {
 		t.Errorf("Parse(empty env) = %+v, want %+v", cfg, want)
 	}
@@ -57,6 +57,7 @@ func TestParseRejectsBadValuesNamingTheVariable(t *testing.T) {
 		{"port is not a number", map[string]string{"PORT": "http"}, `PORT="http"`},
 		{"port is out of range", map[string]string{"PORT": "70000"}, `PORT="70000"`},
 		{"log level is unknown", map[string]string{"LOG_LEVEL": "loud"}, `LOG_LEVEL="loud"`},
+		{"replicas out of range", map[string]string{"NATS_REPLICAS": "7"}, `NATS_REPLICAS="7"`},
 		{"session ttl is not a duration", map[string]string{"SESSION_TTL": "week"}, `SESSION_TTL="week"`},
 		{"session ttl is too short", map[string]string{"SESSION_TTL": "5s"}, `SESSION_TTL="5s"`},
 		{"nats port is zero", map[string]string{"NATS_PORT": "0"}, `NATS_PORT="0"`},

@@ -74,17 +74,17 @@ func run(ctx context.Context, logOutput io.Writer) error {
 	defer endStreams()
 
 	// The event store, the read models and the sessions, all on JetStream.
-	store, err := eventstore.New(ctx, nc.JS, eventstore.Config{})
+	store, err := eventstore.New(ctx, nc.JS, eventstore.Config{Replicas: cfg.Replicas})
 	if err != nil {
 		return err
 	}
-	snapshots, err := eventstore.NewSnapshots(ctx, nc.JS, 1)
+	snapshots, err := eventstore.NewSnapshots(ctx, nc.JS, cfg.Replicas)
 	if err != nil {
 		return err
 	}
 	registry := es.NewRegistry()
 	todo.Register(registry)
-	todoLists, err := projection.Start(ctx, nc.JS, todo.Projection(registry), projection.Options{Logger: logger})
+	todoLists, err := projection.Start(ctx, nc.JS, todo.Projection(registry), projection.Options{Replicas: cfg.Replicas, Logger: logger})
 	if err != nil {
 		return err
 	}
@@ -97,7 +97,7 @@ func run(ctx context.Context, logOutput io.Writer) error {
 	if err != nil {
 		return err
 	}
-	sessions, err := session.NewStore(ctx, nc.JS, cfg.SessionTTL, 1, logger)
+	sessions, err := session.NewStore(ctx, nc.JS, cfg.SessionTTL, cfg.Replicas, logger)
 	if err != nil {
 		return err
 	}
