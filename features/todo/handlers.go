@@ -1,6 +1,7 @@
 package todo
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -27,8 +28,37 @@ import (
 type handlers struct {
 	logger *slog.Logger
 	view   *projection.View[ListView]
-	hub    *hub
-	lists  es.Handler[List, Command, Event]
+	// hub renders each change of a list once per filter for all its streams.
+	hub   *sse.Hub[projection.Entry[ListView], components.Filter]
+	lists es.Handler[List, Command, Event]
+}
+
+// render is one stream frame: the list's fragments for a filter, with the
+// sequence they reflect.
+func (h *handlers) render(e projection.Entry[ListView], filter components.Filter) sse.Frame {
+	vm := viewModel(e.Value, filter)
+	vm.Live, vm.Seq = true, e.Seq
+	var html bytes.Buffer
+	if err := components.Body(vm).Render(context.Background(), &html); err != nil {
+		h.logger.Error("todo: render", "err", err)
+	}
+	return sse.PatchElements(e.Seq, html.Bytes())
+}
+
+// viewModel picks and counts the items a filter shows.
+func viewModel(l ListView, filter components.Filter) components.ListVM {
+	vm := components.ListVM{Total: len(l.Items), Filter: filter}
+	for _, it := range l.Items {
+		if it.Completed {
+			vm.Done++
+		} else {
+			vm.Left++
+		}
+		if filter == components.All || (filter == components.Completed) == it.Completed {
+			vm.Items = append(vm.Items, components.ItemVM{ID: it.ID, Text: it.Text, Completed: it.Completed})
+		}
+	}
+	return vm
 }
 
 func parseFilter(r *http.Request) components.Filter {
@@ -60,35 +90,13 @@ func (h *handlers) updates(w http.ResponseWriter, r *http.Request) {
 	sess, _ := session.FromContext(r.Context())
 	ctx, cancel := sse.Context(r)
 	defer cancel()
-	frames, err := h.hub.subscribe(ctx, sess.ListID, parseFilter(r))
+	frames, err := h.hub.Subscribe(ctx, sess.ListID, parseFilter(r))
 	if err != nil {
 		h.logger.Error("todo: subscribe", "err", err)
 		http.Error(w, "updates are unavailable, retrying", http.StatusServiceUnavailable)
 		return
 	}
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("Cache-Control", "no-cache")
-	w.WriteHeader(http.StatusOK)
-	rc := http.NewResponseController(w)
-	if err := rc.Flush(); err != nil {
-		return
-	}
-	for {
-		select {
-		case <-ctx.Done():
-			sse.Drop() // shutdown or a gone client: make browsers reconnect
-		case f, ok := <-frames:
-			if !ok {
-				sse.Drop()
-			}
-			if _, err := w.Write(f.data); err != nil {
-				return
-			}
-			if err := rc.Flush(); err != nil {
-				return
-			}
-		}
-	}
+	sse.Serve(ctx, w, frames)
 }
 
 // datastarOnly refuses requests that do not come from Datastar: the

@@ -14,6 +14,7 @@ import (
 	"ironstar/nats/eventstore"
 	"ironstar/nats/natstest"
 	"ironstar/nats/projection"
+	"ironstar/sse"
 )
 
 // TestHubRendersEachChangeOncePerFilter opens many streams on one list and
@@ -38,26 +39,27 @@ func TestHubRendersEachChangeOncePerFilter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := newHub(view, logger)
+	h := &handlers{logger: logger}
+	hub := sse.NewHub(view.Watch, h.render)
 	lists := es.Handler[List, Command, Event]{Store: store, Registry: reg, Decider: Decider()}
 
 	const streams = 50
-	subs := make([]<-chan frame, 0, streams+1)
+	subs := make([]<-chan sse.Frame, 0, streams+1)
 	for range streams {
-		ch, err := h.subscribe(ctx, "list1", components.All)
+		ch, err := hub.Subscribe(ctx, "list1", components.All)
 		if err != nil {
 			t.Fatal(err)
 		}
 		subs = append(subs, ch)
 	}
-	active, err := h.subscribe(ctx, "list1", components.Active)
+	active, err := hub.Subscribe(ctx, "list1", components.Active)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Everyone first gets the current state: an empty list, no sequence.
 	for i, ch := range append(subs, active) {
-		if f := receive(t, ch); f.seq != 0 {
-			t.Fatalf("stream %d: first frame at %d, want the empty list", i, f.seq)
+		if f := receive(t, ch); f.Seq != 0 {
+			t.Fatalf("stream %d: first frame at %d, want the empty list", i, f.Seq)
 		}
 	}
 
@@ -66,24 +68,24 @@ func TestHubRendersEachChangeOncePerFilter(t *testing.T) {
 		t.Fatal(err)
 	}
 	first := receive(t, subs[0])
-	if first.seq != res.Version || !strings.Contains(string(first.data), "id: "+strconv.FormatUint(res.Version, 10)+"\n") {
-		t.Fatalf("frame at %d (%q), want the event's sequence %d as its id", first.seq, first.data, res.Version)
+	if first.Seq != res.Version || !strings.Contains(string(first.Data), "id: "+strconv.FormatUint(res.Version, 10)+"\n") {
+		t.Fatalf("frame at %d (%q), want the event's sequence %d as its id", first.Seq, first.Data, res.Version)
 	}
-	if !strings.Contains(string(first.data), "&lt;b&gt;milk&lt;/b&gt;") {
-		t.Errorf("the frame does not carry the escaped text: %s", first.data)
+	if !strings.Contains(string(first.Data), "&lt;b&gt;milk&lt;/b&gt;") {
+		t.Errorf("the frame does not carry the escaped text: %s", first.Data)
 	}
 	for i, ch := range subs[1:] {
 		f := receive(t, ch)
-		if &f.data[0] != &first.data[0] {
+		if &f.Data[0] != &first.Data[0] {
 			t.Fatalf("stream %d got its own rendering: want one rendering shared by all", i+1)
 		}
 	}
-	if f := receive(t, active); &f.data[0] == &first.data[0] || f.seq != res.Version {
+	if f := receive(t, active); &f.Data[0] == &first.Data[0] || f.Seq != res.Version {
 		t.Errorf("the Active filter must have its own rendering at the same sequence")
 	}
 }
 
-func receive(t *testing.T, ch <-chan frame) frame {
+func receive(t *testing.T, ch <-chan sse.Frame) sse.Frame {
 	t.Helper()
 	select {
 	case f, ok := <-ch:
@@ -94,5 +96,5 @@ func receive(t *testing.T, ch <-chan frame) frame {
 	case <-time.After(10 * time.Second):
 		t.Fatal("no frame within 10s")
 	}
-	return frame{}
+	return sse.Frame{}
 }

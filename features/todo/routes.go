@@ -8,6 +8,7 @@ import (
 	"ironstar/es"
 	"ironstar/nats/projection"
 	"ironstar/session"
+	"ironstar/sse"
 )
 
 // Deps is what the feature needs from the composition root.
@@ -26,12 +27,12 @@ func SetupRoutes(r chi.Router, deps Deps) error {
 	h := &handlers{
 		logger: deps.Logger,
 		view:   deps.View,
-		hub:    newHub(deps.View, deps.Logger),
 		lists: es.Handler[List, Command, Event]{
 			Store: deps.Store, Registry: deps.Registry, Decider: Decider(),
 			Snapshots: deps.Snapshots, SnapshotSchema: 1,
 		},
 	}
+	h.hub = sse.NewHub(deps.View.Watch, h.render)
 	r.Group(func(r chi.Router) {
 		r.Use(deps.Sessions.Middleware)
 		r.Get("/", h.page)

@@ -1,0 +1,146 @@
+package sse
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"sync"
+)
+
+// Frame is one SSE event, ready to write to every stream it goes to.
+type Frame struct {
+	// Seq is the event-store sequence the frame reflects (its SSE id).
+	Seq  uint64
+	Data []byte
+}
+
+// Hub fans changes of keyed values (a read model per list, per counter…)
+// out to open streams. A key with at least one subscriber in this process
+// has one watch; each new value is rendered once per view in use (a filter,
+// say) and the same bytes go to every stream with that view. A stream that
+// falls behind skips to the newest frame, so every frame must carry the
+// whole state it shows: nothing is then lost by skipping, and a stream that
+// reconnects needs nothing but the current frame.
+type Hub[T any, V comparable] struct {
+	watch  func(ctx context.Context, key string) (<-chan T, error)
+	render func(value T, view V) Frame
+
+	mu    sync.Mutex
+	feeds map[string]*feed[T, V]
+}
+
+type feed[T any, V comparable] struct {
+	cancel context.CancelFunc
+	subs   map[*subscriber[V]]struct{}
+	latest *T
+	frames map[V]Frame // rendered from latest
+}
+
+type subscriber[V comparable] struct {
+	view V
+	ch   chan Frame // capacity 1: the newest frame not yet written
+}
+
+// NewHub returns a hub that watches values with watch (which must send the
+// current value first, then every change, and close when it fails) and
+// renders them with render.
+func NewHub[T any, V comparable](watch func(ctx context.Context, key string) (<-chan T, error), render func(value T, view V) Frame) *Hub[T, V] {
+	return &Hub[T, V]{watch: watch, render: render, feeds: map[string]*feed[T, V]{}}
+}
+
+// Subscribe returns the frames of key rendered for view, starting with the
+// current state, until ctx ends. The channel is closed if the watch fails:
+// the stream should then drop, so that its browser reconnects.
+func (h *Hub[T, V]) Subscribe(ctx context.Context, key string, view V) (<-chan Frame, error) {
+	sub := &subscriber[V]{view: view, ch: make(chan Frame, 1)}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	f, ok := h.feeds[key]
+	if !ok {
+		watchCtx, cancel := context.WithCancel(context.Background())
+		values, err := h.watch(watchCtx, key)
+		if err != nil {
+			cancel()
+			return nil, err
+		}
+		f = &feed[T, V]{cancel: cancel, subs: map[*subscriber[V]]struct{}{}, frames: map[V]Frame{}}
+		h.feeds[key] = f
+		go h.run(key, f, values)
+	}
+	f.subs[sub] = struct{}{}
+	if f.latest != nil {
+		sub.ch <- h.frameFor(f, view)
+	}
+	context.AfterFunc(ctx, func() { h.unsubscribe(key, f, sub) })
+	return sub.ch, nil
+}
+
+func (h *Hub[T, V]) unsubscribe(key string, f *feed[T, V], sub *subscriber[V]) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, ok := f.subs[sub]; !ok {
+		return // closed by run already
+	}
+	delete(f.subs, sub)
+	if len(f.subs) == 0 && h.feeds[key] == f {
+		delete(h.feeds, key)
+		f.cancel()
+	}
+}
+
+// run delivers each new value to the key's subscribers; when the watch ends
+// while streams are open, it closes them.
+func (h *Hub[T, V]) run(key string, f *feed[T, V], values <-chan T) {
+	defer func() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if h.feeds[key] == f {
+			delete(h.feeds, key)
+			for sub := range f.subs {
+				close(sub.ch)
+			}
+			clear(f.subs)
+		}
+	}()
+	for v := range values {
+		h.mu.Lock()
+		f.latest = &v
+		clear(f.frames)
+		for sub := range f.subs {
+			fr := h.frameFor(f, sub.view)
+			select { // drop an unwritten older frame for the newer one
+			case <-sub.ch:
+			default:
+			}
+			sub.ch <- fr
+		}
+		h.mu.Unlock()
+	}
+}
+
+// frameFor renders the latest value for view, once per change.
+func (h *Hub[T, V]) frameFor(f *feed[T, V], view V) Frame {
+	if fr, ok := f.frames[view]; ok {
+		return fr
+	}
+	fr := h.render(*f.latest, view)
+	f.frames[view] = fr
+	return fr
+}
+
+// PatchElements formats a datastar-patch-elements event carrying html, with
+// seq as its id (none for 0: a state with no events has no position).
+func PatchElements(seq uint64, html []byte) Frame {
+	var b bytes.Buffer
+	b.WriteString("event: datastar-patch-elements\n")
+	if seq > 0 {
+		fmt.Fprintf(&b, "id: %d\n", seq)
+	}
+	for line := range bytes.Lines(html) {
+		b.WriteString("data: elements ")
+		b.Write(bytes.TrimRight(line, "\r\n"))
+		b.WriteByte('\n')
+	}
+	b.WriteByte('\n')
+	return Frame{Seq: seq, Data: b.Bytes()}
+}
