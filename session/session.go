@@ -29,8 +29,10 @@ const Bucket = "sessions"
 type Session struct {
 	// ID is the cookie value. Never store it in events or logs.
 	ID string `json:"-"`
-	// ListID names the session's todo list; unlike ID it is not a secret.
-	ListID string `json:"list_id"`
+	// PublicID is a public handle on the session: it names the session's
+	// todo list, its counter, and appears in events' metadata. Unlike ID it
+	// is not a secret.
+	PublicID string `json:"public_id"`
 	// Created is when the session began.
 	Created time.Time `json:"created"`
 	// Touched is when the session was last refreshed in the bucket.
@@ -83,7 +85,7 @@ func wellFormed(id string) bool {
 // Create starts a new session.
 func (s *Store) Create(ctx context.Context) (Session, error) {
 	now := s.now().UTC()
-	sess := Session{ID: newID(), ListID: newID()[:22], Created: now, Touched: now}
+	sess := Session{ID: newID(), PublicID: newID()[:22], Created: now, Touched: now}
 	data, _ := json.Marshal(sess)
 	if _, err := s.kv.Create(ctx, sess.ID, data); err != nil {
 		return Session{}, fmt.Errorf("session: create: %w", err)

@@ -29,7 +29,7 @@ func newStore(t *testing.T, ttl time.Duration) *Store {
 func echo(s *Store) http.Handler {
 	return s.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sess, _ := FromContext(r.Context())
-		io.WriteString(w, sess.ListID)
+		io.WriteString(w, sess.PublicID)
 	}))
 }
 

@@ -3,20 +3,19 @@ package todo
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base32"
 	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/go-chi/chi/v5/middleware"
 	"github.com/starfederation/datastar-go/datastar"
 
 	"ironstar/es"
+	"ironstar/features/common/command"
+	common "ironstar/features/common/components"
 	"ironstar/features/common/layouts"
 	"ironstar/features/todo/components"
 	"ironstar/features/todo/pages"
@@ -71,7 +70,7 @@ func parseFilter(r *http.Request) components.Filter {
 
 func (h *handlers) page(w http.ResponseWriter, r *http.Request) {
 	sess, _ := session.FromContext(r.Context())
-	list, err := h.view.Get(r.Context(), sess.ListID)
+	list, err := h.view.Get(r.Context(), sess.PublicID)
 	if err != nil && !errors.Is(err, projection.ErrNotFound) {
 		h.logger.Error("todo: read list", "err", err)
 		http.Error(w, "the list cannot be read right now, try again shortly", http.StatusServiceUnavailable)
@@ -90,25 +89,13 @@ func (h *handlers) updates(w http.ResponseWriter, r *http.Request) {
 	sess, _ := session.FromContext(r.Context())
 	ctx, cancel := sse.Context(r)
 	defer cancel()
-	frames, err := h.hub.Subscribe(ctx, sess.ListID, parseFilter(r))
+	frames, err := h.hub.Subscribe(ctx, sess.PublicID, parseFilter(r))
 	if err != nil {
 		h.logger.Error("todo: subscribe", "err", err)
 		http.Error(w, "updates are unavailable, retrying", http.StatusServiceUnavailable)
 		return
 	}
 	sse.Serve(ctx, w, frames)
-}
-
-// datastarOnly refuses requests that do not come from Datastar: the
-// commands answer only the page's own actions.
-func datastarOnly(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Datastar-Request") != "true" {
-			http.Error(w, "this endpoint answers Datastar requests only", http.StatusBadRequest)
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
 }
 
 // commandBuilder turns a request's path and signals into a command.
@@ -144,74 +131,47 @@ func itemID(cmdID string) string {
 }
 
 // command runs one command against the session's list. The answer is an
-// SSE response (so Datastar resets its indicators) that clears the error
-// line and, after an add, the input; the list itself changes through the
-// page's stream, in this tab and every other.
+// SSE response (so Datastar resets its indicators) that hides the error
+// line and, after an add, clears the input; the list itself changes
+// through the page's stream, in this tab and every other.
 func (h *handlers) command(build commandBuilder) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		sess, _ := session.FromContext(r.Context())
-		s, err := decodeSignals(http.MaxBytesReader(w, r.Body, maxBody))
+		s, err := command.DecodeSignals[signals](http.MaxBytesReader(w, r.Body, command.MaxBody))
 		if err != nil {
-			h.fail(w, r, err)
+			command.Fail(w, r, h.logger, errorID, err, problem)
 			return
 		}
-		cmdID := commandID(r)
-		cmd := build(r, s, cmdID)
-		meta := es.Metadata{
-			CommandID:     cmdID,
-			CorrelationID: middleware.GetReqID(r.Context()),
-			Session:       sess.ListID, // a public handle: never the cookie
-			OccurredAt:    time.Now().UTC(),
-		}
-		if _, err := h.lists.Handle(r.Context(), es.StreamID{Aggregate: aggregate, ID: sess.ListID}, cmd, meta); err != nil {
-			h.fail(w, r, err)
+		meta := command.Metadata(r)
+		cmd := build(r, s, meta.CommandID)
+		if _, err := h.lists.Handle(r.Context(), es.StreamID{Aggregate: aggregate, ID: sess.PublicID}, cmd, meta); err != nil {
+			command.Fail(w, r, h.logger, errorID, err, problem)
 			return
 		}
 		stream := datastar.NewSSE(w, r)
-		stream.PatchElementTempl(components.Error(""))
+		stream.PatchElementTempl(common.Alert(errorID, ""))
 		if _, ok := cmd.(Add); ok {
 			stream.MarshalAndPatchSignals(map[string]string{"title": ""})
 		}
 	}
 }
 
-// commandID is the request's Idempotency-Key (the page sends a fresh one
-// per action, and a retried request repeats it), or a new random ID.
-func commandID(r *http.Request) string {
-	if key := r.Header.Get("Idempotency-Key"); key != "" && len(key) <= 64 && validID(key) {
-		return key
-	}
-	return rand.Text()
-}
+// errorID is the id of the page's error line.
+const errorID = "todo-error"
 
-// fail is the one place where command errors become HTTP answers. The body
-// is the error fragment: Datastar morphs a non-2xx HTML answer into the
-// page. Infrastructure errors are logged, never shown.
-func (h *handlers) fail(w http.ResponseWriter, r *http.Request, err error) {
-	code, message := http.StatusInternalServerError, "Something went wrong; please try again."
+// problem says how the list's own errors are answered.
+func problem(err error) (command.Problem, bool) {
 	switch {
-	case errors.Is(err, errTooLarge):
-		code, message = http.StatusRequestEntityTooLarge, "That request is too large."
-	case errors.Is(err, errMalformed):
-		code, message = http.StatusBadRequest, "The request's signals are malformed: expected JSON like {\"title\": \"…\"}."
 	case errors.Is(err, ErrNotFound):
-		code, message = http.StatusNotFound, "That todo no longer exists."
+		return command.Problem{Status: http.StatusNotFound, Message: "That todo no longer exists."}, true
 	case errors.Is(err, ErrTextTooLong):
-		code, message = http.StatusUnprocessableEntity, "A todo can be at most 500 characters long."
-	case errors.Is(err, ErrInvalidID), errors.Is(err, es.ErrInvalidStreamID):
-		code, message = http.StatusBadRequest, "That is not a todo id."
+		return command.Problem{Status: http.StatusUnprocessableEntity, Message: "A todo can be at most 500 characters long."}, true
+	case errors.Is(err, ErrInvalidID):
+		return command.Problem{Status: http.StatusBadRequest, Message: "That is not a todo id."}, true
 	case errors.Is(err, ErrDuplicateID):
-		code, message = http.StatusConflict, "That todo exists already."
+		return command.Problem{Status: http.StatusConflict, Message: "That todo exists already."}, true
 	case errors.Is(err, ErrListFull):
-		code, message = http.StatusConflict, "The list is full: clear some todos first."
-	case errors.Is(err, es.ErrConcurrency):
-		code, message = http.StatusConflict, "The list is busy; please try again."
-	case errors.Is(err, context.Canceled):
-		return // the client went away
-	default:
-		h.logger.Error("todo: command", "path", r.URL.Path, "err", err)
+		return command.Problem{Status: http.StatusConflict, Message: "The list is full: clear some todos first."}, true
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(code)
-	components.Error(message).Render(r.Context(), w)
+	return command.Problem{}, false
 }

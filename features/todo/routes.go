@@ -6,6 +6,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"ironstar/es"
+	"ironstar/features/common/command"
 	"ironstar/nats/projection"
 	"ironstar/session"
 	"ironstar/sse"
@@ -38,7 +39,7 @@ func SetupRoutes(r chi.Router, deps Deps) error {
 		r.Get("/", h.page)
 		r.Get("/todos/updates", h.updates)
 		r.Group(func(r chi.Router) {
-			r.Use(datastarOnly)
+			r.Use(command.DatastarOnly)
 			r.Post("/todos", h.command(add))
 			r.Post("/todos/complete-all", h.command(constant(SetAllCompleted{Completed: true})))
 			r.Post("/todos/reopen-all", h.command(constant(SetAllCompleted{Completed: false})))

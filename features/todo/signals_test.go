@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"ironstar/features/common/command"
 )
 
 func TestDecodeSignals(t *testing.T) {
@@ -16,15 +18,15 @@ func TestDecodeSignals(t *testing.T) {
 		{"the page's signals", `{"title":"milk","edit":"","_editing":""}`, signals{Title: "milk"}, nil},
 		{"no body", ``, signals{}, nil},
 		{"unknown signals are ignored", `{"other":1,"edit":"x"}`, signals{Edit: "x"}, nil},
-		{"not JSON", `title=milk`, signals{}, errMalformed},
-		{"a title that is not a string", `{"title":5}`, signals{}, errMalformed},
-		{"truncated", `{"title":"mi`, signals{}, errMalformed},
-		{"too large", `{"title":"` + strings.Repeat("x", maxBody) + `"}`, signals{}, errTooLarge},
+		{"not JSON", `title=milk`, signals{}, command.ErrMalformed},
+		{"a title that is not a string", `{"title":5}`, signals{}, command.ErrMalformed},
+		{"truncated", `{"title":"mi`, signals{}, command.ErrMalformed},
+		{"too large", `{"title":"` + strings.Repeat("x", command.MaxBody) + `"}`, signals{}, command.ErrTooLarge},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := decodeSignals(strings.NewReader(tc.body))
+			got, err := command.DecodeSignals[signals](strings.NewReader(tc.body))
 			if !errors.Is(err, tc.err) || (tc.err == nil && got != tc.want) {
 				t.Errorf("decodeSignals(%.40q) = %+v, %v; want %+v, %v", tc.body, got, err, tc.want, tc.err)
 			}
@@ -44,9 +46,9 @@ func FuzzDecodeCommand(f *testing.F) {
 	f.Add("\xff\xfe", "../..")
 	given := Decider().Fold(Added{ID: "a1", Text: "milk"}, Added{ID: "b2", Text: "eggs"}, Completed{ID: "b2"})
 	f.Fuzz(func(t *testing.T, body, id string) {
-		s, err := decodeSignals(strings.NewReader(body))
+		s, err := command.DecodeSignals[signals](strings.NewReader(body))
 		if err != nil {
-			if !errors.Is(err, errMalformed) && !errors.Is(err, errTooLarge) {
+			if !errors.Is(err, command.ErrMalformed) && !errors.Is(err, command.ErrTooLarge) {
 				t.Fatalf("unexpected error %v", err)
 			}
 			return

@@ -1,0 +1,133 @@
+// Package command is the HTTP side every feature's commands share: reading
+// Datastar's signals, naming the command, and turning its errors into one
+// kind of answer.
+package command
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5/middleware"
+
+	"ironstar/es"
+	"ironstar/features/common/components"
+	"ironstar/session"
+)
+
+// MaxBody bounds a command's request body.
+const MaxBody = 16 << 10
+
+// Errors of DecodeSignals.
+var (
+	ErrTooLarge  = errors.New("request body too large")
+	ErrMalformed = errors.New("malformed signals")
+)
+
+// DecodeSignals reads the JSON signals Datastar sends as the body of every
+// non-GET request (DELETE included, which datastar-go's ReadSignals would
+// look for in the query string). An empty body gives the zero value.
+func DecodeSignals[T any](body io.Reader) (T, error) {
+	var s T
+	data, err := io.ReadAll(io.LimitReader(body, MaxBody+1))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return s, ErrTooLarge
+		}
+		return s, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	if len(data) > MaxBody {
+		return s, ErrTooLarge
+	}
+	if strings.TrimSpace(string(data)) == "" {
+		return s, nil
+	}
+	if err := json.Unmarshal(data, &s); err != nil {
+		return s, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	return s, nil
+}
+
+// DatastarOnly refuses requests that do not come from Datastar: commands
+// answer only the pages' own actions.
+func DatastarOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Datastar-Request") != "true" {
+			http.Error(w, "this endpoint answers Datastar requests only", http.StatusBadRequest)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// Metadata names a command request: its Idempotency-Key (the pages send a
+// fresh one per action, and a retried request repeats it) or a new random
+// ID, the request ID as correlation, the session's public ID, and now.
+func Metadata(r *http.Request) es.Metadata {
+	sess, _ := session.FromContext(r.Context())
+	id := r.Header.Get("Idempotency-Key")
+	if !validKey(id) {
+		id = rand.Text()
+	}
+	return es.Metadata{
+		CommandID:     id,
+		CorrelationID: middleware.GetReqID(r.Context()),
+		Session:       sess.PublicID, // a public handle: never the cookie
+		OccurredAt:    time.Now().UTC(),
+	}
+}
+
+func validKey(key string) bool {
+	if key == "" || len(key) > 64 {
+		return false
+	}
+	for _, r := range key {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// Problem is how a feature wants one of its errors answered.
+type Problem struct {
+	Status  int
+	Message string
+}
+
+// Fail is the one place where a command's error becomes an HTTP answer.
+// The body is the feature's alert fragment (id alertID): Datastar morphs a
+// non-2xx HTML answer into the page. known maps the feature's own errors;
+// infrastructure errors are logged and shown as a generic message.
+func Fail(w http.ResponseWriter, r *http.Request, logger *slog.Logger, alertID string, err error, known func(error) (Problem, bool)) {
+	p := Problem{http.StatusInternalServerError, "Something went wrong; please try again."}
+	if k, ok := known(err); ok {
+		p = k
+	} else {
+		switch {
+		case errors.Is(err, ErrTooLarge):
+			p = Problem{http.StatusRequestEntityTooLarge, "That request is too large."}
+		case errors.Is(err, ErrMalformed):
+			p = Problem{http.StatusBadRequest, "The request's signals are malformed: expected a JSON object."}
+		case errors.Is(err, es.ErrInvalidStreamID):
+			p = Problem{http.StatusBadRequest, "That is not a valid id."}
+		case errors.Is(err, es.ErrConcurrency):
+			p = Problem{http.StatusConflict, "This is busy; please try again."}
+		case errors.Is(err, context.Canceled):
+			return // the client went away
+		default:
+			logger.Error("command", "path", r.URL.Path, "err", err)
+		}
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(p.Status)
+	components.Alert(alertID, p.Message).Render(r.Context(), w)
+}

@@ -1,0 +1,41 @@
+package counter
+
+import (
+	"ironstar/es"
+	"ironstar/nats/projection"
+)
+
+// ProjectionName is the read model of every counter, keyed by counter ID:
+// GlobalID, or a session's public ID.
+const ProjectionName = "counters"
+
+// aggregate is the event-store aggregate type of counters.
+const aggregate = "counter"
+
+// GlobalID names the counter every visitor shares.
+const GlobalID = "global"
+
+// View is a counter as shown.
+type View struct {
+	Value int `json:"value"`
+}
+
+// Projection folds counter events into Views.
+func Projection(reg *es.Registry) projection.Projection[View] {
+	return projection.Projection[View]{
+		Name: ProjectionName,
+		Keys: func(env es.Envelope) []string {
+			if env.Stream.Aggregate != aggregate {
+				return nil
+			}
+			return []string{env.Stream.ID}
+		},
+		Apply: func(_ string, v View, env es.Envelope) (View, error) {
+			e, err := es.DecodeAs[Event](reg, env)
+			if err != nil {
+				return v, err
+			}
+			return View{Value: Evolve(Counter{Value: v.Value}, e).Value}, nil
+		},
+	}
+}
