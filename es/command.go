@@ -17,7 +17,10 @@ import (
 // writers race on one aggregate.
 const DefaultMaxAttempts = 10
 
-// Handler runs commands for one kind of aggregate.
+// Handler runs commands for one kind of aggregate. Commands on one
+// aggregate run one at a time in this process (others wait their turn), so
+// only writers in other processes can collide. A Handler must not be copied
+// after its first use.
 type Handler[S, C, E any] struct {
 	Store    Store
 	Registry *Registry
@@ -35,6 +38,8 @@ type Handler[S, C, E any] struct {
 	// SnapshotSchema versions the shape of S: bump it when S changes, and
 	// older snapshots are ignored (and replaced) instead of misread.
 	SnapshotSchema int
+
+	locks streamLocks
 }
 
 // DefaultSnapshotEvery is Handler.SnapshotEvery's default.
@@ -65,13 +70,18 @@ type Result[S any] struct {
 // without storing anything, so a retried or double-clicked command is
 // harmless. The errors are Decide's own (business rules), ErrConcurrency
 // after the last attempt, or a storage failure.
-func (h Handler[S, C, E]) Handle(ctx context.Context, stream StreamID, cmd C, meta Metadata) (Result[S], error) {
+func (h *Handler[S, C, E]) Handle(ctx context.Context, stream StreamID, cmd C, meta Metadata) (Result[S], error) {
 	if meta.CommandID == "" {
 		return Result[S]{}, ErrMissingCommandID
 	}
 	if err := stream.Validate(); err != nil {
 		return Result[S]{}, err
 	}
+	unlock, err := h.locks.lock(ctx, stream)
+	if err != nil {
+		return Result[S]{}, err
+	}
+	defer unlock()
 	attempts := h.MaxAttempts
 	if attempts <= 0 {
 		attempts = DefaultMaxAttempts
@@ -93,7 +103,7 @@ func (h Handler[S, C, E]) Handle(ctx context.Context, stream StreamID, cmd C, me
 	}
 }
 
-func (h Handler[S, C, E]) attempt(ctx context.Context, stream StreamID, cmd C, meta Metadata) (Result[S], error) {
+func (h *Handler[S, C, E]) attempt(ctx context.Context, stream StreamID, cmd C, meta Metadata) (Result[S], error) {
 	state, after, recent := h.snapshot(ctx, stream)
 	stored, version, err := h.Store.Load(ctx, stream, after)
 	if err != nil {
@@ -149,7 +159,7 @@ func (h Handler[S, C, E]) attempt(ctx context.Context, stream StreamID, cmd C, m
 // the command IDs it remembers: the snapshot's if there is a usable one,
 // otherwise the initial state at version 0. A snapshot that cannot be read
 // is only a missed shortcut, never a failed command.
-func (h Handler[S, C, E]) snapshot(ctx context.Context, stream StreamID) (S, uint64, []string) {
+func (h *Handler[S, C, E]) snapshot(ctx context.Context, stream StreamID) (S, uint64, []string) {
 	if h.Snapshots == nil {
 		return h.Decider.Initial, 0, nil
 	}
@@ -166,7 +176,7 @@ func (h Handler[S, C, E]) snapshot(ctx context.Context, stream StreamID) (S, uin
 
 // saveSnapshot stores state at version, best effort: it runs after the
 // command succeeded, and a lost snapshot costs only a longer load.
-func (h Handler[S, C, E]) saveSnapshot(ctx context.Context, stream StreamID, state S, version uint64, commands []string) {
+func (h *Handler[S, C, E]) saveSnapshot(ctx context.Context, stream StreamID, state S, version uint64, commands []string) {
 	data, err := json.Marshal(state)
 	if err != nil {
 		return

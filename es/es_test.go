@@ -135,8 +135,8 @@ func TestRegistryRefusesDuplicates(t *testing.T) {
 	es.Register[struct{ Y int }](r, "account.opened", 1)
 }
 
-func handler(store es.Store) es.Handler[account, command, event] {
-	return es.Handler[account, command, event]{Store: store, Registry: registry(), Decider: decider()}
+func handler(store es.Store) *es.Handler[account, command, event] {
+	return &es.Handler[account, command, event]{Store: store, Registry: registry(), Decider: decider()}
 }
 
 var acct = es.StreamID{Aggregate: "account", ID: "a1"}
@@ -296,5 +296,29 @@ func TestSnapshotsShortenLoads(t *testing.T) {
 	res, err = h.Handle(ctx, acct, deposit{Amount: 1}, meta("schema2"))
 	if err != nil || res.State.Balance != 27 || store.lastLoad != 27 {
 		t.Errorf("with schema 2: balance %d after loading %d events, %v; want 27 and all 27", res.State.Balance, store.lastLoad, err)
+	}
+}
+
+func TestHandleQueuesWritersOfOneAggregate(t *testing.T) {
+	t.Parallel()
+	store := memstore.New()
+	h := handler(store)
+	h.MaxAttempts = 1 // a conflict would fail: the queue must prevent them
+	ctx := context.Background()
+	h.Handle(ctx, acct, open{}, meta("open"))
+	var wg sync.WaitGroup
+	for i := range 100 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := h.Handle(ctx, acct, deposit{Amount: 1}, meta(fmt.Sprintf("d%d", i))); err != nil {
+				t.Errorf("deposit %d: %v", i, err)
+			}
+		}()
+	}
+	wg.Wait()
+	res, _ := h.Handle(ctx, acct, deposit{Amount: 1}, meta("last"))
+	if res.State.Balance != 101 {
+		t.Errorf("balance = %d, want 101", res.State.Balance)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 
+	"ironstar/features/counter"
 	"ironstar/features/health"
 	"ironstar/features/index"
 	"ironstar/features/todo"
@@ -26,8 +27,9 @@ type Deps struct {
 	Ready func(context.Context) error
 	// Dev adds the browser reload stream of development builds.
 	Dev bool
-	// Todo is the todo feature's share.
-	Todo todo.Deps
+	// Todo and Counter are those features' shares.
+	Todo    todo.Deps
+	Counter counter.Deps
 }
 
 // New returns the app's handler.
@@ -55,6 +57,9 @@ func New(deps Deps) (http.Handler, error) {
 		return nil, err
 	}
 	if err := todo.SetupRoutes(r, deps.Todo); err != nil {
+		return nil, err
+	}
+	if err := counter.SetupRoutes(r, deps.Counter); err != nil {
 		return nil, err
 	}
 	return r, nil

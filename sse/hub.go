@@ -144,3 +144,40 @@ func PatchElements(seq uint64, html []byte) Frame {
 	b.WriteByte('\n')
 	return Frame{Seq: seq, Data: b.Bytes()}
 }
+
+// Merge forwards the frames of several subscriptions into one channel for
+// Serve, until ctx ends or one of them closes (then the merged channel
+// closes too, and the stream drops).
+func Merge(ctx context.Context, sources ...<-chan Frame) <-chan Frame {
+	out := make(chan Frame, len(sources))
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	for _, src := range sources {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer cancel()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case f, ok := <-src:
+					if !ok {
+						return
+					}
+					select {
+					case out <- f:
+					case <-ctx.Done():
+						return
+					}
+				}
+			}
+		}()
+	}
+	go func() {
+		wg.Wait()
+		cancel()
+		close(out)
+	}()
+	return out
+}

@@ -21,6 +21,7 @@ import (
 
 	"ironstar/config"
 	"ironstar/es"
+	"ironstar/features/counter"
 	"ironstar/features/todo"
 	"ironstar/nats"
 	"ironstar/nats/eventstore"
@@ -84,19 +85,18 @@ func run(ctx context.Context, logOutput io.Writer) error {
 	}
 	registry := es.NewRegistry()
 	todo.Register(registry)
-	todoLists, err := projection.Start(ctx, nc.JS, todo.Projection(registry), projection.Options{Replicas: cfg.Replicas, Logger: logger})
+	counter.Register(registry)
+	projections := projection.Options{Replicas: cfg.Replicas, Logger: logger}
+	todoView, stopTodo, err := readModel(ctx, lifetime, nc, todo.Projection(registry), projections)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		stopCtx, cancel := context.WithTimeout(context.Background(), natsCloseTimeout)
-		defer cancel()
-		todoLists.Stop(stopCtx)
-	}()
-	todoView, err := projection.OpenView[todo.ListView](lifetime, nc.JS, todo.ProjectionName)
+	defer stopTodo()
+	counterView, stopCounter, err := readModel(ctx, lifetime, nc, counter.Projection(registry), projections)
 	if err != nil {
 		return err
 	}
+	defer stopCounter()
 	sessions, err := session.NewStore(ctx, nc.JS, cfg.SessionTTL, cfg.Replicas, logger)
 	if err != nil {
 		return err
@@ -104,7 +104,8 @@ func run(ctx context.Context, logOutput io.Writer) error {
 
 	handler, err := router.New(router.Deps{
 		Logger: logger, Lifetime: lifetime, Ready: nc.Ready, Dev: cfg.Dev,
-		Todo: todo.Deps{Logger: logger, Store: store, Snapshots: snapshots, Registry: registry, View: todoView, Sessions: sessions},
+		Todo:    todo.Deps{Logger: logger, Store: store, Snapshots: snapshots, Registry: registry, View: todoView, Sessions: sessions},
+		Counter: counter.Deps{Logger: logger, Store: store, Registry: registry, View: counterView, Sessions: sessions},
 	})
 	if err != nil {
 		return err
@@ -141,4 +142,24 @@ func run(ctx context.Context, logOutput io.Writer) error {
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// readModel starts a projection's runner in this process and opens its
+// view; stop stops the runner (before NATS closes).
+func readModel[V any](ctx, lifetime context.Context, nc *nats.Conn, p projection.Projection[V], o projection.Options) (*projection.View[V], func(), error) {
+	runner, err := projection.Start(ctx, nc.JS, p, o)
+	if err != nil {
+		return nil, nil, err
+	}
+	stop := func() {
+		stopCtx, cancel := context.WithTimeout(context.Background(), natsCloseTimeout)
+		defer cancel()
+		runner.Stop(stopCtx)
+	}
+	view, err := projection.OpenView[V](lifetime, nc.JS, p.Name)
+	if err != nil {
+		stop()
+		return nil, nil, err
+	}
+	return view, stop, nil
 }

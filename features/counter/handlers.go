@@ -1,0 +1,137 @@
+package counter
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/starfederation/datastar-go/datastar"
+
+	"ironstar/es"
+	"ironstar/features/common/command"
+	common "ironstar/features/common/components"
+	"ironstar/features/common/layouts"
+	"ironstar/features/counter/components"
+	"ironstar/features/counter/pages"
+	"ironstar/nats/projection"
+	"ironstar/session"
+	"ironstar/sse"
+)
+
+type handlers struct {
+	logger   *slog.Logger
+	view     *projection.View[View]
+	hub      *sse.Hub[projection.Entry[View], slot]
+	counters es.Handler[Counter, Command, Event]
+}
+
+// slot is where on the page a counter goes.
+type slot string
+
+const (
+	globalSlot slot = "global"
+	mineSlot   slot = "mine"
+)
+
+func viewModel(s slot, value int) components.CounterVM {
+	if s == globalSlot {
+		return components.CounterVM{ID: "counter-global", Title: "Everyone", Note: "One counter for all visitors.", Value: value, Path: "/counter/global"}
+	}
+	return components.CounterVM{ID: "counter-mine", Title: "Yours", Note: "This browser session's own counter.", Value: value, Path: "/counter/mine"}
+}
+
+// render is one stream frame: a counter's fragment.
+func (h *handlers) render(e projection.Entry[View], s slot) sse.Frame {
+	vm := viewModel(s, e.Value.Value)
+	vm.Live = true
+	var html bytes.Buffer
+	if err := components.Counter(vm).Render(context.Background(), &html); err != nil {
+		h.logger.Error("counter: render", "err", err)
+	}
+	return sse.PatchElements(e.Seq, html.Bytes())
+}
+
+func (h *handlers) value(ctx context.Context, id string) (int, error) {
+	e, err := h.view.Get(ctx, id)
+	if errors.Is(err, projection.ErrNotFound) {
+		return 0, nil
+	}
+	return e.Value.Value, err
+}
+
+func (h *handlers) page(w http.ResponseWriter, r *http.Request) {
+	sess, _ := session.FromContext(r.Context())
+	global, err := h.value(r.Context(), GlobalID)
+	mine, err2 := h.value(r.Context(), sess.PublicID)
+	if err := errors.Join(err, err2); err != nil {
+		h.logger.Error("counter: read", "err", err)
+		http.Error(w, "the counters cannot be read right now, try again shortly", http.StatusServiceUnavailable)
+		return
+	}
+	page := layouts.Page{Title: "Counters", Path: "/counter"}
+	if err := pages.Counter(page, viewModel(globalSlot, global), viewModel(mineSlot, mine)).Render(r.Context(), w); err != nil {
+		h.logger.Debug("counter: render page", "err", err)
+	}
+}
+
+// updates streams both counters of the page: the global one and the
+// session's.
+func (h *handlers) updates(w http.ResponseWriter, r *http.Request) {
+	sess, _ := session.FromContext(r.Context())
+	ctx, cancel := sse.Context(r)
+	defer cancel()
+	global, err := h.hub.Subscribe(ctx, GlobalID, globalSlot)
+	if err == nil {
+		var mine <-chan sse.Frame
+		if mine, err = h.hub.Subscribe(ctx, sess.PublicID, mineSlot); err == nil {
+			sse.Serve(ctx, w, sse.Merge(ctx, global, mine))
+			return
+		}
+	}
+	h.logger.Error("counter: subscribe", "err", err)
+	http.Error(w, "updates are unavailable, retrying", http.StatusServiceUnavailable)
+}
+
+// command runs cmd on the counter the path names: "global", or "mine" (the
+// session's).
+func (h *handlers) command(cmd Command) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		sess, _ := session.FromContext(r.Context())
+		id := GlobalID
+		switch chi.URLParam(r, "which") {
+		case "global":
+		case "mine":
+			id = sess.PublicID
+		default:
+			command.Fail(w, r, h.logger, errorID, errNoSuchCounter, problem)
+			return
+		}
+		if _, err := command.DecodeSignals[struct{}](http.MaxBytesReader(w, r.Body, command.MaxBody)); err != nil {
+			command.Fail(w, r, h.logger, errorID, err, problem)
+			return
+		}
+		if _, err := h.counters.Handle(r.Context(), es.StreamID{Aggregate: aggregate, ID: id}, cmd, command.Metadata(r)); err != nil {
+			command.Fail(w, r, h.logger, errorID, err, problem)
+			return
+		}
+		datastar.NewSSE(w, r).PatchElementTempl(common.Alert(errorID, ""))
+	}
+}
+
+// errorID is the id of the page's error line.
+const errorID = "counter-error"
+
+var errNoSuchCounter = errors.New("counter: no such counter")
+
+func problem(err error) (command.Problem, bool) {
+	switch {
+	case errors.Is(err, ErrBelowZero):
+		return command.Problem{Status: http.StatusConflict, Message: "That counter is at zero already."}, true
+	case errors.Is(err, errNoSuchCounter):
+		return command.Problem{Status: http.StatusNotFound, Message: "There is no such counter."}, true
+	}
+	return command.Problem{}, false
+}

@@ -1,0 +1,44 @@
+package counter
+
+import (
+	"log/slog"
+
+	"github.com/go-chi/chi/v5"
+
+	"ironstar/es"
+	"ironstar/features/common/command"
+	"ironstar/nats/projection"
+	"ironstar/session"
+	"ironstar/sse"
+)
+
+// Deps is what the feature needs from the composition root.
+type Deps struct {
+	Logger   *slog.Logger
+	Store    es.Store
+	Registry *es.Registry
+	// View reads the counters projection (see Projection).
+	View     *projection.View[View]
+	Sessions *session.Store
+}
+
+// SetupRoutes mounts the counter page, its stream and its commands.
+func SetupRoutes(r chi.Router, deps Deps) error {
+	h := &handlers{
+		logger:   deps.Logger,
+		view:     deps.View,
+		counters: es.Handler[Counter, Command, Event]{Store: deps.Store, Registry: deps.Registry, Decider: Decider()},
+	}
+	h.hub = sse.NewHub(deps.View.Watch, h.render)
+	r.Group(func(r chi.Router) {
+		r.Use(deps.Sessions.Middleware)
+		r.Get("/counter", h.page)
+		r.Get("/counter/updates", h.updates)
+		r.Group(func(r chi.Router) {
+			r.Use(command.DatastarOnly)
+			r.Post("/counter/{which}/increment", h.command(Increment{}))
+			r.Post("/counter/{which}/decrement", h.command(Decrement{}))
+		})
+	})
+	return nil
+}
