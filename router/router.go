@@ -13,6 +13,7 @@ import (
 	"ironstar/features/counter"
 	"ironstar/features/health"
 	"ironstar/features/index"
+	"ironstar/features/reverse"
 	"ironstar/features/todo"
 	"ironstar/sse"
 	"ironstar/web/resources"
@@ -60,6 +61,9 @@ func New(deps Deps) (http.Handler, error) {
 		return nil, err
 	}
 	if err := counter.SetupRoutes(r, deps.Counter); err != nil {
+		return nil, err
+	}
+	if err := reverse.SetupRoutes(r, reverse.Deps{Logger: deps.Logger}); err != nil {
 		return nil, err
 	}
 	return r, nil

@@ -1,4 +1,5 @@
 // The app's own front-end code, bundled by cmd/build into static/dist/app.js.
 // Each module registers what it defines on import.
 import "./command-id";
+import "./reverse-text";
 import "./theme-toggle";
