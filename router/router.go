@@ -13,6 +13,7 @@ import (
 	"ironstar/features/counter"
 	"ironstar/features/health"
 	"ironstar/features/index"
+	"ironstar/features/monitor"
 	"ironstar/features/reverse"
 	"ironstar/features/todo"
 	"ironstar/sse"
@@ -64,6 +65,9 @@ func New(deps Deps) (http.Handler, error) {
 		return nil, err
 	}
 	if err := reverse.SetupRoutes(r, reverse.Deps{Logger: deps.Logger}); err != nil {
+		return nil, err
+	}
+	if err := monitor.SetupRoutes(r, monitor.Deps{Logger: deps.Logger}); err != nil {
 		return nil, err
 	}
 	return r, nil

@@ -181,3 +181,17 @@ func Merge(ctx context.Context, sources ...<-chan Frame) <-chan Frame {
 	}()
 	return out
 }
+
+// PatchSignals formats a datastar-patch-signals event carrying the JSON
+// object signals.
+func PatchSignals(signals []byte) Frame {
+	var b bytes.Buffer
+	b.WriteString("event: datastar-patch-signals\n")
+	for line := range bytes.Lines(signals) {
+		b.WriteString("data: signals ")
+		b.Write(bytes.TrimRight(line, "\r\n"))
+		b.WriteByte('\n')
+	}
+	b.WriteByte('\n')
+	return Frame{Data: b.Bytes()}
+}
