@@ -15,6 +15,7 @@ import (
 	"ironstar/features/index"
 	"ironstar/features/monitor"
 	"ironstar/features/reverse"
+	"ironstar/features/sortable"
 	"ironstar/features/todo"
 	"ironstar/sse"
 	"ironstar/web/resources"
@@ -29,9 +30,10 @@ type Deps struct {
 	Ready func(context.Context) error
 	// Dev adds the browser reload stream of development builds.
 	Dev bool
-	// Todo and Counter are those features' shares.
-	Todo    todo.Deps
-	Counter counter.Deps
+	// Todo, Counter and Sortable are those features' shares.
+	Todo     todo.Deps
+	Counter  counter.Deps
+	Sortable sortable.Deps
 }
 
 // New returns the app's handler.
@@ -62,6 +64,9 @@ func New(deps Deps) (http.Handler, error) {
 		return nil, err
 	}
 	if err := counter.SetupRoutes(r, deps.Counter); err != nil {
+		return nil, err
+	}
+	if err := sortable.SetupRoutes(r, deps.Sortable); err != nil {
 		return nil, err
 	}
 	if err := reverse.SetupRoutes(r, reverse.Deps{Logger: deps.Logger}); err != nil {

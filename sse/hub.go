@@ -183,15 +183,18 @@ func Merge(ctx context.Context, sources ...<-chan Frame) <-chan Frame {
 }
 
 // PatchSignals formats a datastar-patch-signals event carrying the JSON
-// object signals.
-func PatchSignals(signals []byte) Frame {
+// object signals, with seq as its id (none for 0).
+func PatchSignals(seq uint64, signals []byte) Frame {
 	var b bytes.Buffer
 	b.WriteString("event: datastar-patch-signals\n")
+	if seq > 0 {
+		fmt.Fprintf(&b, "id: %d\n", seq)
+	}
 	for line := range bytes.Lines(signals) {
 		b.WriteString("data: signals ")
 		b.Write(bytes.TrimRight(line, "\r\n"))
 		b.WriteByte('\n')
 	}
 	b.WriteByte('\n')
-	return Frame{Data: b.Bytes()}
+	return Frame{Seq: seq, Data: b.Bytes()}
 }

@@ -22,6 +22,7 @@ import (
 	"ironstar/config"
 	"ironstar/es"
 	"ironstar/features/counter"
+	"ironstar/features/sortable"
 	"ironstar/features/todo"
 	"ironstar/nats"
 	"ironstar/nats/eventstore"
@@ -86,6 +87,7 @@ func run(ctx context.Context, logOutput io.Writer) error {
 	registry := es.NewRegistry()
 	todo.Register(registry)
 	counter.Register(registry)
+	sortable.Register(registry)
 	projections := projection.Options{Replicas: cfg.Replicas, Logger: logger}
 	todoView, stopTodo, err := readModel(ctx, lifetime, nc, todo.Projection(registry), projections)
 	if err != nil {
@@ -97,6 +99,11 @@ func run(ctx context.Context, logOutput io.Writer) error {
 		return err
 	}
 	defer stopCounter()
+	boardView, stopBoards, err := readModel(ctx, lifetime, nc, sortable.Projection(registry), projections)
+	if err != nil {
+		return err
+	}
+	defer stopBoards()
 	sessions, err := session.NewStore(ctx, nc.JS, cfg.SessionTTL, cfg.Replicas, logger)
 	if err != nil {
 		return err
@@ -104,8 +111,9 @@ func run(ctx context.Context, logOutput io.Writer) error {
 
 	handler, err := router.New(router.Deps{
 		Logger: logger, Lifetime: lifetime, Ready: nc.Ready, Dev: cfg.Dev,
-		Todo:    todo.Deps{Logger: logger, Store: store, Snapshots: snapshots, Registry: registry, View: todoView, Sessions: sessions},
-		Counter: counter.Deps{Logger: logger, Store: store, Registry: registry, View: counterView, Sessions: sessions},
+		Todo:     todo.Deps{Logger: logger, Store: store, Snapshots: snapshots, Registry: registry, View: todoView, Sessions: sessions},
+		Counter:  counter.Deps{Logger: logger, Store: store, Registry: registry, View: counterView, Sessions: sessions},
+		Sortable: sortable.Deps{Logger: logger, Store: store, Registry: registry, View: boardView, Sessions: sessions},
 	})
 	if err != nil {
 		return err

@@ -53,7 +53,7 @@ func render(s Sample, _ struct{}) sse.Frame {
 		MemPercent: s.MemPercent,
 		At:         s.At.UTC().Format("15:04:05"),
 	}})
-	return sse.PatchSignals(data)
+	return sse.PatchSignals(0, data)
 }
 
 func bytes(n uint64) string {

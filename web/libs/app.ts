@@ -2,4 +2,5 @@
 // Each module registers what it defines on import.
 import "./command-id";
 import "./reverse-text";
+import "./sortable-list";
 import "./theme-toggle";

@@ -1,0 +1,113 @@
+package sortable
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/starfederation/datastar-go/datastar"
+
+	"ironstar/es"
+	"ironstar/features/common/command"
+	common "ironstar/features/common/components"
+	"ironstar/features/common/layouts"
+	"ironstar/features/sortable/pages"
+	"ironstar/nats/projection"
+	"ironstar/session"
+	"ironstar/sse"
+)
+
+type handlers struct {
+	logger *slog.Logger
+	view   *projection.View[View]
+	hub    *sse.Hub[projection.Entry[View], struct{}]
+	boards es.Handler[Board, Command, Event]
+}
+
+// labels are the demo's items.
+var labels = map[string]string{
+	"plan":   "Plan the feature",
+	"design": "Design its events",
+	"build":  "Build the slice",
+	"test":   "Test it in Chromium",
+	"ship":   "Ship it",
+}
+
+// item is one entry of the $board signal the component renders.
+type item struct {
+	ID    string `json:"id"`
+	Label string `json:"label"`
+}
+
+func items(order []string) []item {
+	if len(order) == 0 {
+		order = DefaultOrder()
+	}
+	out := make([]item, len(order))
+	for i, id := range order {
+		out[i] = item{ID: id, Label: labels[id]}
+	}
+	return out
+}
+
+// render is one stream frame: the $board signal.
+func render(e projection.Entry[View], _ struct{}) sse.Frame {
+	data, _ := json.Marshal(map[string][]item{"board": items(e.Value.Order)})
+	return sse.PatchSignals(e.Seq, data)
+}
+
+func (h *handlers) page(w http.ResponseWriter, r *http.Request) {
+	sess, _ := session.FromContext(r.Context())
+	e, err := h.view.Get(r.Context(), sess.PublicID)
+	if err != nil && !errors.Is(err, projection.ErrNotFound) {
+		h.logger.Error("sortable: read", "err", err)
+		http.Error(w, "the board cannot be read right now, try again shortly", http.StatusServiceUnavailable)
+		return
+	}
+	board, _ := json.Marshal(items(e.Value.Order))
+	if err := pages.Sortable(layouts.Page{Title: "Sortable", Path: "/sortable"}, string(board)).Render(r.Context(), w); err != nil {
+		h.logger.Debug("sortable: render page", "err", err)
+	}
+}
+
+func (h *handlers) updates(w http.ResponseWriter, r *http.Request) {
+	sess, _ := session.FromContext(r.Context())
+	ctx, cancel := sse.Context(r)
+	defer cancel()
+	frames, err := h.hub.Subscribe(ctx, sess.PublicID, struct{}{})
+	if err != nil {
+		h.logger.Error("sortable: subscribe", "err", err)
+		http.Error(w, "updates are unavailable, retrying", http.StatusServiceUnavailable)
+		return
+	}
+	sse.Serve(ctx, w, frames)
+}
+
+// reorderSignals are the signals the reorder action sends.
+type reorderSignals struct {
+	Order []string `json:"order"`
+}
+
+func (h *handlers) reorder(w http.ResponseWriter, r *http.Request) {
+	sess, _ := session.FromContext(r.Context())
+	s, err := command.DecodeSignals[reorderSignals](http.MaxBytesReader(w, r.Body, command.MaxBody))
+	if err == nil {
+		_, err = h.boards.Handle(r.Context(), es.StreamID{Aggregate: aggregate, ID: sess.PublicID}, Reorder{Order: s.Order}, command.Metadata(r))
+	}
+	if err != nil {
+		command.Fail(w, r, h.logger, errorID, err, problem)
+		return
+	}
+	datastar.NewSSE(w, r).PatchElementTempl(common.Alert(errorID, ""))
+}
+
+// errorID is the id of the page's error line.
+const errorID = "sortable-error"
+
+func problem(err error) (command.Problem, bool) {
+	if errors.Is(err, ErrNotAPermutation) {
+		return command.Problem{Status: http.StatusUnprocessableEntity, Message: "That order does not hold each item exactly once."}, true
+	}
+	return command.Problem{}, false
+}

@@ -1,0 +1,42 @@
+package sortable
+
+import (
+	"ironstar/es"
+	"ironstar/nats/projection"
+)
+
+// ProjectionName is the read model of every board, keyed by the session's
+// public ID.
+const ProjectionName = "boards"
+
+// aggregate is the event-store aggregate type of boards.
+const aggregate = "sortable"
+
+// View is a board as shown: its items' IDs in order.
+type View struct {
+	Order []string `json:"order"`
+}
+
+// Projection folds board events into Views.
+func Projection(reg *es.Registry) projection.Projection[View] {
+	return projection.Projection[View]{
+		Name: ProjectionName,
+		Keys: func(env es.Envelope) []string {
+			if env.Stream.Aggregate != aggregate {
+				return nil
+			}
+			return []string{env.Stream.ID}
+		},
+		Apply: func(_ string, v View, env es.Envelope) (View, error) {
+			e, err := es.DecodeAs[Event](reg, env)
+			if err != nil {
+				return v, err
+			}
+			board := Board{Order: v.Order}
+			if len(board.Order) == 0 {
+				board.Order = DefaultOrder()
+			}
+			return View{Order: Evolve(board, e).Order}, nil
+		},
+	}
+}
