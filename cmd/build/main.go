@@ -19,6 +19,8 @@ import (
 	"syscall"
 
 	"github.com/evanw/esbuild/pkg/api"
+
+	"ironstar/web/icons"
 )
 
 const (
@@ -55,6 +57,9 @@ func run(ctx context.Context, watch bool, logger *slog.Logger) error {
 	if err := copyDatastar(ctx); err != nil {
 		return err
 	}
+	if err := copyIcons(); err != nil {
+		return err
+	}
 
 	opts := api.BuildOptions{
 		EntryPointsAdvanced: entryPoints,
@@ -63,7 +68,9 @@ func run(ctx context.Context, watch bool, logger *slog.Logger) error {
 		Format:              api.FormatESModule,
 		Target:              api.ES2023,
 		Write:               true,
-		LogLevel:            api.LogLevelWarning,
+		// TypeScript can import a Lucide icon as its SVG text.
+		Loader:   map[string]api.Loader{".svg": api.LoaderText},
+		LogLevel: api.LogLevelWarning,
 	}
 	if watch {
 		opts.Sourcemap = api.SourceMapInline
@@ -118,6 +125,24 @@ func copyDatastar(ctx context.Context) error {
 			return fmt.Errorf("datastar %s: %w", mod.Version, err)
 		}
 		if err := os.WriteFile(filepath.Join(outDir, filepath.Base(name)), data, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// copyIcons copies the icons package icons names out of lucide-static.
+func copyIcons() error {
+	dir := filepath.Join(outDir, "icons")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, name := range icons.All() {
+		data, err := os.ReadFile(filepath.Join("node_modules", "lucide-static", "icons", name+".svg"))
+		if err != nil {
+			return fmt.Errorf("icon %q: %w (is it a Lucide name? run npm ci)", name, err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name+".svg"), data, 0o644); err != nil {
 			return err
 		}
 	}

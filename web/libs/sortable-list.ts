@@ -7,6 +7,8 @@
 // `reorder` event ({order: [ids]}) for the page to send as a command. Each
 // item also has up/down buttons, for keyboards.
 import { LitElement, html } from "lit";
+import { unsafeSVG } from "lit/directives/unsafe-svg.js";
+import grip from "lucide-static/icons/grip-vertical.svg";
 
 type Item = { id: string; label: string };
 
@@ -42,7 +44,7 @@ class SortableList extends LitElement {
           @drop=${(e: DragEvent) => this.#drop(e, item.id)}
           @dragend=${() => (this.dragging = null)}
         >
-          <span class="grip" aria-hidden="true">⠿</span>
+          <span class="grip" aria-hidden="true">${unsafeSVG(grip)}</span>
           <span class="label">${item.label}</span>
           <button type="button" class="secondary" aria-label=${"Move " + item.label + " up"} ?disabled=${i === 0} @click=${() => this.#move(i, i - 1)}>↑</button>
           <button type="button" class="secondary" aria-label=${"Move " + item.label + " down"} ?disabled=${i === this.items.length - 1} @click=${() => this.#move(i, i + 1)}>↓</button>

@@ -1,6 +1,10 @@
 // <theme-toggle> switches between the system colour scheme, light and dark.
 // The choice is a purely local preference, so it lives in localStorage and
 // never goes to the server; CSS follows it through `color-scheme`.
+import monitor from "lucide-static/icons/monitor.svg";
+import moon from "lucide-static/icons/moon.svg";
+import sun from "lucide-static/icons/sun.svg";
+
 const storageKey = "ironstar-theme";
 const modes = ["system", "light", "dark"] as const;
 type Mode = (typeof modes)[number];
@@ -10,6 +14,9 @@ const labels: Record<Mode, string> = {
   light: "Theme: light",
   dark: "Theme: dark",
 };
+
+// Lucide icons, bundled as SVG text by cmd/build.
+const glyphs: Record<Mode, string> = { system: monitor, light: sun, dark: moon };
 
 function storedMode(): Mode {
   const value = localStorage.getItem(storageKey);
@@ -46,7 +53,9 @@ class ThemeToggle extends HTMLElement {
   }
 
   #render(mode: Mode) {
-    this.#button.textContent = labels[mode];
+    // The SVG is our own bundled file, not user input.
+    this.#button.innerHTML = glyphs[mode].replace("<svg", '<svg aria-hidden="true"');
+    this.#button.append(labels[mode]);
     this.#button.setAttribute("aria-label", `${labels[mode]} (click to change)`);
     this.#button.dataset.mode = mode;
   }

@@ -5,6 +5,7 @@ package resources
 import (
 	"net/http"
 	"os"
+	"path/filepath"
 )
 
 // dir is relative to the repository root, where air runs the dev build.
@@ -17,6 +18,11 @@ func Handler() http.Handler {
 		w.Header().Set("Cache-Control", "no-store")
 		files.ServeHTTP(w, r)
 	})
+}
+
+// ReadFile returns the content of the static file name, from disk.
+func ReadFile(name string) ([]byte, error) {
+	return os.ReadFile(filepath.Join(dir, filepath.FromSlash(name)))
 }
 
 // URL is the address of the static file name (a path below static/).

@@ -72,6 +72,11 @@ func Handler() http.Handler {
 	}))
 }
 
+// ReadFile returns the content of the static file name.
+func ReadFile(name string) ([]byte, error) {
+	return fs.ReadFile(hashedFiles().files, name)
+}
+
 // URL is the content-hashed address of the static file name (a path below
 // static/), or its plain address if no such file was embedded.
 func URL(name string) string {
