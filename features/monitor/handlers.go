@@ -49,14 +49,14 @@ func render(s Sample, _ struct{}) sse.Frame {
 	data, _ := json.Marshal(map[string]hostSignals{"host": {
 		CPU:        fmt.Sprintf("%.1f %%", s.CPUPercent),
 		CPUPercent: s.CPUPercent,
-		Mem:        fmt.Sprintf("%s of %s", bytes(s.MemUsed), bytes(s.MemTotal)),
+		Mem:        fmt.Sprintf("%s of %s", formatBytes(s.MemUsed), formatBytes(s.MemTotal)),
 		MemPercent: s.MemPercent,
 		At:         s.At.UTC().Format("15:04:05"),
 	}})
 	return sse.PatchSignals(0, data)
 }
 
-func bytes(n uint64) string {
+func formatBytes(n uint64) string {
 	const unit = 1024
 	if n < unit {
 		return fmt.Sprintf("%d B", n)

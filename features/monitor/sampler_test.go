@@ -48,11 +48,11 @@ func TestSamplingRunsOnlyWhilePagesAreOpen(t *testing.T) {
 	}
 }
 
-func TestBytes(t *testing.T) {
+func TestFormatBytes(t *testing.T) {
 	t.Parallel()
 	for n, want := range map[uint64]string{512: "512 B", 2048: "2.0 KiB", 3 << 30: "3.0 GiB"} {
-		if got := bytes(n); got != want {
-			t.Errorf("bytes(%d) = %q, want %q", n, got, want)
+		if got := formatBytes(n); got != want {
+			t.Errorf("formatBytes(%d) = %q, want %q", n, got, want)
 		}
 	}
 }
