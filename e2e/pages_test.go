@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
@@ -13,9 +14,10 @@ import (
 // TestEveryPageRendersCleanly visits every page at a desktop and a phone
 // width, in light and dark: each renders its main heading, with no console
 // error, no request off 127.0.0.1, and nothing wider than the screen.
-// E2E_SCREENSHOTS=dir saves all sixteen screenshots to look at.
+// E2E_SCREENSHOTS=dir saves all sixteen screenshots to look at. It runs
+// alone (not in parallel): it makes many navigations, and on this 2-core
+// machine they slowed to a stall when other browsers ran beside it.
 func TestEveryPageRendersCleanly(t *testing.T) {
-	t.Parallel()
 	a := startApp(t, appOptions{})
 	b := newBrowser(t)
 	pages := map[string]string{"/": "todos", "/counter": "Counters", "/monitor": "Monitor", "/sortable": "Sortable", "/reverse": "Reverse", "/about": "Ironstar"}
@@ -38,10 +40,16 @@ func TestEveryPageRendersCleanly(t *testing.T) {
 				}),
 			)
 			for path, heading := range pages {
-				b.do(t,
+				ctx, cancel := context.WithTimeout(b.ctx, 60*time.Second)
+				err := chromedp.Do(ctx,
 					chromedp.Navigate(a.URL+path),
 					waitJS(fmt.Sprintf(`document.querySelector("h1")?.textContent === %q`, heading)),
 				)
+				cancel()
+				if err != nil {
+					pending, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`performance.getEntriesByType("resource").map(e => e.name + " " + Math.round(e.duration)).join("\n")`))
+					t.Fatalf("%s at %s (%s): %v; resources:\n%s", path, size.name, scheme, err, pending)
+				}
 				if wide := eval[bool](t, b, fmt.Sprintf(`document.documentElement.scrollWidth > %d`, size.width)); wide {
 					t.Errorf("%s at %s (%s) is wider than the screen", path, size.name, scheme)
 				}

@@ -128,23 +128,6 @@ func (h *Hub[T, V]) frameFor(f *feed[T, V], view V) Frame {
 	return fr
 }
 
-// PatchElements formats a datastar-patch-elements event carrying html, with
-// seq as its id (none for 0: a state with no events has no position).
-func PatchElements(seq uint64, html []byte) Frame {
-	var b bytes.Buffer
-	b.WriteString("event: datastar-patch-elements\n")
-	if seq > 0 {
-		fmt.Fprintf(&b, "id: %d\n", seq)
-	}
-	for line := range bytes.Lines(html) {
-		b.WriteString("data: elements ")
-		b.Write(bytes.TrimRight(line, "\r\n"))
-		b.WriteByte('\n')
-	}
-	b.WriteByte('\n')
-	return Frame{Seq: seq, Data: b.Bytes()}
-}
-
 // Merge forwards the frames of several subscriptions into one channel for
 // Serve, until ctx ends or one of them closes (then the merged channel
 // closes too, and the stream drops).
@@ -182,16 +165,28 @@ func Merge(ctx context.Context, sources ...<-chan Frame) <-chan Frame {
 	return out
 }
 
+// PatchElements formats a datastar-patch-elements event carrying html, with
+// seq as its id (none for 0: a state with no events has no position).
+func PatchElements(seq uint64, html []byte) Frame {
+	return event("datastar-patch-elements", "elements", seq, html)
+}
+
 // PatchSignals formats a datastar-patch-signals event carrying the JSON
 // object signals, with seq as its id (none for 0).
 func PatchSignals(seq uint64, signals []byte) Frame {
+	return event("datastar-patch-signals", "signals", seq, signals)
+}
+
+// event formats one SSE event of Datastar's protocol: each line of the
+// payload goes into its own data line, behind the payload's name.
+func event(name, field string, seq uint64, payload []byte) Frame {
 	var b bytes.Buffer
-	b.WriteString("event: datastar-patch-signals\n")
+	b.WriteString("event: " + name + "\n")
 	if seq > 0 {
 		fmt.Fprintf(&b, "id: %d\n", seq)
 	}
-	for line := range bytes.Lines(signals) {
-		b.WriteString("data: signals ")
+	for line := range bytes.Lines(payload) {
+		b.WriteString("data: " + field + " ")
 		b.Write(bytes.TrimRight(line, "\r\n"))
 		b.WriteByte('\n')
 	}

@@ -2,8 +2,25 @@ package sse
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 )
+
+// Stream answers a page's long-lived GET: subscribe (called with the
+// stream's lifetime, see Context) provides the frames, and Serve writes
+// them. If subscribing fails the answer is a 503, which Datastar does not
+// retry by itself; the page's retry options decide.
+func Stream(w http.ResponseWriter, r *http.Request, logger *slog.Logger, subscribe func(context.Context) (<-chan Frame, error)) {
+	ctx, cancel := Context(r)
+	defer cancel()
+	frames, err := subscribe(ctx)
+	if err != nil {
+		logger.Error("stream: subscribe", "path", r.URL.Path, "err", err)
+		http.Error(w, "updates are unavailable, try again shortly", http.StatusServiceUnavailable)
+		return
+	}
+	Serve(ctx, w, frames)
+}
 
 // Serve writes frames to a long-lived SSE response until ctx (from
 // Context) ends or the frames end; either drops the connection, so that a

@@ -81,18 +81,17 @@ func (h *handlers) page(w http.ResponseWriter, r *http.Request) {
 // session's.
 func (h *handlers) updates(w http.ResponseWriter, r *http.Request) {
 	sess, _ := session.FromContext(r.Context())
-	ctx, cancel := sse.Context(r)
-	defer cancel()
-	global, err := h.hub.Subscribe(ctx, GlobalID, globalSlot)
-	if err == nil {
-		var mine <-chan sse.Frame
-		if mine, err = h.hub.Subscribe(ctx, sess.PublicID, mineSlot); err == nil {
-			sse.Serve(ctx, w, sse.Merge(ctx, global, mine))
-			return
+	sse.Stream(w, r, h.logger, func(ctx context.Context) (<-chan sse.Frame, error) {
+		global, err := h.hub.Subscribe(ctx, GlobalID, globalSlot)
+		if err != nil {
+			return nil, err
 		}
-	}
-	h.logger.Error("counter: subscribe", "err", err)
-	http.Error(w, "updates are unavailable, retrying", http.StatusServiceUnavailable)
+		mine, err := h.hub.Subscribe(ctx, sess.PublicID, mineSlot)
+		if err != nil {
+			return nil, err
+		}
+		return sse.Merge(ctx, global, mine), nil
+	})
 }
 
 // command runs cmd on the counter the path names: "global", or "mine" (the

@@ -24,12 +24,7 @@ type View struct {
 func Projection(reg *es.Registry) projection.Projection[View] {
 	return projection.Projection[View]{
 		Name: ProjectionName,
-		Keys: func(env es.Envelope) []string {
-			if env.Stream.Aggregate != aggregate {
-				return nil
-			}
-			return []string{env.Stream.ID}
-		},
+		Keys: projection.ByAggregate(aggregate),
 		Apply: func(_ string, v View, env es.Envelope) (View, error) {
 			e, err := es.DecodeAs[Event](reg, env)
 			if err != nil {

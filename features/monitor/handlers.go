@@ -1,6 +1,7 @@
 package monitor
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -24,14 +25,9 @@ func (h handlers) page(w http.ResponseWriter, r *http.Request) {
 
 // updates streams the samples to one page.
 func (h handlers) updates(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := sse.Context(r)
-	defer cancel()
-	frames, err := h.hub.Subscribe(ctx, "host", struct{}{})
-	if err != nil {
-		http.Error(w, "monitoring is unavailable", http.StatusServiceUnavailable)
-		return
-	}
-	sse.Serve(ctx, w, frames)
+	sse.Stream(w, r, h.logger, func(ctx context.Context) (<-chan sse.Frame, error) {
+		return h.hub.Subscribe(ctx, "host", struct{}{})
+	})
 }
 
 // hostSignals is the page's $host signal.

@@ -1,6 +1,7 @@
 package sortable
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -73,15 +74,9 @@ func (h *handlers) page(w http.ResponseWriter, r *http.Request) {
 
 func (h *handlers) updates(w http.ResponseWriter, r *http.Request) {
 	sess, _ := session.FromContext(r.Context())
-	ctx, cancel := sse.Context(r)
-	defer cancel()
-	frames, err := h.hub.Subscribe(ctx, sess.PublicID, struct{}{})
-	if err != nil {
-		h.logger.Error("sortable: subscribe", "err", err)
-		http.Error(w, "updates are unavailable, retrying", http.StatusServiceUnavailable)
-		return
-	}
-	sse.Serve(ctx, w, frames)
+	sse.Stream(w, r, h.logger, func(ctx context.Context) (<-chan sse.Frame, error) {
+		return h.hub.Subscribe(ctx, sess.PublicID, struct{}{})
+	})
 }
 
 // reorderSignals are the signals the reorder action sends.

@@ -87,15 +87,9 @@ func (h *handlers) page(w http.ResponseWriter, r *http.Request) {
 // reconnects (with Last-Event-ID) simply gets the current state.
 func (h *handlers) updates(w http.ResponseWriter, r *http.Request) {
 	sess, _ := session.FromContext(r.Context())
-	ctx, cancel := sse.Context(r)
-	defer cancel()
-	frames, err := h.hub.Subscribe(ctx, sess.PublicID, parseFilter(r))
-	if err != nil {
-		h.logger.Error("todo: subscribe", "err", err)
-		http.Error(w, "updates are unavailable, retrying", http.StatusServiceUnavailable)
-		return
-	}
-	sse.Serve(ctx, w, frames)
+	sse.Stream(w, r, h.logger, func(ctx context.Context) (<-chan sse.Frame, error) {
+		return h.hub.Subscribe(ctx, sess.PublicID, parseFilter(r))
+	})
 }
 
 // commandBuilder turns a request's path and signals into a command.

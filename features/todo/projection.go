@@ -30,12 +30,7 @@ const aggregate = "todo"
 func Projection(reg *es.Registry) projection.Projection[ListView] {
 	return projection.Projection[ListView]{
 		Name: ProjectionName,
-		Keys: func(env es.Envelope) []string {
-			if env.Stream.Aggregate != aggregate {
-				return nil
-			}
-			return []string{env.Stream.ID}
-		},
+		Keys: projection.ByAggregate(aggregate),
 		Apply: func(_ string, current ListView, env es.Envelope) (ListView, error) {
 			e, err := es.DecodeAs[Event](reg, env)
 			if err != nil {

@@ -61,6 +61,17 @@ type Projection[V any] struct {
 	Apply func(key string, current V, env es.Envelope) (V, error)
 }
 
+// ByAggregate is the usual Keys: one read model per aggregate of the given
+// type, keyed by the aggregate's ID; other events are skipped.
+func ByAggregate(aggregate string) func(es.Envelope) []string {
+	return func(env es.Envelope) []string {
+		if env.Stream.Aggregate != aggregate {
+			return nil
+		}
+		return []string{env.Stream.ID}
+	}
+}
+
 // Options tune a runner; the zero value is sensible for the embedded server.
 type Options struct {
 	// Replicas for the consumer and the buckets (1 if 0).
