@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
@@ -88,22 +89,21 @@ func run(ctx context.Context, logOutput io.Writer) error {
 	todo.Register(registry)
 	counter.Register(registry)
 	sortable.Register(registry)
-	projections := projection.Options{Replicas: cfg.Replicas, Logger: logger}
-	todoView, stopTodo, err := readModel(ctx, lifetime, nc, todo.Projection(registry), projections)
+	// Each read model's runner; all stop together, before NATS closes.
+	runners := &readModels{options: projection.Options{Replicas: cfg.Replicas, Logger: logger}}
+	defer runners.stop()
+	todoView, err := start(ctx, lifetime, nc, runners, todo.Projection(registry))
 	if err != nil {
 		return err
 	}
-	defer stopTodo()
-	counterView, stopCounter, err := readModel(ctx, lifetime, nc, counter.Projection(registry), projections)
+	counterView, err := start(ctx, lifetime, nc, runners, counter.Projection(registry))
 	if err != nil {
 		return err
 	}
-	defer stopCounter()
-	boardView, stopBoards, err := readModel(ctx, lifetime, nc, sortable.Projection(registry), projections)
+	boardView, err := start(ctx, lifetime, nc, runners, sortable.Projection(registry))
 	if err != nil {
 		return err
 	}
-	defer stopBoards()
 	sessions, err := session.NewStore(ctx, nc.JS, cfg.SessionTTL, cfg.Replicas, logger)
 	if err != nil {
 		return err
@@ -152,22 +152,29 @@ func run(ctx context.Context, logOutput io.Writer) error {
 	return nil
 }
 
-// readModel starts a projection's runner in this process and opens its
-// view; stop stops the runner (before NATS closes).
-func readModel[V any](ctx, lifetime context.Context, nc *nats.Conn, p projection.Projection[V], o projection.Options) (*projection.View[V], func(), error) {
-	runner, err := projection.Start(ctx, nc.JS, p, o)
+// readModels are the projection runners this process started.
+type readModels struct {
+	options projection.Options
+	stops   []func(context.Context) error
+}
+
+// stop stops every runner at once, within natsCloseTimeout.
+func (m *readModels) stop() {
+	ctx, cancel := context.WithTimeout(context.Background(), natsCloseTimeout)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, stop := range m.stops {
+		wg.Go(func() { stop(ctx) })
+	}
+	wg.Wait()
+}
+
+// start runs a projection in this process and opens its view.
+func start[V any](ctx, lifetime context.Context, nc *nats.Conn, m *readModels, p projection.Projection[V]) (*projection.View[V], error) {
+	runner, err := projection.Start(ctx, nc.JS, p, m.options)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	stop := func() {
-		stopCtx, cancel := context.WithTimeout(context.Background(), natsCloseTimeout)
-		defer cancel()
-		runner.Stop(stopCtx)
-	}
-	view, err := projection.OpenView[V](lifetime, nc.JS, p.Name)
-	if err != nil {
-		stop()
-		return nil, nil, err
-	}
-	return view, stop, nil
+	m.stops = append(m.stops, runner.Stop)
+	return projection.OpenView[V](lifetime, nc.JS, p.Name)
 }
