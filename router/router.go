@@ -10,6 +10,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 
+	"ironstar/features/analytics"
 	"ironstar/features/counter"
 	"ironstar/features/health"
 	"ironstar/features/index"
@@ -30,10 +31,11 @@ type Deps struct {
 	Ready func(context.Context) error
 	// Dev adds the browser reload stream of development builds.
 	Dev bool
-	// Todo, Counter and Sortable are those features' shares.
-	Todo     todo.Deps
-	Counter  counter.Deps
-	Sortable sortable.Deps
+	// The features' shares.
+	Todo      todo.Deps
+	Counter   counter.Deps
+	Sortable  sortable.Deps
+	Analytics analytics.Deps
 }
 
 // New returns the app's handler.
@@ -73,6 +75,9 @@ func New(deps Deps) (http.Handler, error) {
 		return nil, err
 	}
 	if err := monitor.SetupRoutes(r, monitor.Deps{Logger: deps.Logger}); err != nil {
+		return nil, err
+	}
+	if err := analytics.SetupRoutes(r, deps.Analytics); err != nil {
 		return nil, err
 	}
 	return r, nil

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
@@ -22,6 +23,7 @@ import (
 
 	"ironstar/config"
 	"ironstar/es"
+	"ironstar/features/analytics"
 	"ironstar/features/counter"
 	"ironstar/features/sortable"
 	"ironstar/features/todo"
@@ -109,11 +111,22 @@ func run(ctx context.Context, logOutput io.Writer) error {
 		return err
 	}
 
+	// The analytics copy of every event, in DuckDB under DATA_DIR.
+	olap, err := analytics.Open(ctx, filepath.Join(cfg.DataDir, "analytics.duckdb"))
+	if err != nil {
+		return err
+	}
+	defer olap.Close()
+	refresher := analytics.NewRefresher(olap, logger)
+	stopAnalytics := runAnalytics(analytics.Projection{Store: olap, Events: store, Changed: refresher.Notify, Logger: logger})
+	defer stopAnalytics()
+
 	handler, err := router.New(router.Deps{
 		Logger: logger, Lifetime: lifetime, Ready: nc.Ready, Dev: cfg.Dev,
-		Todo:     todo.Deps{Logger: logger, Store: store, Snapshots: snapshots, Registry: registry, View: todoView, Sessions: sessions},
-		Counter:  counter.Deps{Logger: logger, Store: store, Registry: registry, View: counterView, Sessions: sessions},
-		Sortable: sortable.Deps{Logger: logger, Store: store, Registry: registry, View: boardView, Sessions: sessions},
+		Todo:      todo.Deps{Logger: logger, Store: store, Snapshots: snapshots, Registry: registry, View: todoView, Sessions: sessions},
+		Counter:   counter.Deps{Logger: logger, Store: store, Registry: registry, View: counterView, Sessions: sessions},
+		Sortable:  sortable.Deps{Logger: logger, Store: store, Registry: registry, View: boardView, Sessions: sessions},
+		Analytics: analytics.Deps{Logger: logger, Refresher: refresher},
 	})
 	if err != nil {
 		return err
@@ -177,4 +190,15 @@ func start[V any](ctx, lifetime context.Context, nc *nats.Conn, m *readModels, p
 	}
 	m.stops = append(m.stops, runner.Stop)
 	return projection.OpenView[V](lifetime, nc.JS, p.Name)
+}
+
+// runAnalytics runs the DuckDB projection until the returned stop is called.
+func runAnalytics(p analytics.Projection) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		p.Run(ctx)
+	}()
+	return func() { cancel(); <-done }
 }

@@ -29,10 +29,13 @@ const (
 	datastarFile = "bundles/datastar.js"
 )
 
-// entryPoints are the bundles the layout links: dist/app.js and dist/app.css.
+// entryPoints are the bundles: dist/app.js and dist/app.css, which the
+// layout links, and dist/charts.js.
 var entryPoints = []api.EntryPoint{
 	{InputPath: "web/libs/app.ts", OutputPath: "app"},
 	{InputPath: "web/styles/app.css", OutputPath: "app"},
+	// Only the analytics page loads the charts.
+	{InputPath: "web/libs/charts.ts", OutputPath: "charts"},
 }
 
 func main() {

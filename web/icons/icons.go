@@ -9,6 +9,7 @@ const (
 	Todos    = "list-todo"
 	Counter  = "hash"
 	Monitor  = "activity"
+	Charts   = "chart-column"
 	Sortable = "arrow-up-down"
 	Reverse  = "repeat-2"
 	About    = "info"
@@ -19,5 +20,5 @@ const (
 
 // All lists every icon cmd/build copies.
 func All() []string {
-	return []string{Todos, Counter, Monitor, Sortable, Reverse, About, Plus, Minus, Grip}
+	return []string{Todos, Counter, Monitor, Charts, Sortable, Reverse, About, Plus, Minus, Grip}
 }

@@ -1,0 +1,41 @@
+package e2e
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+)
+
+func TestAnalyticsChartsMoveWithCommandsElsewhere(t *testing.T) {
+	t.Parallel()
+	a := startApp(t, appOptions{})
+	b := newBrowser(t)
+	b.do(t,
+		chromedp.Navigate(a.URL+"/analytics"),
+		// The first dashboard arrives and every chart draws.
+		waitJS(`document.querySelector("#chart-per-minute canvas") && document.querySelector("#chart-lists canvas")`),
+		waitJS(`document.querySelector("#chart-flow canvas")`),
+	)
+	before := eval[string](t, b, `document.getElementById("analytics-events").textContent`)
+
+	// Another "tab" (a session without a browser) uses the todo and counter pages.
+	c := newClient(t, a.URL)
+	for _, title := range []string{"one", "two", "three"} {
+		if res, _ := c.command(http.MethodPost, "/todos", `{"title":"`+title+`"}`); res.StatusCode != 200 {
+			t.Fatalf("add = %d", res.StatusCode)
+		}
+	}
+	c.command(http.MethodPost, "/counter/global/increment", `{}`)
+
+	b.do(t,
+		waitJS(`document.getElementById("analytics-events").textContent !== `+"\""+before+"\""+` && Number(document.getElementById("analytics-events").textContent) >= 4`),
+		waitJS(`document.getElementById("analytics-sessions").textContent === "1"`),
+		waitJS(`document.getElementById("chart-per-minute").getAttribute("option")?.includes("todo.added")`),
+		waitJS(`document.getElementById("chart-per-minute").getAttribute("option")?.includes("counter.incremented")`),
+		waitJS(`document.getElementById("chart-lists").getAttribute("option")?.includes('"data":[3]')`),
+		waitJS(`document.getElementById("chart-flow").getAttribute("spec")?.includes('"kind":"added","minute"')`),
+	)
+	b.screenshot(t, "analytics")
+	b.checkClean(t)
+}

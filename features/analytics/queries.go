@@ -1,0 +1,108 @@
+package analytics
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Dashboard is every figure the analytics page shows.
+type Dashboard struct {
+	// Events is the number of events stored, Seq the newest's sequence.
+	Events int
+	Seq    uint64
+	// PerMinute counts events by minute and type over the window.
+	PerMinute []TypeCount
+	// TodoFlow counts todos added and completed, by minute.
+	TodoFlow []Flow
+	// ActiveSessions is how many sessions acted within the window.
+	ActiveSessions int
+	// BusiestLists are the todo lists with the most events, most first.
+	BusiestLists []ListCount
+}
+
+// TypeCount is a count of one event type in one minute.
+type TypeCount struct {
+	Minute time.Time `json:"minute"`
+	Type   string    `json:"type"`
+	Count  int       `json:"count"`
+}
+
+// Flow is the todos added and completed in one minute.
+type Flow struct {
+	Minute    time.Time `json:"minute"`
+	Added     int       `json:"added"`
+	Completed int       `json:"completed"`
+}
+
+// ListCount is the number of events of one todo list.
+type ListCount struct {
+	List   string `json:"list"`
+	Events int    `json:"events"`
+}
+
+// Window is how far back the time-based figures look.
+const Window = 30 * time.Minute
+
+// Dashboard runs the page's queries as of now.
+func (s *Store) Dashboard(ctx context.Context, now time.Time) (Dashboard, error) {
+	var d Dashboard
+	since := now.Add(-Window).UTC()
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*), coalesce(max(seq), 0) FROM events`).Scan(&d.Events, &d.Seq); err != nil {
+		return d, fmt.Errorf("analytics: totals: %w", err)
+	}
+	rows, err := s.db.QueryContext(ctx, `
+		SELECT date_trunc('minute', occurred_at) AS minute, type, count(*)
+		FROM events WHERE occurred_at >= ? GROUP BY ALL ORDER BY minute, type`, since)
+	if err != nil {
+		return d, fmt.Errorf("analytics: per minute: %w", err)
+	}
+	for rows.Next() {
+		var c TypeCount
+		if err := rows.Scan(&c.Minute, &c.Type, &c.Count); err != nil {
+			rows.Close()
+			return d, err
+		}
+		d.PerMinute = append(d.PerMinute, c)
+	}
+	rows.Close()
+
+	rows, err = s.db.QueryContext(ctx, `
+		SELECT date_trunc('minute', occurred_at) AS minute,
+		       count(*) FILTER (WHERE type = 'todo.added'),
+		       count(*) FILTER (WHERE type = 'todo.completed')
+		FROM events WHERE occurred_at >= ? AND type IN ('todo.added', 'todo.completed')
+		GROUP BY ALL ORDER BY minute`, since)
+	if err != nil {
+		return d, fmt.Errorf("analytics: todo flow: %w", err)
+	}
+	for rows.Next() {
+		var f Flow
+		if err := rows.Scan(&f.Minute, &f.Added, &f.Completed); err != nil {
+			rows.Close()
+			return d, err
+		}
+		d.TodoFlow = append(d.TodoFlow, f)
+	}
+	rows.Close()
+
+	if err := s.db.QueryRowContext(ctx, `SELECT count(DISTINCT session) FROM events WHERE occurred_at >= ? AND session <> ''`, since).Scan(&d.ActiveSessions); err != nil {
+		return d, fmt.Errorf("analytics: sessions: %w", err)
+	}
+
+	rows, err = s.db.QueryContext(ctx, `
+		SELECT id, count(*) AS n FROM events WHERE aggregate = 'todo'
+		GROUP BY id ORDER BY n DESC, id LIMIT 5`)
+	if err != nil {
+		return d, fmt.Errorf("analytics: busiest lists: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var l ListCount
+		if err := rows.Scan(&l.List, &l.Events); err != nil {
+			return d, err
+		}
+		d.BusiestLists = append(d.BusiestLists, l)
+	}
+	return d, rows.Err()
+}

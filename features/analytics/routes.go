@@ -1,0 +1,28 @@
+// Package analytics is Ironstar's read side beyond KV: a projection copies
+// every event into DuckDB (store.go, projection.go), queries answer the
+// dashboard (queries.go), and the /analytics page draws it with ECharts and
+// Vega-Lite, live over SSE (a refresh at most every few hundred
+// milliseconds while events arrive).
+package analytics
+
+import (
+	"log/slog"
+
+	"github.com/go-chi/chi/v5"
+
+	"ironstar/sse"
+)
+
+// Deps is what the feature needs from the composition root.
+type Deps struct {
+	Logger    *slog.Logger
+	Refresher *Refresher
+}
+
+// SetupRoutes mounts the page and its stream.
+func SetupRoutes(r chi.Router, deps Deps) error {
+	h := handlers{logger: deps.Logger, hub: sse.NewHub(deps.Refresher.watch, render)}
+	r.Get("/analytics", h.page)
+	r.Get("/analytics/updates", h.updates)
+	return nil
+}

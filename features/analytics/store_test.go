@@ -1,0 +1,155 @@
+package analytics
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"ironstar/es"
+	"ironstar/nats/eventstore"
+	"ironstar/nats/natstest"
+)
+
+var t0 = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+
+// known is a small history: two lists, three sessions, over three minutes.
+func known() []es.Envelope {
+	ev := func(seq uint64, min int, typ, agg, id, session string) es.Envelope {
+		return es.Envelope{ID: fmt.Sprint(seq), Sequence: seq, Type: typ, Version: 1, Data: json.RawMessage(`{}`),
+			Stream: es.StreamID{Aggregate: agg, ID: id}, Meta: es.Metadata{Session: session, OccurredAt: t0.Add(time.Duration(min) * time.Minute)}}
+	}
+	return []es.Envelope{
+		ev(1, 0, "todo.added", "todo", "l1", "s1"),
+		ev(2, 0, "todo.added", "todo", "l1", "s1"),
+		ev(3, 1, "todo.completed", "todo", "l1", "s1"),
+		ev(4, 1, "todo.added", "todo", "l2", "s2"),
+		ev(5, 1, "counter.incremented", "counter", "global", "s3"),
+		ev(6, 2, "todo.completed", "todo", "l2", "s2"),
+		ev(7, 2, "counter.incremented", "counter", "global", "s1"),
+	}
+}
+
+func TestQueriesOnKnownData(t *testing.T) {
+	t.Parallel()
+	s, err := Open(t.Context(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, e := range known() {
+		if err := s.Append(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Flush()
+	d, err := s.Dashboard(t.Context(), t0.Add(5*time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Events != 7 || d.Seq != 7 || d.ActiveSessions != 3 {
+		t.Errorf("events %d, seq %d, sessions %d; want 7, 7, 3", d.Events, d.Seq, d.ActiveSessions)
+	}
+	wantFlow := []Flow{{t0, 2, 0}, {t0.Add(time.Minute), 1, 1}, {t0.Add(2 * time.Minute), 0, 1}}
+	if fmt.Sprint(d.TodoFlow) != fmt.Sprint(wantFlow) {
+		t.Errorf("todo flow = %v, want %v", d.TodoFlow, wantFlow)
+	}
+	if fmt.Sprint(d.BusiestLists) != "[{l1 3} {l2 2}]" {
+		t.Errorf("busiest lists = %v", d.BusiestLists)
+	}
+	if len(d.PerMinute) != 6 || d.PerMinute[0] != (TypeCount{t0, "todo.added", 2}) || d.PerMinute[5] != (TypeCount{t0.Add(2 * time.Minute), "todo.completed", 1}) {
+		t.Errorf("per minute = %v", d.PerMinute)
+	}
+	// Outside the window, the time-based figures are empty.
+	late, _ := s.Dashboard(t.Context(), t0.Add(2*time.Hour))
+	if len(late.PerMinute) != 0 || late.ActiveSessions != 0 || late.Events != 7 {
+		t.Errorf("two hours later: %+v", late)
+	}
+}
+
+func TestAppendSkipsWhatItHasAndResumes(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "analytics.duckdb")
+	s, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range known()[:4] {
+		s.Append(e)
+	}
+	s.Flush()
+	s.Close()
+
+	s, err = Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if s.Checkpoint() != 4 {
+		t.Fatalf("checkpoint after reopening = %d, want 4", s.Checkpoint())
+	}
+	for _, e := range known() { // overlaps the stored ones
+		s.Append(e)
+	}
+	s.Flush()
+	var n int
+	s.DB().QueryRow(`SELECT count(*) FROM events`).Scan(&n)
+	if n != 7 {
+		t.Errorf("%d rows after an overlapping replay, want 7", n)
+	}
+}
+
+// TestProjectionFollowsTheStreamAndRebuildsADeletedFile runs the projection
+// on real JetStream.
+func TestProjectionFollowsTheStreamAndRebuildsADeletedFile(t *testing.T) {
+	t.Parallel()
+	conn := natstest.Connect(t)
+	events, err := eventstore.New(t.Context(), conn.JS, eventstore.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := natstest.Fill(t, conn.JS, "todo", 500, 10)
+	path := filepath.Join(t.TempDir(), "analytics.duckdb")
+
+	run := func(want uint64) {
+		t.Helper()
+		s, err := Open(t.Context(), path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			Projection{Store: s, Events: events, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}.Run(ctx)
+		}()
+		waitCtx, stop := context.WithTimeout(t.Context(), 30*time.Second)
+		defer stop()
+		if err := s.Wait(waitCtx, want); err != nil {
+			t.Fatal(err)
+		}
+		cancel()
+		<-done
+		var n uint64
+		s.DB().QueryRow(`SELECT count(*) FROM events`).Scan(&n)
+		if n != want {
+			t.Errorf("%d rows, want %d", n, want)
+		}
+		s.Close()
+	}
+	run(last)
+	// More events while it is stopped; a restart resumes.
+	last = natstest.Fill(t, conn.JS, "counter", 100, 1)
+	run(last)
+	// The file is gone: the stream rebuilds it.
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(path + ".wal")
+	run(last)
+}

@@ -1,0 +1,43 @@
+// <vega-chart> renders a Vega-Lite spec from its `spec` attribute (JSON)
+// with vega-embed, on a canvas (Datastar RC.1 misreads the SVG renderer's
+// version attribute as a keyless data-on), re-rendering when Datastar changes the
+// attribute. Vanilla: vega-embed manages its own DOM.
+import embed, { type Result } from "vega-embed";
+
+class VegaChart extends HTMLElement {
+  static observedAttributes = ["spec"];
+  #view: Result | undefined;
+  #pending = 0;
+  // The chart draws here; data-ignore keeps Datastar out of its DOM.
+  #surface = Object.assign(document.createElement("div"), { className: "chart-surface" });
+
+  connectedCallback() {
+    this.#surface.setAttribute("data-ignore", "");
+    this.replaceChildren(this.#surface);
+    void this.#render();
+  }
+
+  attributeChangedCallback() {
+    void this.#render();
+  }
+
+  disconnectedCallback() {
+    this.#view?.finalize();
+  }
+
+  async #render() {
+    const text = this.getAttribute("spec");
+    if (!text || !this.isConnected) return;
+    const ticket = ++this.#pending;
+    const dark = (document.documentElement.dataset.theme ?? (matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light")) === "dark";
+    const result = await embed(this.#surface, JSON.parse(text), { mode: "vega-lite", renderer: "canvas", actions: false, theme: dark ? "dark" : undefined });
+    if (ticket !== this.#pending) {
+      result.finalize(); // a newer spec arrived meanwhile
+      return;
+    }
+    this.#view?.finalize();
+    this.#view = result;
+  }
+}
+
+customElements.define("vega-chart", VegaChart);
