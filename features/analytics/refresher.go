@@ -11,7 +11,7 @@ import (
 // MinInterval) or when TTL has passed (the time window moves on), and not
 // at all while no page is open.
 type Refresher struct {
-	store       *Store
+	compute     func(context.Context, time.Time) (Dashboard, error)
 	logger      *slog.Logger
 	changed     chan struct{}
 	MinInterval time.Duration
@@ -21,7 +21,7 @@ type Refresher struct {
 
 // NewRefresher returns a refresher of store's dashboard.
 func NewRefresher(store *Store, logger *slog.Logger) *Refresher {
-	return &Refresher{store: store, logger: logger, changed: make(chan struct{}, 1), MinInterval: 300 * time.Millisecond, TTL: 10 * time.Second, now: time.Now}
+	return &Refresher{compute: store.Dashboard, logger: logger, changed: make(chan struct{}, 1), MinInterval: 300 * time.Millisecond, TTL: 10 * time.Second, now: time.Now}
 }
 
 // Notify says new events were stored. It never blocks.
@@ -46,7 +46,7 @@ func (r *Refresher) watch(ctx context.Context, _ string) (<-chan Dashboard, erro
 			case <-r.changed:
 			case <-ttl.C:
 			}
-			d, err := r.store.Dashboard(ctx, r.now())
+			d, err := r.compute(ctx, r.now())
 			if err != nil {
 				if ctx.Err() == nil {
 					r.logger.Error("analytics: dashboard", "err", err)
