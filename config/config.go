@@ -30,6 +30,8 @@ type Config struct {
 	// NATSURL, when set, connects to an external NATS server or cluster
 	// (comma-separated URLs) instead of starting the embedded one.
 	NATSURL string
+	// NATSAuth holds the credentials and TLS files for an external NATS.
+	NATSAuth NATSAuth
 	// NATSPort, when non-zero, makes the embedded NATS server listen on
 	// 127.0.0.1:NATSPort so the nats CLI can reach it. Zero keeps it
 	// in-process only.
@@ -42,6 +44,20 @@ type Config struct {
 	// Dev reports a development build (build tag dev): assets from disk,
 	// browser reload on rebuild.
 	Dev bool
+}
+
+// NATSAuth is how the app proves itself to an external NATS server: at
+// most one of a credentials file, an NKey seed file, a token, or a user and
+// password; and TLS files. Paths are checked at start.
+type NATSAuth struct {
+	CredsFile string // NATS_CREDS: a .creds file (JWT + NKey seed)
+	NKeyFile  string // NATS_NKEY: a file holding an NKey seed
+	Token     string // NATS_TOKEN
+	User      string // NATS_USER (with NATS_PASSWORD)
+	Password  string // NATS_PASSWORD
+	TLSCA     string // NATS_TLS_CA: CA certificate(s) to trust
+	TLSCert   string // NATS_TLS_CERT: client certificate (with NATS_TLS_KEY)
+	TLSKey    string // NATS_TLS_KEY
 }
 
 // Addr is the host:port the HTTP server listens on.
@@ -132,6 +148,13 @@ func Parse(getenv func(string) string) (Config, error) {
 		}
 	}
 
+	cfg.NATSAuth = NATSAuth{
+		CredsFile: get("NATS_CREDS", ""), NKeyFile: get("NATS_NKEY", ""), Token: get("NATS_TOKEN", ""),
+		User: get("NATS_USER", ""), Password: getenv("NATS_PASSWORD"),
+		TLSCA: get("NATS_TLS_CA", ""), TLSCert: get("NATS_TLS_CERT", ""), TLSKey: get("NATS_TLS_KEY", ""),
+	}
+	errs = append(errs, checkAuth(cfg.NATSAuth, cfg.NATSURL != "")...)
+
 	if cfg.NATSURL != "" {
 		for _, server := range strings.Split(cfg.NATSURL, ",") {
 			if err := checkNATSURL(strings.TrimSpace(server)); err != nil {
@@ -145,6 +168,40 @@ func Parse(getenv func(string) string) (Config, error) {
 	}
 
 	return cfg, errors.Join(errs...)
+}
+
+// checkAuth refuses credentials without an external server, more than one
+// kind of credentials, half a pair, and files that are not there.
+func checkAuth(a NATSAuth, external bool) []error {
+	var errs []error
+	kinds := 0
+	for _, set := range []bool{a.CredsFile != "", a.NKeyFile != "", a.Token != "", a.User != "" || a.Password != ""} {
+		if set {
+			kinds++
+		}
+	}
+	anyTLS := a.TLSCA != "" || a.TLSCert != "" || a.TLSKey != ""
+	switch {
+	case !external && (kinds > 0 || anyTLS):
+		errs = append(errs, errors.New("config: NATS_CREDS, NATS_NKEY, NATS_TOKEN, NATS_USER/NATS_PASSWORD and NATS_TLS_* apply to an external server: set NATS_URL too"))
+	case kinds > 1:
+		errs = append(errs, errors.New("config: set only one of NATS_CREDS, NATS_NKEY, NATS_TOKEN, NATS_USER/NATS_PASSWORD"))
+	}
+	if (a.User == "") != (a.Password == "") {
+		errs = append(errs, errors.New("config: NATS_USER and NATS_PASSWORD go together"))
+	}
+	if (a.TLSCert == "") != (a.TLSKey == "") {
+		errs = append(errs, errors.New("config: NATS_TLS_CERT and NATS_TLS_KEY go together"))
+	}
+	for key, path := range map[string]string{"NATS_CREDS": a.CredsFile, "NATS_NKEY": a.NKeyFile, "NATS_TLS_CA": a.TLSCA, "NATS_TLS_CERT": a.TLSCert, "NATS_TLS_KEY": a.TLSKey} {
+		if path == "" {
+			continue
+		}
+		if _, err := os.Stat(path); err != nil {
+			errs = append(errs, fmt.Errorf("config: %s=%q: %v", key, path, err))
+		}
+	}
+	return errs
 }
 
 func parsePort(s string) (int, bool) {

@@ -63,6 +63,11 @@ func TestParseRejectsBadValuesNamingTheVariable(t *testing.T) {
 		{"nats port is zero", map[string]string{"NATS_PORT": "0"}, `NATS_PORT="0"`},
 		{"nats url has no host", map[string]string{"NATS_URL": "localhost"}, `NATS_URL="localhost"`},
 		{"nats url has a web scheme", map[string]string{"NATS_URL": "http://a:4222"}, `unsupported scheme "http"`},
+		{"credentials without an external server", map[string]string{"NATS_TOKEN": "t"}, "set NATS_URL too"},
+		{"two kinds of credentials", map[string]string{"NATS_URL": "nats://a:4222", "NATS_TOKEN": "t", "NATS_USER": "u", "NATS_PASSWORD": "p"}, "only one of"},
+		{"a user without a password", map[string]string{"NATS_URL": "nats://a:4222", "NATS_USER": "u"}, "go together"},
+		{"a certificate without its key", map[string]string{"NATS_URL": "nats://a:4222", "NATS_TLS_CERT": "/etc/hostname"}, "NATS_TLS_CERT and NATS_TLS_KEY"},
+		{"a creds file that is not there", map[string]string{"NATS_URL": "nats://a:4222", "NATS_CREDS": "/no/such.creds"}, `NATS_CREDS="/no/such.creds"`},
 		{"nats port with an external server", map[string]string{"NATS_URL": "nats://a:4222", "NATS_PORT": "4222"}, "only applies to the embedded server"},
 	}
 	for _, tc := range cases {
@@ -94,5 +99,16 @@ func TestFromEnvReadsDotEnvBelowTheEnvironment(t *testing.T) {
 	}
 	if _, err := FromEnv(filepath.Join(t.TempDir(), "missing.env")); err != nil {
 		t.Errorf("FromEnv(missing file) = %v, want no error", err)
+	}
+}
+
+func TestParseNATSAuth(t *testing.T) {
+	t.Parallel()
+	cfg, err := Parse(lookup(map[string]string{"NATS_URL": "tls://a:4222", "NATS_USER": "u", "NATS_PASSWORD": "p", "NATS_TLS_CA": "/etc/hostname"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.NATSAuth != (NATSAuth{User: "u", Password: "p", TLSCA: "/etc/hostname"}) {
+		t.Errorf("NATSAuth = %+v", cfg.NATSAuth)
 	}
 }

@@ -28,6 +28,47 @@ type Options struct {
 	Port int
 	// ReadyTimeout bounds the wait for the embedded server to start.
 	ReadyTimeout time.Duration
+	// Auth is how to prove ourselves to an external server.
+	Auth Auth
+}
+
+// Auth holds an external server's credentials and TLS files; at most one
+// kind of credentials is set (config checks).
+type Auth struct {
+	CredsFile string
+	NKeyFile  string
+	Token     string
+	User      string
+	Password  string
+	TLSCA     string
+	TLSCert   string
+	TLSKey    string
+}
+
+// options turns Auth into client options.
+func (a Auth) options() ([]natsclient.Option, error) {
+	var opts []natsclient.Option
+	switch {
+	case a.CredsFile != "":
+		opts = append(opts, natsclient.UserCredentials(a.CredsFile))
+	case a.NKeyFile != "":
+		opt, err := natsclient.NkeyOptionFromSeed(a.NKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("nats: NKey seed: %w", err)
+		}
+		opts = append(opts, opt)
+	case a.Token != "":
+		opts = append(opts, natsclient.Token(a.Token))
+	case a.User != "":
+		opts = append(opts, natsclient.UserInfo(a.User, a.Password))
+	}
+	if a.TLSCA != "" {
+		opts = append(opts, natsclient.RootCAs(a.TLSCA))
+	}
+	if a.TLSCert != "" {
+		opts = append(opts, natsclient.ClientCert(a.TLSCert, a.TLSKey))
+	}
+	return opts, nil
 }
 
 // Conn is a live NATS connection with JetStream and, when embedded, the
@@ -67,7 +108,11 @@ func Connect(ctx context.Context, opts Options, logger *slog.Logger) (*Conn, err
 		url = ns.ClientURL()
 		clientOpts = append(clientOpts, natsclient.InProcessServer(ns))
 	} else {
-		clientOpts = append(clientOpts, natsclient.MaxReconnects(-1))
+		auth, err := opts.Auth.options()
+		if err != nil {
+			return nil, err
+		}
+		clientOpts = append(append(clientOpts, natsclient.MaxReconnects(-1)), auth...)
 	}
 
 	c.url = url

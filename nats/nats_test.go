@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -83,5 +84,34 @@ func TestExternalServerUnreachableFailsWithContext(t *testing.T) {
 	_, err := Connect(ctx, Options{URL: "nats://127.0.0.1:1"}, quietLogger())
 	if err == nil {
 		t.Fatal("Connect to a closed port succeeded")
+	}
+}
+
+func TestExternalServerWithUserAndPassword(t *testing.T) {
+	ns, err := server.NewServer(&server.Options{
+		Host: "127.0.0.1", Port: server.RANDOM_PORT, JetStream: true, StoreDir: t.TempDir(),
+		Username: "ironstar", Password: "s3cret", NoSigs: true, NoLog: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns.Start()
+	defer ns.Shutdown()
+	if !ns.ReadyForConnections(10 * time.Second) {
+		t.Fatal("server not ready")
+	}
+	ctx := t.Context()
+	c, err := Connect(ctx, Options{URL: ns.ClientURL(), Auth: Auth{User: "ironstar", Password: "s3cret"}}, quietLogger())
+	if err != nil {
+		t.Fatalf("Connect with the right password: %v", err)
+	}
+	if err := c.Ready(ctx); err != nil {
+		t.Errorf("Ready: %v", err)
+	}
+	c.Close(context.Background())
+
+	_, err = Connect(ctx, Options{URL: ns.ClientURL(), Auth: Auth{User: "ironstar", Password: "wrong"}}, quietLogger())
+	if err == nil || !strings.Contains(err.Error(), "nats: connect") {
+		t.Errorf("Connect with a wrong password = %v, want a clear connect error", err)
 	}
 }

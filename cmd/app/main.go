@@ -61,7 +61,7 @@ func run(ctx context.Context, logOutput io.Writer) error {
 	}
 	logger := slog.New(slog.NewTextHandler(logOutput, &slog.HandlerOptions{Level: cfg.LogLevel}))
 
-	nc, err := nats.Connect(ctx, nats.Options{URL: cfg.NATSURL, DataDir: cfg.DataDir, Port: cfg.NATSPort}, logger)
+	nc, err := nats.Connect(ctx, nats.Options{URL: cfg.NATSURL, DataDir: cfg.DataDir, Port: cfg.NATSPort, Auth: nats.Auth(cfg.NATSAuth)}, logger)
 	if err != nil {
 		return err
 	}
