@@ -256,6 +256,16 @@ func TestDevBuildReloadsThePageWhenTheServerRestarts(t *testing.T) {
 	startApp(t, appOptions{bin: devBin, port: first.Port, dataDir: first.DataDir})
 	// The page reloads (the marker is gone) and connects to the new process.
 	b.until(t, `window.ironstarMarker === undefined && !!document.getElementById("dev-reload")?.dataset.boot`)
+
+	// A rebuilt bundle (here: a newer modification time) reloads the page
+	// without a restart.
+	b.do(t, chromedp.Evaluate[chromedp.Void](`window.ironstarMarker = "before the bundle changed"`))
+	css := filepath.Join(repoRoot, "web/resources/static/dist/app.css")
+	now := time.Now()
+	if err := os.Chtimes(css, now, now); err != nil {
+		t.Fatal(err)
+	}
+	b.until(t, `window.ironstarMarker === undefined && !!document.getElementById("dev-reload")?.dataset.boot`)
 	// The dropped stream shows as errors until the new process answers.
 	b.checkClean(t, "/dev/reload", "error: network error", "Failed to fetch")
 }

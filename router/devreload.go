@@ -3,10 +3,12 @@ package router
 import (
 	"crypto/rand"
 	"net/http"
+	"time"
 
 	"github.com/starfederation/datastar-go/datastar"
 
 	"ironstar/sse"
+	"ironstar/web/resources"
 )
 
 // newBootID names one run of the process.
@@ -31,7 +33,21 @@ func devReload(bootID string) http.HandlerFunc {
 		if err := stream.ExecuteScript(connected, datastar.WithExecuteScriptEventID(bootID)); err != nil {
 			return
 		}
-		<-ctx.Done()
-		sse.Drop()
+		// Bundles rebuilt by cmd/build -watch reload the page without a
+		// restart of the app (air restarts it for Go and templ changes).
+		assets := resources.Version()
+		tick := time.NewTicker(200 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				sse.Drop()
+			case <-tick.C:
+				if resources.Version() != assets {
+					stream.ExecuteScript("window.location.reload()")
+					assets = resources.Version()
+				}
+			}
+		}
 	}
 }

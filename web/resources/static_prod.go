@@ -77,6 +77,9 @@ func ReadFile(name string) ([]byte, error) {
 	return fs.ReadFile(hashedFiles().files, name)
 }
 
+// Version identifies the static files; embedded, they never change.
+func Version() string { return "" }
+
 // URL is the content-hashed address of the static file name (a path below
 // static/), or its plain address if no such file was embedded.
 func URL(name string) string {
