@@ -122,17 +122,43 @@ func Connect(ctx context.Context, opts Options, logger *slog.Logger) (*Conn, err
 		return nil, fmt.Errorf("nats: connect: %w", err)
 	}
 	c.NC = nc
-	if c.JS, err = jetstream.New(nc); err != nil {
+	// Creating a replicated stream on a cluster that has just started can
+	// take longer than the client's default of 5 s.
+	if c.JS, err = jetstream.New(nc, jetstream.WithDefaultTimeout(15*time.Second)); err != nil {
 		nc.Close()
 		c.shutdownServer()
 		return nil, fmt.Errorf("nats: jetstream: %w", err)
 	}
-	if err := c.Ready(ctx); err != nil {
+	if err := c.waitReady(ctx, opts.ReadyTimeout, logger); err != nil {
 		nc.Close()
 		c.shutdownServer()
 		return nil, err
 	}
 	return c, nil
+}
+
+// waitReady waits for JetStream to answer: a cluster that is starting too
+// has no meta leader for a few seconds, and the app should wait, not fail.
+func (c *Conn) waitReady(ctx context.Context, timeout time.Duration, logger *slog.Logger) error {
+	if timeout == 0 {
+		timeout = 30 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	for {
+		attempt, cancelAttempt := context.WithTimeout(ctx, 2*time.Second)
+		err := c.Ready(attempt)
+		cancelAttempt()
+		if err == nil {
+			return nil
+		}
+		logger.Info("waiting for jetstream", "err", err)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w (gave up after %s)", err, timeout)
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
 }
 
 func startEmbedded(opts Options, logger *slog.Logger) (*server.Server, error) {

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sync"
 
 	"github.com/duckdb/duckdb-go/v2"
@@ -39,6 +41,11 @@ type Store struct {
 
 // Open opens (or creates) the DuckDB file at path; "" is in memory.
 func Open(ctx context.Context, path string) (*Store, error) {
+	if path != "" {
+		if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+			return nil, fmt.Errorf("analytics: %w", err)
+		}
+	}
 	connector, err := duckdb.NewConnector(path, nil)
 	if err != nil {
 		return nil, fmt.Errorf("analytics: open %s: %w", path, err)
