@@ -53,11 +53,11 @@ func TestEveryPageRendersCleanly(t *testing.T) {
 				if wide := eval[bool](t, b, fmt.Sprintf(`document.documentElement.scrollWidth > %d`, size.width)); wide {
 					t.Errorf("%s at %s (%s) is wider than the screen", path, size.name, scheme)
 				}
-				name := strings.Trim(strings.ReplaceAll(path, "/", ""), "") + "-" + size.name + "-" + scheme
-				if path == "/" {
-					name = "todos-" + size.name + "-" + scheme
+				page := strings.TrimPrefix(path, "/")
+				if page == "" {
+					page = "todos"
 				}
-				b.screenshot(t, name)
+				b.screenshot(t, page+"-"+size.name+"-"+scheme)
 			}
 		}
 	}
