@@ -17,6 +17,9 @@ import (
 // writers race on one aggregate.
 const DefaultMaxAttempts = 10
 
+// maxBackoff caps the pause between two attempts.
+const maxBackoff = 250 * time.Millisecond
+
 // Handler runs commands for one kind of aggregate. Commands on one
 // aggregate run one at a time in this process (others wait their turn), so
 // only writers in other processes can collide. A Handler must not be copied
@@ -91,9 +94,11 @@ func (h *Handler[S, C, E]) Handle(ctx context.Context, stream StreamID, cmd C, m
 		if !errors.Is(err, ErrConcurrency) || attempt == attempts {
 			return res, err
 		}
-		// Many writers racing on one aggregate would keep colliding if they
-		// all retried at once: spread them out a little more each time.
-		pause := time.NewTimer(rand.N(time.Duration(attempt) * time.Millisecond))
+		// Writers in several processes racing on one aggregate would keep
+		// colliding if they all retried at once (and a replica that has not
+		// caught up yet may serve the reload): back off exponentially, with
+		// full jitter.
+		pause := time.NewTimer(rand.N(min(maxBackoff, time.Millisecond<<attempt)))
 		select {
 		case <-ctx.Done():
 			pause.Stop()

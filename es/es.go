@@ -32,6 +32,10 @@ var (
 	// ErrMissingCommandID means a command came without the ID that makes
 	// retries and double clicks harmless.
 	ErrMissingCommandID = errors.New("es: missing command id")
+	// ErrUnavailable means the store did not answer in time (a node is
+	// down, a leader is being elected). A command that failed this way may
+	// or may not have been stored: retry it with the same command ID.
+	ErrUnavailable = errors.New("es: store unavailable")
 )
 
 // StreamID names one aggregate instance: events of Aggregate "todo" with ID

@@ -264,3 +264,28 @@ func (s serverLogger) Fatalf(f string, v ...any)  { s.l.Error(fmt.Sprintf(f, v..
 func (s serverLogger) Errorf(f string, v ...any)  { s.l.Error(fmt.Sprintf(f, v...)) }
 func (s serverLogger) Debugf(f string, v ...any)  { s.l.Debug(fmt.Sprintf(f, v...)) }
 func (s serverLogger) Tracef(f string, v ...any)  { s.l.Debug(fmt.Sprintf(f, v...)) }
+
+// Transient reports whether err is NATS not answering for now (a timeout,
+// no responders, a reconnect, a cluster electing a leader) rather than an
+// answer: asking again a little later may succeed.
+func Transient(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, natsclient.ErrTimeout) ||
+		errors.Is(err, natsclient.ErrNoResponders) || errors.Is(err, natsclient.ErrConnectionReconnecting) ||
+		errors.Is(err, jetstream.ErrNoStreamResponse) {
+		return true
+	}
+	var api *jetstream.APIError
+	if errors.As(err, &api) {
+		switch {
+		case api.Code == 408, api.Code == 503, api.Code == 504:
+			return true
+		case api.ErrorCode == errCodeNoPeers:
+			// A cluster that is starting does not know all its peers yet.
+			return true
+		}
+	}
+	return false
+}
+
+// errCodeNoPeers is JetStream's "no suitable peers for placement".
+const errCodeNoPeers = 10005

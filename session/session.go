@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"ironstar/nats/ensure"
 )
 
 // CookieName is the session cookie.
@@ -50,7 +52,7 @@ type Store struct {
 // NewStore opens (or creates) the sessions bucket; a session unused for ttl
 // expires.
 func NewStore(ctx context.Context, js jetstream.JetStream, ttl time.Duration, replicas int, logger *slog.Logger) (*Store, error) {
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	kv, err := ensure.KeyValue(ctx, js, jetstream.KeyValueConfig{
 		Bucket:      Bucket,
 		Description: "browser sessions; a value expires when unused for TTL",
 		TTL:         ttl,

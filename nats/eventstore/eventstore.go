@@ -23,6 +23,8 @@ import (
 	"github.com/nats-io/nuid"
 
 	"ironstar/es"
+	"ironstar/nats"
+	"ironstar/nats/ensure"
 )
 
 const (
@@ -90,47 +92,30 @@ func New(ctx context.Context, js jetstream.JetStream, cfg Config) (*Store, error
 		DenyDelete:         true,
 		DenyPurge:          true,
 	}
-	stream, err := js.Stream(ctx, StreamName)
-	switch {
-	case errors.Is(err, jetstream.ErrStreamNotFound):
-		if _, err := js.CreateStream(ctx, want); err != nil {
-			return nil, fmt.Errorf("eventstore: create stream %s: %w", StreamName, err)
-		}
-	case err != nil:
-		return nil, fmt.Errorf("eventstore: open stream %s: %w", StreamName, err)
-	default:
-		if err := compatible(stream.CachedInfo().Config, want); err != nil {
-			return nil, err
-		}
+	if _, err := ensure.Stream(ctx, js, want, compatible); err != nil {
+		return nil, fmt.Errorf("eventstore: %w", err)
 	}
 	return &Store{nc: js.Conn(), js: js}, nil
 }
 
-// compatible refuses to run on an existing stream whose settings differ in a
-// way the store depends on. Changing them is a deliberate migration (with the
+// compatible lists the settings of an existing stream that differ in a way
+// the store depends on. Changing them is a deliberate migration (with the
 // nats CLI), never something an app start does silently.
-func compatible(have, want jetstream.StreamConfig) error {
+func compatible(have jetstream.StreamConfig) []string {
 	var diffs []string
-	if len(have.Subjects) != 1 || have.Subjects[0] != want.Subjects[0] {
-		diffs = append(diffs, fmt.Sprintf("subjects %v (want %v)", have.Subjects, want.Subjects))
+	if len(have.Subjects) != 1 || have.Subjects[0] != SubjectPrefix+".>" {
+		diffs = append(diffs, fmt.Sprintf("subjects %v (want [%s.>])", have.Subjects, SubjectPrefix))
 	}
-	if have.Storage != want.Storage {
-		diffs = append(diffs, fmt.Sprintf("storage %v (want %v)", have.Storage, want.Storage))
+	if have.Storage != jetstream.FileStorage {
+		diffs = append(diffs, fmt.Sprintf("storage %v (want file)", have.Storage))
 	}
-	if have.Retention != want.Retention {
-		diffs = append(diffs, fmt.Sprintf("retention %v (want %v)", have.Retention, want.Retention))
+	if have.Retention != jetstream.LimitsPolicy {
+		diffs = append(diffs, fmt.Sprintf("retention %v (want limits)", have.Retention))
 	}
 	if !have.AllowAtomicPublish {
 		diffs = append(diffs, "atomic publish off (want on)")
 	}
-	if have.Replicas != want.Replicas {
-		diffs = append(diffs, fmt.Sprintf("replicas %d (want %d)", have.Replicas, want.Replicas))
-	}
-	if len(diffs) > 0 {
-		return fmt.Errorf("eventstore: stream %s exists with other settings: %s; change them with `nats stream edit %s` or point the app at another server",
-			StreamName, strings.Join(diffs, ", "), StreamName)
-	}
-	return nil
+	return diffs
 }
 
 // Append implements es.Store.
@@ -174,14 +159,14 @@ func (s *Store) publishBatch(ctx context.Context, stream es.StreamID, expected u
 		}
 		if i < len(events)-1 {
 			if err := s.nc.PublishMsg(msg); err != nil {
-				return 0, fmt.Errorf("eventstore: publish batch: %w", err)
+				return 0, failed("publish batch", err)
 			}
 			continue
 		}
 		msg.Header.Set("Nats-Batch-Commit", "1")
 		reply, err := s.nc.RequestMsgWithContext(ctx, msg)
 		if err != nil {
-			return 0, fmt.Errorf("eventstore: commit batch: %w", err)
+			return 0, failed("commit batch", err)
 		}
 		var ack struct {
 			Sequence uint64 `json:"seq"`
@@ -215,7 +200,16 @@ func translate(err error, stream es.StreamID, expected uint64) error {
 			return fmt.Errorf("%w: %s expected at %d", es.ErrConcurrency, stream, expected)
 		}
 	}
-	return fmt.Errorf("eventstore: publish: %w", err)
+	return failed("publish", err)
+}
+
+// failed wraps a NATS error; one that means NATS is not answering for now
+// becomes es.ErrUnavailable.
+func failed(what string, err error) error {
+	if nats.Transient(err) {
+		return fmt.Errorf("eventstore: %s: %w: %w", what, es.ErrUnavailable, err)
+	}
+	return fmt.Errorf("eventstore: %s: %w", what, err)
 }
 
 func message(stream es.StreamID, e es.Envelope) *natsclient.Msg {
@@ -308,6 +302,9 @@ func (s *Store) ReadAfter(ctx context.Context, after uint64, limit int) ([]es.En
 // directBatch is the most messages one direct-get request asks for.
 const directBatch = 1000
 
+// readTimeout bounds the wait for one batch of a direct get.
+const readTimeout = 5 * time.Second
+
 // readBatches reads the events on subject from sequence from, up to limit
 // (all when 0), with as many batched direct gets as it takes.
 func (s *Store) readBatches(ctx context.Context, subject string, from uint64, limit int) ([]es.Envelope, error) {
@@ -342,16 +339,20 @@ func (s *Store) directGet(ctx context.Context, subject string, from uint64, batc
 	inbox := s.nc.NewRespInbox()
 	sub, err := s.nc.SubscribeSync(inbox)
 	if err != nil {
-		return 0, fmt.Errorf("eventstore: read: %w", err)
+		return 0, failed("read", err)
 	}
 	defer sub.Unsubscribe()
 	if err := s.nc.PublishRequest("$JS.API.DIRECT.GET."+StreamName, inbox, req); err != nil {
-		return 0, fmt.Errorf("eventstore: read: %w", err)
+		return 0, failed("read", err)
 	}
+	// A request lost with a node that died is answered by nobody: give up
+	// after a while rather than wait for as long as ctx allows.
+	ctx, cancel := context.WithTimeout(ctx, readTimeout)
+	defer cancel()
 	for {
 		msg, err := sub.NextMsgWithContext(ctx)
 		if err != nil {
-			return 0, fmt.Errorf("eventstore: read %s: %w", subject, err)
+			return 0, failed("read "+subject, err)
 		}
 		switch status := msg.Header.Get("Status"); status {
 		case "":
@@ -360,6 +361,8 @@ func (s *Store) directGet(ctx context.Context, subject string, from uint64, batc
 			return pending, nil
 		case "404": // nothing at or after from
 			return 0, nil
+		case "503": // no responders: no replica answers direct gets now
+			return 0, failed("read "+subject, natsclient.ErrNoResponders)
 		default:
 			return 0, fmt.Errorf("eventstore: read %s: status %s %s", subject, status, msg.Header.Get("Description"))
 		}

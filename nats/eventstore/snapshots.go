@@ -9,6 +9,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"ironstar/es"
+	"ironstar/nats/ensure"
 )
 
 // SnapshotBucket is the KV bucket holding the latest snapshot of each long
@@ -22,7 +23,7 @@ type Snapshots struct {
 
 // NewSnapshots opens (or creates) the snapshot bucket.
 func NewSnapshots(ctx context.Context, js jetstream.JetStream, replicas int) (*Snapshots, error) {
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	kv, err := ensure.KeyValue(ctx, js, jetstream.KeyValueConfig{
 		Bucket: SnapshotBucket, Storage: jetstream.FileStorage, Replicas: max(replicas, 1), History: 1,
 		Description: "latest snapshot of each long aggregate",
 	})

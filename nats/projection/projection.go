@@ -44,6 +44,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"ironstar/es"
+	"ironstar/nats/ensure"
 	"ironstar/nats/eventstore"
 )
 
@@ -148,7 +149,7 @@ type meta struct {
 }
 
 func metaBucket(ctx context.Context, js jetstream.JetStream, replicas int) (jetstream.KeyValue, error) {
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	kv, err := ensure.KeyValue(ctx, js, jetstream.KeyValueConfig{
 		Bucket: MetaBucket, Storage: jetstream.FileStorage, Replicas: replicas, History: 1,
 		Description: "current generation of every projection",
 	})
@@ -160,24 +161,24 @@ func metaBucket(ctx context.Context, js jetstream.JetStream, replicas int) (jets
 
 // currentGeneration reads (or, for a new projection, creates) the generation.
 func currentGeneration(ctx context.Context, kv jetstream.KeyValue, name string) (uint64, error) {
-	for {
+	return ensure.Retry(ctx, "projection "+name+": generation", func(ctx context.Context) (uint64, error) {
 		entry, err := kv.Get(ctx, name)
 		if errors.Is(err, jetstream.ErrKeyNotFound) {
 			data, _ := json.Marshal(meta{Generation: 1})
 			if _, err := kv.Create(ctx, name, data); err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
-				return 0, fmt.Errorf("projection %s: create meta: %w", name, err)
+				return 0, err
 			}
-			continue // created by us or by a racing instance: read it back
+			entry, err = kv.Get(ctx, name) // created by us or by a racing instance
 		}
 		if err != nil {
-			return 0, fmt.Errorf("projection %s: read meta: %w", name, err)
+			return 0, err
 		}
 		var m meta
 		if err := json.Unmarshal(entry.Value(), &m); err != nil || m.Generation == 0 {
-			return 0, fmt.Errorf("projection %s: corrupt meta %q", name, entry.Value())
+			return 0, fmt.Errorf("corrupt meta %q", entry.Value())
 		}
 		return m.Generation, nil
-	}
+	})
 }
 
 // generation is the consumer and bucket of one generation of a projection.
@@ -190,14 +191,14 @@ type generation struct {
 
 func ensureGeneration(ctx context.Context, js jetstream.JetStream, name string, subjects []string, number uint64, o Options) (*generation, error) {
 	res := resourceName(name, number)
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	kv, err := ensure.KeyValue(ctx, js, jetstream.KeyValueConfig{
 		Bucket: res, Storage: jetstream.FileStorage, Replicas: o.Replicas, History: 1,
 		Description: fmt.Sprintf("projection %s, generation %d", name, number),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("projection %s: bucket %s: %w", name, res, err)
 	}
-	cons, err := js.CreateOrUpdateConsumer(ctx, eventstore.StreamName, jetstream.ConsumerConfig{
+	cons, err := ensure.Consumer(ctx, js, eventstore.StreamName, jetstream.ConsumerConfig{
 		Durable:        res,
 		Description:    fmt.Sprintf("projection %s, generation %d", name, number),
 		DeliverPolicy:  jetstream.DeliverAllPolicy,

@@ -121,6 +121,11 @@ func Fail(w http.ResponseWriter, r *http.Request, logger *slog.Logger, alertID s
 			p = Problem{http.StatusBadRequest, "That is not a valid id."}
 		case errors.Is(err, es.ErrConcurrency):
 			p = Problem{http.StatusConflict, "This is busy; please try again."}
+		case errors.Is(err, es.ErrUnavailable):
+			// A NATS node is down or a leader is being elected: seconds.
+			logger.Warn("command", "path", r.URL.Path, "err", err)
+			w.Header().Set("Retry-After", "1")
+			p = Problem{http.StatusServiceUnavailable, "The event store is not answering; please try again in a moment."}
 		case errors.Is(err, context.Canceled):
 			return // the client went away
 		default:
