@@ -92,28 +92,20 @@ func (r *Runner[V]) run(ctx context.Context) {
 // awaitSwap returns when the meta bucket names a generation other than
 // current.
 func (r *Runner[V]) awaitSwap(ctx context.Context, current uint64) (uint64, error) {
-	w, err := r.meta.Watch(ctx, r.p.Name)
+	swaps, err := watchKey(ctx, r.js, MetaBucket, r.p.Name, false)
 	if err != nil {
 		return 0, err
 	}
-	defer w.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return 0, ctx.Err()
-		case entry, ok := <-w.Updates():
-			if !ok {
-				return 0, errors.New("watch closed")
-			}
-			if entry == nil || entry.Operation() != jetstream.KeyValuePut {
-				continue
-			}
-			var m meta
-			if json.Unmarshal(entry.Value(), &m) == nil && m.Generation != current && m.Generation != 0 {
-				return m.Generation, nil
-			}
+	for c := range swaps {
+		var m meta
+		if !c.deleted && json.Unmarshal(c.value, &m) == nil && m.Generation != current && m.Generation != 0 {
+			return m.Generation, nil
 		}
 	}
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	return 0, errors.New("watch closed")
 }
 
 // Stop finishes the batch in hand, hands the work to another runner and

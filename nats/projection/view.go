@@ -41,13 +41,12 @@ func OpenView[V any](ctx context.Context, js jetstream.JetStream, name string) (
 	if _, err := v.bucket(ctx, true); err != nil {
 		return nil, err
 	}
-	w, err := meta.Watch(ctx, name, jetstream.UpdatesOnly())
+	swaps, err := watchKey(ctx, js, MetaBucket, name, true)
 	if err != nil {
 		return nil, fmt.Errorf("projection %s: view: %w", name, err)
 	}
 	go func() {
-		defer w.Stop()
-		for range w.Updates() {
+		for range swaps {
 			v.mu.Lock()
 			v.kv = nil // re-read the generation on the next Get
 			v.mu.Unlock()
@@ -131,54 +130,37 @@ func (v *View[V]) All(ctx context.Context) (map[string]Entry[V], error) {
 }
 
 // Watch sends the value under key now (a zero Entry if there is none yet)
-// and after every change, until ctx ends. A slow reader misses intermediate values, never
-// the latest: each value is the whole read model at its sequence.
+// and after every change, until ctx ends. A slow reader misses intermediate
+// values, never the latest: each value is the whole read model at its
+// sequence. It keeps going through the loss of a NATS node.
 func (v *View[V]) Watch(ctx context.Context, key string) (<-chan Entry[V], error) {
 	kv, err := v.bucket(ctx, false)
 	if err != nil {
 		return nil, err
 	}
-	w, err := kv.Watch(ctx, key)
+	current, err := v.Get(ctx, key)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return nil, err
+	}
+	changes, err := watchKey(ctx, v.js, kv.Bucket(), key, false)
 	if err != nil {
 		return nil, fmt.Errorf("projection %s: watch %q: %w", v.name, key, err)
 	}
 	out := make(chan Entry[V], 1)
+	out <- current
 	go func() {
 		defer close(out)
-		defer w.Stop()
-		sent := false
-		for {
-			var kve jetstream.KeyValueEntry
-			select {
-			case <-ctx.Done():
-				return
-			case e, ok := <-w.Updates():
-				if !ok {
-					return
-				}
-				kve = e
+		for c := range changes {
+			var rec record[V]
+			if c.deleted || json.Unmarshal(c.value, &rec) != nil || rec.Seq <= current.Seq {
+				continue // the value Get read, or an older one
 			}
-			var latest Entry[V]
-			switch {
-			case kve == nil: // the end of the initial values
-				if sent {
-					continue
-				}
-			case kve.Operation() != jetstream.KeyValuePut:
-				continue
-			default:
-				var rec record[V]
-				if json.Unmarshal(kve.Value(), &rec) != nil {
-					continue
-				}
-				latest = Entry[V]{Value: rec.Value, Seq: rec.Seq}
-			}
-			sent = true
+			current = Entry[V]{Value: rec.Value, Seq: rec.Seq}
 			select { // replace an unread value with the newer one
 			case <-out:
 			default:
 			}
-			out <- latest
+			out <- current
 		}
 	}()
 	return out, nil
