@@ -44,9 +44,13 @@ const (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	go func() {
-		// After the first signal, a second one kills the process at once.
+		// After the first signal, a second one kills the process at once,
+		// and so does a shutdown that overruns its budget.
 		<-ctx.Done()
 		stop()
+		time.Sleep(shutdownTimeout + 2*time.Second)
+		fmt.Fprintln(os.Stderr, "ironstar: shutdown overran its budget; exiting")
+		os.Exit(1)
 	}()
 	if err := run(ctx, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "ironstar:", err)
@@ -118,7 +122,7 @@ func run(ctx context.Context, logOutput io.Writer) error {
 	}
 	defer olap.Close()
 	refresher := analytics.NewRefresher(olap, logger)
-	stopAnalytics := runAnalytics(analytics.Projection{Store: olap, Events: store, Changed: refresher.Notify, Logger: logger})
+	stopAnalytics := runAnalytics(analytics.Projection{Store: olap, Events: store, Changed: refresher.Notify, Logger: logger}, logger)
 	defer stopAnalytics()
 
 	handler, err := router.New(router.Deps{
@@ -192,13 +196,21 @@ func start[V any](ctx, lifetime context.Context, nc *nats.Conn, m *readModels, p
 	return projection.OpenView[V](lifetime, nc.JS, p.Name)
 }
 
-// runAnalytics runs the DuckDB projection until the returned stop is called.
-func runAnalytics(p analytics.Projection) (stop func()) {
+// runAnalytics runs the DuckDB projection until the returned stop is
+// called; stop waits for it within natsCloseTimeout.
+func runAnalytics(p analytics.Projection, logger *slog.Logger) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		p.Run(ctx)
 	}()
-	return func() { cancel(); <-done }
+	return func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(natsCloseTimeout):
+			logger.Warn("analytics projection still running at exit; it resumes from its checkpoint next time")
+		}
+	}
 }

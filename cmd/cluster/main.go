@@ -1,16 +1,18 @@
 // Command cluster runs Ironstar the way it scales out, on one machine: a
-// three-node NATS JetStream cluster on 127.0.0.1 (distinct ports, data in a
-// temporary directory) and two app instances pointed at it, replicas 3.
-// It expects bin/nats-server and bin/app (`go tool task cluster` builds
-// both) and stops everything on Ctrl-C.
+// three-node NATS JetStream cluster on 127.0.0.1 (data in a temporary
+// directory), two app instances pointed at it with replicas 3, and a
+// balancer in front of them. It expects bin/nats-server and bin/app
+// (`go tool task cluster` builds both) and stops everything on Ctrl-C.
 package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -19,110 +21,93 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"ironstar/cluster"
 )
 
 func main() {
+	listen := flag.String("listen", "127.0.0.1:8080", "address of the balancer in front of the app instances")
 	apps := flag.String("apps", "8081,8082", "HTTP ports of the app instances")
+	natsPorts := flag.String("nats", "14222,14223,14224", "client ports of the NATS nodes")
 	flag.Parse()
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, strings.Split(*apps, ","), logger); err != nil {
+	if err := run(ctx, *listen, ports(*apps), ports(*natsPorts), logger); err != nil {
 		logger.Error("cluster", "err", err)
 		os.Exit(1)
 	}
 }
 
-// node is one NATS server's ports.
-type node struct {
-	name           string
-	client, routes int
+func ports(list string) []int {
+	var out []int
+	for _, s := range strings.Split(list, ",") {
+		p, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "not a port: %q\n", s)
+			os.Exit(2)
+		}
+		out = append(out, p)
+	}
+	return out
 }
 
-var nodes = []node{{"n1", 14222, 16222}, {"n2", 14223, 16223}, {"n3", 14224, 16224}}
-
-func run(ctx context.Context, appPorts []string, logger *slog.Logger) error {
+func run(ctx context.Context, listen string, appPorts, natsPorts []int, logger *slog.Logger) error {
 	dir, err := os.MkdirTemp("", "ironstar-cluster-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	var routes, urls []string
-	for _, n := range nodes {
-		routes = append(routes, fmt.Sprintf("nats://127.0.0.1:%d", n.routes))
-		urls = append(urls, fmt.Sprintf("nats://127.0.0.1:%d", n.client))
+
+	nc, err := cluster.StartNATS(ctx, cluster.NATSOptions{
+		Bin: "bin/nats-server", Dir: dir, ClientPorts: natsPorts, Size: len(natsPorts), Output: os.Stderr,
+	})
+	if err != nil {
+		return fmt.Errorf("%w (build it: go tool task build:nats-server)", err)
+	}
+	defer nc.Stop()
+	for _, n := range nc.Nodes {
+		logger.Info("nats node", "name", n.Name, "url", n.URL(), "pid", n.PID())
 	}
 
-	var procs []*exec.Cmd
-	defer func() {
-		for i := len(procs) - 1; i >= 0; i-- {
-			procs[i].Process.Signal(syscall.SIGTERM)
-			procs[i].Wait()
-		}
-	}()
-	for _, n := range nodes {
-		conf := filepath.Join(dir, n.name+".conf")
-		text := fmt.Sprintf(`server_name: %s
-listen: 127.0.0.1:%d
-jetstream { store_dir: %q }
-cluster {
-  name: ironstar
-  listen: 127.0.0.1:%d
-  routes: [%s]
-}
-`, n.name, n.client, filepath.Join(dir, n.name), n.routes, strings.Join(routes, ", "))
-		if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
-			return err
-		}
-		cmd := exec.CommandContext(ctx, "bin/nats-server", "-c", conf)
-		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-		if err := cmd.Start(); err != nil {
-			return fmt.Errorf("start %s (build it: go tool task cluster): %w", n.name, err)
-		}
-		procs = append(procs, cmd)
-		logger.Info("nats node", "name", n.name, "client", n.client, "pid", cmd.Process.Pid)
-	}
-	for _, n := range nodes {
-		if err := waitPort(ctx, n.client); err != nil {
-			return err
-		}
-	}
-
+	var backends []string
 	for i, port := range appPorts {
-		cmd := exec.CommandContext(ctx, "bin/app")
+		cmd := exec.Command("bin/app")
 		cmd.Env = append(os.Environ(),
-			"PORT="+port, "HOST=127.0.0.1", "NATS_URL="+strings.Join(urls, ","), "NATS_REPLICAS=3",
+			fmt.Sprintf("PORT=%d", port), "HOST=127.0.0.1", "NATS_URL="+nc.URL(), "NATS_REPLICAS=3",
 			"DATA_DIR="+filepath.Join(dir, fmt.Sprintf("app%d", i+1)))
 		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 		if err := cmd.Start(); err != nil {
-			return fmt.Errorf("start app on %s (build it: go tool task cluster): %w", port, err)
+			return fmt.Errorf("start app on %d (build it: go tool task build): %w", port, err)
 		}
-		procs = append(procs, cmd)
-		logger.Info("app instance", "url", "http://127.0.0.1:"+port, "pid", cmd.Process.Pid)
-		// On a brand-new cluster the first instance creates the streams and
-		// buckets; the next starts once it serves, rather than racing it.
-		p, _ := strconv.Atoi(port)
-		if err := waitPort(ctx, p); err != nil {
+		defer func() {
+			cmd.Process.Signal(syscall.SIGTERM)
+			cmd.Wait()
+		}()
+		backends = append(backends, fmt.Sprintf("127.0.0.1:%d", port))
+		logger.Info("app instance", "url", fmt.Sprintf("http://127.0.0.1:%d", port), "pid", cmd.Process.Pid)
+	}
+	for _, port := range appPorts {
+		// The first start on a new cluster creates streams and buckets.
+		if err := cluster.WaitPort(ctx, port, 60*time.Second); err != nil {
 			return err
 		}
 	}
-	<-ctx.Done()
-	return nil
-}
 
-// waitPort waits until something listens on 127.0.0.1:port.
-func waitPort(ctx context.Context, port int) error {
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
-			c.Close()
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
+	l, err := net.Listen("tcp", listen)
+	if err != nil {
+		return err
 	}
-	return fmt.Errorf("nothing listens on 127.0.0.1:%d after 60s", port)
+	srv := &http.Server{Handler: cluster.NewBalancer(backends, logger), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(shutdown)
+	}()
+	logger.Info("balancer: open this one", "url", "http://"+l.Addr().String(), "backends", backends)
+	if err := srv.Serve(l); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
 }
