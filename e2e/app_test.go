@@ -23,6 +23,10 @@ var (
 	repoRoot string
 	prodBin  string // the default build: embedded, content-hashed assets
 	devBin   string // -tags dev: assets from disk, browser reload stream
+	// natsServerBin is nats-server built from go.mod's version, for the
+	// tests that set needNATSServer (the cluster tests).
+	natsServerBin  string
+	needNATSServer bool
 )
 
 func TestMain(m *testing.M) {
@@ -44,10 +48,15 @@ func runTests(m *testing.M) int {
 	defer os.RemoveAll(binDir)
 	prodBin = filepath.Join(binDir, "app")
 	devBin = filepath.Join(binDir, "app-dev")
-	for _, build := range [][]string{
+	natsServerBin = filepath.Join(binDir, "nats-server")
+	builds := [][]string{
 		{"build", "-o", prodBin, "./cmd/app"},
 		{"build", "-tags", "dev", "-o", devBin, "./cmd/app"},
-	} {
+	}
+	if needNATSServer {
+		builds = append(builds, []string{"build", "-o", natsServerBin, "github.com/nats-io/nats-server/v2"})
+	}
+	for _, build := range builds {
 		cmd := exec.Command("go", build...)
 		cmd.Dir = repoRoot
 		if out, err := cmd.CombinedOutput(); err != nil {
@@ -69,6 +78,7 @@ type app struct {
 	DataDir string
 	cmd     *exec.Cmd
 	logs    *syncBuffer
+	urls    chan string // the listening line's URL
 	exited  chan struct{}
 	exitErr error
 }
@@ -86,6 +96,15 @@ var listeningLine = regexp.MustCompile(`msg=listening url=(http://\S+)`)
 // startApp starts the binary and waits for its "listening" log line. The
 // process is stopped (SIGTERM, then SIGKILL) when the test ends.
 func startApp(t testing.TB, opts appOptions) *app {
+	t.Helper()
+	a := launchApp(t, opts)
+	a.waitListening(t)
+	return a
+}
+
+// launchApp starts the binary without waiting for it to serve, so that
+// several can start at the same instant; waitListening waits.
+func launchApp(t testing.TB, opts appOptions) *app {
 	t.Helper()
 	if opts.bin == "" {
 		opts.bin = prodBin
@@ -110,7 +129,7 @@ func startApp(t testing.TB, opts appOptions) *app {
 		t.Fatalf("start %s: %v", opts.bin, err)
 	}
 
-	urls := make(chan string, 1)
+	a.urls = make(chan string, 1)
 	go func() {
 		scanner := bufio.NewScanner(stdout)
 		for scanner.Scan() {
@@ -118,7 +137,7 @@ func startApp(t testing.TB, opts appOptions) *app {
 			a.logs.WriteString(line + "\n")
 			if m := listeningLine.FindStringSubmatch(line); m != nil {
 				select {
-				case urls <- m[1]:
+				case a.urls <- m[1]:
 				default:
 				}
 			}
@@ -137,16 +156,20 @@ func startApp(t testing.TB, opts appOptions) *app {
 		}
 	})
 
+	return a
+}
+
+// waitListening waits for the app's "listening" log line and records its URL.
+func (a *app) waitListening(t testing.TB) {
+	t.Helper()
 	select {
-	case a.URL = <-urls:
+	case a.URL = <-a.urls:
 		a.Port = a.URL[strings.LastIndex(a.URL, ":")+1:]
-		return a
 	case <-a.exited:
 		t.Fatalf("app exited before listening: %v\n%s", a.exitErr, a.logs.String())
-	case <-time.After(30 * time.Second):
-		t.Fatalf("app did not log a listening line within 30s:\n%s", a.logs.String())
+	case <-time.After(60 * time.Second):
+		t.Fatalf("app did not log a listening line within 60s:\n%s", a.logs.String())
 	}
-	return nil
 }
 
 // terminate sends SIGTERM and waits up to timeout for the process to exit.

@@ -40,6 +40,9 @@ type browser struct {
 	mu       sync.Mutex
 	errors   []string
 	requests []string
+	// resumes lists the requests that carried a Last-Event-ID header, as
+	// "URL id": an SSE stream resuming after a drop.
+	resumes []string
 }
 
 func newBrowser(t *testing.T) *browser {
@@ -79,6 +82,11 @@ func newBrowser(t *testing.T) *browser {
 				return
 			}
 			b.record(&b.requests, ev.Request.URL)
+			for name, value := range ev.Request.Headers {
+				if strings.EqualFold(name, "Last-Event-ID") {
+					b.record(&b.resumes, fmt.Sprintf("%s %v", ev.Request.URL, value))
+				}
+			}
 		}
 	}()
 	return b
