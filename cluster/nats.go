@@ -122,6 +122,7 @@ func StartNATS(ctx context.Context, opts NATSOptions) (*NATS, error) {
 func (c *NATS) start(n *Node) error {
 	cmd := exec.Command(c.opts.Bin, "-c", n.conf)
 	cmd.Stdout, cmd.Stderr = c.opts.Output, c.opts.Output
+	DieWithParent(cmd)
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("cluster: start %s: %w", n.Name, err)
 	}

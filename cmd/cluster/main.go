@@ -77,6 +77,7 @@ func run(ctx context.Context, listen string, appPorts, natsPorts []int, logger *
 			fmt.Sprintf("PORT=%d", port), "HOST=127.0.0.1", "NATS_URL="+nc.URL(), "NATS_REPLICAS=3",
 			"DATA_DIR="+filepath.Join(dir, fmt.Sprintf("app%d", i+1)))
 		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+		cluster.DieWithParent(cmd)
 		if err := cmd.Start(); err != nil {
 			return fmt.Errorf("start app on %d (build it: go tool task build): %w", port, err)
 		}

@@ -27,7 +27,7 @@ const (
 	Overall = time.Minute
 	// attemptTimeout bounds one attempt, so that a request lost during a
 	// leader election is asked again rather than waited on.
-	attemptTimeout = 10 * time.Second
+	attemptTimeout = 5 * time.Second
 )
 
 // ErrSettings means a resource exists with settings the app cannot use.
@@ -127,7 +127,7 @@ func settingsError(what, stream string, diffs []string, replicas int) error {
 }
 
 // Retry runs attempt until it succeeds, fails for good, or time is up
-// (ctx's deadline, or Overall). Each attempt gets at most ten seconds.
+// (ctx's deadline, or Overall). Each attempt gets at most five seconds.
 func Retry[T any](ctx context.Context, what string, attempt func(context.Context) (T, error)) (T, error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
