@@ -129,6 +129,9 @@ func Parse(getenv func(string) string) (Config, error) {
 	replicasText := get("NATS_REPLICAS", "1")
 	if r, err := strconv.Atoi(replicasText); err == nil && r >= 1 && r <= 5 {
 		cfg.Replicas = r
+		if r > 1 && cfg.NATSURL == "" {
+			fail("NATS_REPLICAS", replicasText, "needs a cluster: the embedded server is one node (set NATS_URL, or use 1)")
+		}
 	} else {
 		fail("NATS_REPLICAS", replicasText, "must be a number from 1 to 5")
 	}

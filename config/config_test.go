@@ -58,6 +58,7 @@ func TestParseRejectsBadValuesNamingTheVariable(t *testing.T) {
 		{"port is out of range", map[string]string{"PORT": "70000"}, `PORT="70000"`},
 		{"log level is unknown", map[string]string{"LOG_LEVEL": "loud"}, `LOG_LEVEL="loud"`},
 		{"replicas out of range", map[string]string{"NATS_REPLICAS": "7"}, `NATS_REPLICAS="7"`},
+		{"replicas on the embedded server", map[string]string{"NATS_REPLICAS": "3"}, "needs a cluster"},
 		{"session ttl is not a duration", map[string]string{"SESSION_TTL": "week"}, `SESSION_TTL="week"`},
 		{"session ttl is too short", map[string]string{"SESSION_TTL": "5s"}, `SESSION_TTL="5s"`},
 		{"nats port is zero", map[string]string{"NATS_PORT": "0"}, `NATS_PORT="0"`},

@@ -515,7 +515,7 @@ func (l *load) send(ctx context.Context, c *client, r *loadResult) {
 	for attempt := 0; time.Now().Before(giveUp); attempt++ {
 		if attempt > 0 {
 			l.retried.Add(1)
-			time.Sleep(200 * time.Millisecond) // a client's back-off, not a test wait
+			time.Sleep(100 * time.Millisecond) // a client's back-off, not a test wait
 		}
 		req, _ := http.NewRequest(http.MethodPost, c.base+"/todos", strings.NewReader(body))
 		req.Header.Set("Datastar-Request", "true")

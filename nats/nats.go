@@ -279,7 +279,7 @@ func Transient(err error) bool {
 		switch {
 		case api.Code == 408, api.Code == 503, api.Code == 504:
 			return true
-		case api.ErrorCode == errCodeNoPeers:
+		case api.ErrorCode == ErrCodeNoPeers:
 			// A cluster that is starting does not know all its peers yet.
 			return true
 		}
@@ -287,5 +287,6 @@ func Transient(err error) bool {
 	return false
 }
 
-// errCodeNoPeers is JetStream's "no suitable peers for placement".
-const errCodeNoPeers = 10005
+// ErrCodeNoPeers is JetStream's "no suitable peers for placement": a
+// cluster that is still starting, or fewer servers than replicas.
+const ErrCodeNoPeers = 10005

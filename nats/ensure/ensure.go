@@ -147,6 +147,10 @@ func Retry[T any](ctx context.Context, what string, attempt func(context.Context
 		}
 		select {
 		case <-ctx.Done():
+			var api *jetstream.APIError
+			if errors.As(err, &api) && api.ErrorCode == nats.ErrCodeNoPeers {
+				return v, fmt.Errorf("%s: %w (are there as many JetStream servers as NATS_REPLICAS?)", what, err)
+			}
 			return v, fmt.Errorf("%s: still failing when time ran out: %w", what, err)
 		case <-time.After(backoff/2 + rand.N(backoff)):
 		}
