@@ -53,6 +53,8 @@ func NewBalancer(backends []string, logger *slog.Logger) *Balancer {
 			pr.SetXForwarded()
 		},
 		Transport: transport{b},
+		// A stream cut by an instance that stops is expected, not news.
+		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			logger.Warn("balancer", "path", r.URL.Path, "err", err)
 			http.Error(w, "no app instance answers", http.StatusBadGateway)
