@@ -148,15 +148,27 @@ func launchApp(t testing.TB, opts appOptions) *app {
 	t.Cleanup(func() {
 		a.stop(t)
 		if t.Failed() {
-			logs := a.logs.String()
-			if len(logs) > 8<<10 {
-				logs = "…" + logs[len(logs)-8<<10:]
-			}
-			t.Logf("app logs:\n%s", logs)
+			t.Logf("app %s logs (warnings and errors, then the tail):\n%s", a.URL, a.failureLogs())
 		}
 	})
 
 	return a
+}
+
+// failureLogs is what a failed test shows of the app's log: every line
+// above info (request lines drown them otherwise), then the last 8 KB.
+func (a *app) failureLogs() string {
+	logs := a.logs.String()
+	var notable strings.Builder
+	for line := range strings.Lines(logs) {
+		if !strings.Contains(line, "level=INFO") && !strings.Contains(line, "level=DEBUG") {
+			notable.WriteString(line)
+		}
+	}
+	if len(logs) > 8<<10 {
+		logs = "…" + logs[len(logs)-8<<10:]
+	}
+	return notable.String() + "---\n" + logs
 }
 
 // waitListening waits for the app's "listening" log line and records its URL.

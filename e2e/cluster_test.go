@@ -287,6 +287,11 @@ func checkNodeKilledUnderLoad(t *testing.T, s *scaledOut) {
 
 	// Nothing acknowledged is lost and nothing is doubled, on either
 	// instance's read model, and in the page that stayed open.
+	t.Cleanup(func() {
+		if t.Failed() {
+			s.describeProjection(t, "todo_lists")
+		}
+	})
 	var want []string
 	for _, c := range []*client{l.clients[0], l.clients[1]} {
 		var got []string
@@ -381,6 +386,41 @@ func checkBrowsersFollowStoppedInstance(t *testing.T, s *scaledOut) {
 		t.Errorf("the other instance serves %d requests, as many as before: the page's stream should have moved there", n)
 	}
 	br.checkClean(t, "/todos/updates", "error: network error", "Failed to fetch")
+}
+
+// describeProjection logs the state of a projection's consumer, for a
+// failed test.
+func (s *scaledOut) describeProjection(t *testing.T, name string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	stream, err := s.js.Stream(ctx, eventstore.StreamName)
+	if err != nil {
+		t.Logf("stream: %v", err)
+		return
+	}
+	info := stream.CachedInfo()
+	cons, err := stream.Consumer(ctx, "proj_"+name+"_1")
+	if err != nil {
+		t.Logf("consumer: %v", err)
+		return
+	}
+	ci, err := cons.Info(ctx)
+	if err != nil {
+		t.Logf("consumer info: %v", err)
+		return
+	}
+	data, _ := json.MarshalIndent(struct {
+		StreamLast uint64
+		Delivered  jetstream.SequenceInfo
+		AckFloor   jetstream.SequenceInfo
+		Pending    uint64
+		AckPending int
+		Redeliver  int
+		Waiting    int
+		Cluster    *jetstream.ClusterInfo
+		Groups     []jetstream.PriorityGroupState
+	}{info.State.LastSeq, ci.Delivered, ci.AckFloor, ci.NumPending, ci.NumAckPending, ci.NumRedelivered, ci.NumWaiting, ci.Cluster, ci.PriorityGroups}, "", " ")
+	t.Logf("projection %s: %s", name, data)
 }
 
 // cookie is the client's session cookie.

@@ -122,9 +122,9 @@ func Connect(ctx context.Context, opts Options, logger *slog.Logger) (*Conn, err
 		return nil, fmt.Errorf("nats: connect: %w", err)
 	}
 	c.NC = nc
-	// Creating a replicated stream on a cluster that has just started can
-	// take longer than the client's default of 5 s.
-	if c.JS, err = jetstream.New(nc, jetstream.WithDefaultTimeout(15*time.Second)); err != nil {
+	// Requests without a deadline of their own wait the client's default
+	// 5 s; creating streams and buckets retries on its own (nats/ensure).
+	if c.JS, err = jetstream.New(nc); err != nil {
 		nc.Close()
 		c.shutdownServer()
 		return nil, fmt.Errorf("nats: jetstream: %w", err)
