@@ -295,6 +295,11 @@ func checkNodeKilledUnderLoad(t *testing.T, s *scaledOut) {
 	var want []string
 	for _, c := range []*client{l.clients[0], l.clients[1]} {
 		var got []string
+		defer func() {
+			if t.Failed() {
+				t.Logf("%s lists %d todos; %d were acknowledged; session cookie %.6s… (the browser's: %.6s…)", c.base, len(got), len(acked), c.cookie(), sessionCookie.Value)
+			}
+		}()
 		waitFor(t, 20*time.Second, "every acknowledged todo in "+c.base, func() bool {
 			got = c.todos()
 			return containsAll(got, acked)
@@ -421,6 +426,39 @@ func (s *scaledOut) describeProjection(t *testing.T, name string) {
 		Groups     []jetstream.PriorityGroupState
 	}{info.State.LastSeq, ci.Delivered, ci.AckFloor, ci.NumPending, ci.NumAckPending, ci.NumRedelivered, ci.NumWaiting, ci.Cluster, ci.PriorityGroups}, "", " ")
 	t.Logf("projection %s: %s", name, data)
+
+	// What each node's replica of the bucket answers (a client reads from
+	// the replica on its own server first).
+	for _, n := range s.nats.Nodes {
+		nc, err := natsclient.Connect(n.URL(), natsclient.Timeout(time.Second))
+		if err != nil {
+			t.Logf("%s: %v", n.Name, err)
+			continue
+		}
+		js, _ := jetstream.New(nc)
+		kv, err := js.KeyValue(ctx, "proj_"+name+"_1")
+		if err != nil {
+			t.Logf("%s: %v", n.Name, err)
+			nc.Close()
+			continue
+		}
+		keys, _ := kv.Keys(ctx)
+		var seqs []string
+		for _, k := range keys {
+			entry, err := kv.Get(ctx, k)
+			if err != nil {
+				seqs = append(seqs, fmt.Sprintf("%s:%v", k, err))
+				continue
+			}
+			var rec struct {
+				Seq uint64 `json:"seq"`
+			}
+			json.Unmarshal(entry.Value(), &rec)
+			seqs = append(seqs, fmt.Sprintf("%.6s…:rev %d seq %d", k, entry.Revision(), rec.Seq))
+		}
+		t.Logf("%s reads %v", n.Name, seqs)
+		nc.Close()
+	}
 }
 
 // cookie is the client's session cookie.

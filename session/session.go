@@ -18,6 +18,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"ironstar/nats"
 	"ironstar/nats/ensure"
 )
 
@@ -43,6 +44,7 @@ type Session struct {
 
 // Store creates, finds and refreshes sessions.
 type Store struct {
+	js     jetstream.JetStream
 	kv     jetstream.KeyValue
 	ttl    time.Duration
 	now    func() time.Time
@@ -63,7 +65,7 @@ func NewStore(ctx context.Context, js jetstream.JetStream, ttl time.Duration, re
 	if err != nil {
 		return nil, fmt.Errorf("session: bucket: %w", err)
 	}
-	return &Store{kv: kv, ttl: ttl, now: time.Now, logger: logger}, nil
+	return &Store{js: js, kv: kv, ttl: ttl, now: time.Now, logger: logger}, nil
 }
 
 // newID returns 32 random bytes, base64url: 256 bits, a valid KV key.
@@ -105,7 +107,9 @@ func (s *Store) Get(ctx context.Context, id string) (Session, error) {
 	if !wellFormed(id) {
 		return Session{}, ErrNotFound
 	}
-	entry, err := s.kv.Get(ctx, id)
+	// From the bucket's leader: a lagging replica's "not found" would
+	// replace the browser's session with a new one.
+	value, revision, err := nats.KVGet(ctx, s.js, s.kv, id)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return Session{}, ErrNotFound
 	}
@@ -113,7 +117,7 @@ func (s *Store) Get(ctx context.Context, id string) (Session, error) {
 		return Session{}, fmt.Errorf("session: get: %w", err)
 	}
 	var sess Session
-	if err := json.Unmarshal(entry.Value(), &sess); err != nil {
+	if err := json.Unmarshal(value, &sess); err != nil {
 		return Session{}, fmt.Errorf("session: decode: %w", err)
 	}
 	sess.ID = id
@@ -121,7 +125,7 @@ func (s *Store) Get(ctx context.Context, id string) (Session, error) {
 		sess.Touched = now
 		data, _ := json.Marshal(sess)
 		// Update by revision: a session deleted meanwhile stays deleted.
-		if _, err := s.kv.Update(ctx, id, data, entry.Revision()); err != nil {
+		if _, err := s.kv.Update(ctx, id, data, revision); err != nil {
 			s.logger.Debug("session: refresh", "err", err)
 		}
 	}

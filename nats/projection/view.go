@@ -8,6 +8,8 @@ import (
 	"sync"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"ironstar/nats"
 )
 
 // ErrNotFound means the read model has no value under the key.
@@ -85,11 +87,13 @@ func (v *View[V]) Get(ctx context.Context, key string) (Entry[V], error) {
 	if err != nil {
 		return Entry[V]{}, err
 	}
-	entry, err := kv.Get(ctx, key)
-	if errors.Is(err, jetstream.ErrBucketNotFound) || errors.Is(err, jetstream.ErrStreamNotFound) {
+	// From the bucket's leader (see nats.KVGet): a page must not show an
+	// older read model than one it was already sent.
+	value, _, err := nats.KVGet(ctx, v.js, kv, key)
+	if errors.Is(err, jetstream.ErrBucketNotFound) || errors.Is(err, jetstream.ErrStreamNotFound) || isStreamGone(err) {
 		// Swapped and deleted since we looked: read the new generation.
 		if kv, err = v.bucket(ctx, true); err == nil {
-			entry, err = kv.Get(ctx, key)
+			value, _, err = nats.KVGet(ctx, v.js, kv, key)
 		}
 	}
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
@@ -99,10 +103,16 @@ func (v *View[V]) Get(ctx context.Context, key string) (Entry[V], error) {
 		return Entry[V]{}, fmt.Errorf("projection %s: get %q: %w", v.name, key, err)
 	}
 	var rec record[V]
-	if err := json.Unmarshal(entry.Value(), &rec); err != nil {
+	if err := json.Unmarshal(value, &rec); err != nil {
 		return Entry[V]{}, fmt.Errorf("projection %s: decode %q: %w", v.name, key, err)
 	}
 	return Entry[V]{Value: rec.Value, Seq: rec.Seq}, nil
+}
+
+// isStreamGone reports JetStream's "stream not found" as a raw API error.
+func isStreamGone(err error) bool {
+	var api *jetstream.APIError
+	return errors.As(err, &api) && api.ErrorCode == jetstream.JSErrCodeStreamNotFound
 }
 
 // All returns every value of the current generation, by key.
