@@ -165,10 +165,15 @@ func (a *app) failureLogs() string {
 			notable.WriteString(line)
 		}
 	}
+	return notable.String() + "---\n" + tail(logs)
+}
+
+// tail is the last 8 KB of a process's output.
+func tail(logs string) string {
 	if len(logs) > 8<<10 {
-		logs = "…" + logs[len(logs)-8<<10:]
+		return "…" + logs[len(logs)-8<<10:]
 	}
-	return notable.String() + "---\n" + logs
+	return logs
 }
 
 // waitListening waits for the app's "listening" log line and records its URL.

@@ -9,7 +9,6 @@ package e2e
 // `go tool task test:cluster`.
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -63,11 +62,7 @@ func startScaledOut(t *testing.T) *scaledOut {
 	t.Cleanup(func() {
 		s.nats.Stop()
 		if t.Failed() {
-			logs := s.logs.String()
-			if len(logs) > 8<<10 {
-				logs = "…" + logs[len(logs)-8<<10:]
-			}
-			t.Logf("nats-server logs:\n%s", logs)
+			t.Logf("nats-server logs:\n%s", tail(s.logs.String()))
 		}
 	})
 	s.env = []string{"NATS_URL=" + s.nats.URL(), "NATS_REPLICAS=3"}
@@ -114,7 +109,7 @@ func TestCluster(t *testing.T) {
 
 	t.Log("— a command sent to A appears on a stream opened on B")
 	alice := newClient(t, a.URL)
-	onB := openStream(t, alice, b.URL+"/todos/updates")
+	onB := openStream(t, alice, b.URL+"/todos/updates", "")
 	onB.next(t)
 	postOK(t, alice, a.URL, "/todos", `{"title":"sent to A"}`)
 	onB.waitFor(t, "sent to A")
@@ -478,62 +473,6 @@ func postOK(t *testing.T, c *client, base, path, body string) {
 	c.base = base
 	if res, text := c.command(http.MethodPost, path, body); res.StatusCode != http.StatusOK {
 		t.Fatalf("POST %s%s = %d %s", base, path, res.StatusCode, text)
-	}
-}
-
-// sseReader reads one SSE stream's frames in the background.
-type sseReader struct {
-	frames chan string
-}
-
-// openStream opens an SSE stream with the client's cookies.
-func openStream(t *testing.T, c *client, streamURL string) *sseReader {
-	t.Helper()
-	ctx, cancel := context.WithCancel(t.Context())
-	t.Cleanup(cancel)
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, streamURL, nil)
-	res, err := (&http.Client{Jar: c.http.Jar}).Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &sseReader{frames: make(chan string, 100)}
-	go func() {
-		defer res.Body.Close()
-		defer close(r.frames)
-		scanner := bufio.NewScanner(res.Body)
-		scanner.Buffer(make([]byte, 1<<20), 1<<20)
-		var frame strings.Builder
-		for scanner.Scan() {
-			if scanner.Text() == "" && frame.Len() > 0 {
-				r.frames <- frame.String()
-				frame.Reset()
-				continue
-			}
-			frame.WriteString(scanner.Text() + "\n")
-		}
-	}()
-	return r
-}
-
-// next returns the next frame.
-func (r *sseReader) next(t *testing.T) string {
-	t.Helper()
-	select {
-	case f, ok := <-r.frames:
-		if !ok {
-			t.Fatal("the stream ended")
-		}
-		return f
-	case <-time.After(10 * time.Second):
-		t.Fatal("no frame within 10s")
-	}
-	return ""
-}
-
-// waitFor reads frames until one contains text.
-func (r *sseReader) waitFor(t *testing.T, text string) {
-	t.Helper()
-	for !strings.Contains(r.next(t), text) {
 	}
 }
 

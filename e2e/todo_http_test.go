@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"html"
 	"io"
@@ -205,28 +206,81 @@ func TestTodoSessionsAreServerSideAndNotAdopted(t *testing.T) {
 	alice.waitTodos("alice's")
 }
 
-// streamFrames reads SSE frames from the todo stream until n arrived.
-func streamFrames(t *testing.T, c *client, lastEventID string, n int) []string {
+// sseReader reads one SSE stream's frames in the background.
+type sseReader struct {
+	frames chan string
+}
+
+// openStream opens an SSE stream with the client's cookies, saying it saw
+// lastEventID if that is set. It is closed when the test ends.
+func openStream(t *testing.T, c *client, streamURL, lastEventID string) *sseReader {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, c.base+"/todos/updates", nil)
+	ctx, cancel := context.WithCancel(t.Context())
+	t.Cleanup(cancel)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, streamURL, nil)
 	if lastEventID != "" {
 		req.Header.Set("Last-Event-ID", lastEventID)
 	}
-	streaming := &http.Client{Jar: c.http.Jar}
-	res, err := streaming.Do(req)
+	res, err := (&http.Client{Jar: c.http.Jar}).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer res.Body.Close()
-	var ids []string
-	scanner := bufio.NewScanner(res.Body)
-	scanner.Buffer(make([]byte, 1<<20), 1<<20)
-	for scanner.Scan() && len(ids) < n {
-		if id, ok := strings.CutPrefix(scanner.Text(), "id: "); ok {
-			ids = append(ids, id)
+	r := &sseReader{frames: make(chan string, 100)}
+	go func() {
+		defer res.Body.Close()
+		defer close(r.frames)
+		scanner := bufio.NewScanner(res.Body)
+		scanner.Buffer(make([]byte, 1<<20), 1<<20)
+		var frame strings.Builder
+		for scanner.Scan() {
+			if scanner.Text() != "" {
+				frame.WriteString(scanner.Text() + "\n")
+				continue
+			}
+			if frame.Len() == 0 {
+				continue
+			}
+			select {
+			case r.frames <- frame.String():
+			case <-ctx.Done():
+				return
+			}
+			frame.Reset()
+		}
+	}()
+	return r
+}
+
+// next returns the next frame.
+func (r *sseReader) next(t *testing.T) string {
+	t.Helper()
+	select {
+	case f, ok := <-r.frames:
+		if !ok {
+			t.Fatal("the stream ended")
+		}
+		return f
+	case <-time.After(10 * time.Second):
+		t.Fatal("no frame within 10s")
+	}
+	return ""
+}
+
+// waitFor reads frames until one contains text.
+func (r *sseReader) waitFor(t *testing.T, text string) {
+	t.Helper()
+	for !strings.Contains(r.next(t), text) {
+	}
+}
+
+// frameID is a frame's id: field.
+func frameID(frame string) string {
+	for line := range strings.Lines(frame) {
+		if id, ok := strings.CutPrefix(strings.TrimSpace(line), "id: "); ok {
+			return id
 		}
 	}
-	return ids
+	return ""
 }
 
 func TestTodoStreamResumesWithTheWholeState(t *testing.T) {
@@ -238,9 +292,9 @@ func TestTodoStreamResumesWithTheWholeState(t *testing.T) {
 	c.waitTodos("one", "two")
 	// A reconnect that says it saw an old event gets one frame: the
 	// current state, with the newest sequence as its id.
-	first := streamFrames(t, c, "", 1)
-	again := streamFrames(t, c, "1", 1)
-	if len(first) != 1 || len(again) != 1 || first[0] != again[0] || first[0] == "1" {
+	first := frameID(openStream(t, c, c.base+"/todos/updates", "").next(t))
+	again := frameID(openStream(t, c, c.base+"/todos/updates", "1").next(t))
+	if first == "" || first != again || first == "1" {
 		t.Errorf("frames %v then %v: want the same, newest id both times", first, again)
 	}
 }

@@ -44,6 +44,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"ironstar/es"
+	"ironstar/nats"
 	"ironstar/nats/ensure"
 	"ironstar/nats/eventstore"
 )
@@ -160,22 +161,22 @@ func metaBucket(ctx context.Context, js jetstream.JetStream, replicas int) (jets
 }
 
 // currentGeneration reads (or, for a new projection, creates) the generation.
-func currentGeneration(ctx context.Context, kv jetstream.KeyValue, name string) (uint64, error) {
+func currentGeneration(ctx context.Context, js jetstream.JetStream, kv jetstream.KeyValue, name string) (uint64, error) {
 	return ensure.Retry(ctx, "projection "+name+": generation", func(ctx context.Context) (uint64, error) {
-		entry, err := kv.Get(ctx, name)
+		value, _, err := nats.KVGet(ctx, js, kv, name)
 		if errors.Is(err, jetstream.ErrKeyNotFound) {
 			data, _ := json.Marshal(meta{Generation: 1})
 			if _, err := kv.Create(ctx, name, data); err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
 				return 0, err
 			}
-			entry, err = kv.Get(ctx, name) // created by us or by a racing instance
+			value, _, err = nats.KVGet(ctx, js, kv, name) // created by us or by a racing instance
 		}
 		if err != nil {
 			return 0, err
 		}
 		var m meta
-		if err := json.Unmarshal(entry.Value(), &m); err != nil || m.Generation == 0 {
-			return 0, fmt.Errorf("corrupt meta %q", entry.Value())
+		if err := json.Unmarshal(value, &m); err != nil || m.Generation == 0 {
+			return 0, fmt.Errorf("corrupt meta %q", value)
 		}
 		return m.Generation, nil
 	})
@@ -306,16 +307,18 @@ func (a *applier[V]) load(ctx context.Context, key string) (*cached[V], error) {
 		a.cache[key] = c
 		return c, nil
 	}
-	entry, err := a.gen.kv.Get(ctx, key)
+	// From the leader: a lagging replica's older revision would only fail
+	// the compare-and-set, again and again until the replica caught up.
+	value, revision, err := nats.KVGet(ctx, a.js, a.gen.kv, key)
 	switch {
 	case errors.Is(err, jetstream.ErrKeyNotFound):
 	case err != nil:
 		return nil, fmt.Errorf("projection %s: get %q: %w", a.p.Name, key, err)
 	default:
-		if err := json.Unmarshal(entry.Value(), &c.rec); err != nil {
+		if err := json.Unmarshal(value, &c.rec); err != nil {
 			return nil, fmt.Errorf("projection %s: decode %q: %w", a.p.Name, key, err)
 		}
-		c.revision = entry.Revision()
+		c.revision = revision
 	}
 	a.cache[key] = c
 	return c, nil

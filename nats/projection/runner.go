@@ -43,7 +43,7 @@ func Start[V any](ctx context.Context, js jetstream.JetStream, p Projection[V], 
 	if err != nil {
 		return nil, err
 	}
-	number, err := currentGeneration(ctx, meta, p.Name)
+	number, err := currentGeneration(ctx, js, meta, p.Name)
 	if err != nil {
 		return nil, err
 	}

@@ -66,7 +66,7 @@ func (v *View[V]) bucket(ctx context.Context, refresh bool) (jetstream.KeyValue,
 		return v.kv, nil
 	}
 	// v.kv is nil after a swap or before the first read.
-	number, err := currentGeneration(ctx, v.meta, v.name)
+	number, err := currentGeneration(ctx, v.js, v.meta, v.name)
 	if err != nil {
 		return nil, err
 	}

@@ -9,9 +9,8 @@ import (
 
 // change is one value of a watched KV key.
 type change struct {
-	value    []byte
-	revision uint64
-	deleted  bool
+	value   []byte
+	deleted bool
 }
 
 // Timing of a watch: how often the server proves an idle watch alive, and
@@ -110,7 +109,7 @@ func (w keyWatch) pump(ctx context.Context, msgs jetstream.MessagesContext, out 
 		}
 		op := m.Headers().Get("KV-Operation")
 		select {
-		case out <- change{value: m.Data(), revision: meta.Sequence.Stream, deleted: op == "DEL" || op == "PURGE"}:
+		case out <- change{value: m.Data(), deleted: op == "DEL" || op == "PURGE"}:
 			last = meta.Sequence.Stream
 		case <-ctx.Done():
 			return last
