@@ -27,8 +27,8 @@ type Deps struct {
 	Logger *slog.Logger
 	// Lifetime ends when shutdown begins; long-lived streams watch it.
 	Lifetime context.Context
-	// Ready reports whether NATS and JetStream answer.
-	Ready func(context.Context) error
+	// Ready are the readiness checks (NATS, the event store, projections).
+	Ready []health.Check
 	// Dev adds the browser reload stream of development builds.
 	Dev bool
 	// The features' shares.
@@ -56,7 +56,7 @@ func New(deps Deps) (http.Handler, error) {
 		r.Get("/dev/reload", devReload(newBootID()))
 	}
 
-	if err := health.SetupRoutes(r, health.Deps{Logger: deps.Logger, Ready: deps.Ready}); err != nil {
+	if err := health.SetupRoutes(r, health.Deps{Logger: deps.Logger, Checks: deps.Ready}); err != nil {
 		return nil, err
 	}
 	if err := index.SetupRoutes(r, index.Deps{Logger: deps.Logger}); err != nil {

@@ -25,6 +25,7 @@ import (
 	"ironstar/es"
 	"ironstar/features/analytics"
 	"ironstar/features/counter"
+	"ironstar/features/health"
 	"ironstar/features/sortable"
 	"ironstar/features/todo"
 	"ironstar/nats"
@@ -126,7 +127,7 @@ func run(ctx context.Context, logOutput io.Writer) error {
 	defer stopAnalytics()
 
 	handler, err := router.New(router.Deps{
-		Logger: logger, Lifetime: lifetime, Ready: nc.Ready, Dev: cfg.Dev,
+		Logger: logger, Lifetime: lifetime, Ready: []health.Check{{Name: "nats", Check: nc.Ready}}, Dev: cfg.Dev,
 		Todo:      todo.Deps{Logger: logger, Store: store, Snapshots: snapshots, Registry: registry, View: todoView, Sessions: sessions},
 		Counter:   counter.Deps{Logger: logger, Store: store, Registry: registry, View: counterView, Sessions: sessions},
 		Sortable:  sortable.Deps{Logger: logger, Store: store, Registry: registry, View: boardView, Sessions: sessions},

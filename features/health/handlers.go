@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 )
 
@@ -13,13 +14,14 @@ const readyTimeout = 2 * time.Second
 
 type handlers struct {
 	logger *slog.Logger
-	ready  func(context.Context) error
+	checks []Check
 }
 
-// status is the JSON body of both probes.
+// status is the JSON body of both probes: the overall status and, for
+// readiness, "up" or "down" per check.
 type status struct {
-	Status string `json:"status"`
-	NATS   string `json:"nats,omitempty"`
+	Status string            `json:"status"`
+	Checks map[string]string `json:"checks,omitempty"`
 }
 
 func (h handlers) live(w http.ResponseWriter, _ *http.Request) {
@@ -29,13 +31,29 @@ func (h handlers) live(w http.ResponseWriter, _ *http.Request) {
 func (h handlers) readiness(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
 	defer cancel()
-	if err := h.ready(ctx); err != nil {
-		// The cause goes to the log; the probe gets a short, fixed answer.
-		h.logger.Warn("not ready", "err", err)
-		writeStatus(w, http.StatusServiceUnavailable, status{Status: "unavailable", NATS: "down"})
-		return
+	results := make([]error, len(h.checks))
+	var wg sync.WaitGroup
+	for i, c := range h.checks {
+		wg.Go(func() { results[i] = c.Check(ctx) })
 	}
-	writeStatus(w, http.StatusOK, status{Status: "ok", NATS: "up"})
+	wg.Wait()
+	body := status{Status: "ok", Checks: make(map[string]string, len(h.checks))}
+	code := http.StatusOK
+	for i, c := range h.checks {
+		if err := results[i]; err != nil {
+			// The cause goes to the log; the probe gets a short, fixed answer.
+			h.logger.Warn("not ready", "check", c.Name, "err", err)
+			body.Checks[c.Name] = "down"
+			body.Status = "unavailable"
+			code = http.StatusServiceUnavailable
+			continue
+		}
+		body.Checks[c.Name] = "up"
+	}
+	if code != http.StatusOK {
+		w.Header().Set("Retry-After", "1")
+	}
+	writeStatus(w, code, body)
 }
 
 func writeStatus(w http.ResponseWriter, code int, body status) {

@@ -16,7 +16,7 @@ import (
 func serve(t *testing.T, ready func(context.Context) error, path string) *httptest.ResponseRecorder {
 	t.Helper()
 	r := chi.NewRouter()
-	if err := SetupRoutes(r, Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Ready: ready}); err != nil {
+	if err := SetupRoutes(r, Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Checks: []Check{{Name: "nats", Check: ready}, {Name: "store", Check: func(context.Context) error { return nil }}}}); err != nil {
 		t.Fatal(err)
 	}
 	rec := httptest.NewRecorder()
@@ -36,8 +36,8 @@ func TestProbes(t *testing.T) {
 		wantBody string
 	}{
 		{"live answers while nats is down", down, "/health/live", 200, `{"status":"ok"}`},
-		{"ready when nats answers", up, "/health/ready", 200, `{"status":"ok","nats":"up"}`},
-		{"not ready when nats is down", down, "/health/ready", 503, `{"status":"unavailable","nats":"down"}`},
+		{"ready when nats answers", up, "/health/ready", 200, `{"status":"ok","checks":{"nats":"up","store":"up"}}`},
+		{"not ready when nats is down", down, "/health/ready", 503, `{"status":"unavailable","checks":{"nats":"down","store":"up"}}`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

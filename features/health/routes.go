@@ -1,6 +1,8 @@
 // Package health answers liveness and readiness probes: /health/live says the
-// process serves HTTP, /health/ready that NATS is connected and JetStream
-// answers, so a load balancer sends users only to instances that can work.
+// process serves HTTP, /health/ready that every check the composition root
+// registered passes (NATS connected and JetStream answering, the event store
+// writable, every projection applying), so a load balancer sends users only
+// to instances that can work.
 package health
 
 import (
@@ -10,16 +12,25 @@ import (
 	"github.com/go-chi/chi/v5"
 )
 
+// Check is one thing readiness depends on.
+type Check struct {
+	// Name appears in the probe's JSON body, e.g. "nats" or "projection:todo_lists".
+	Name string
+	// Check returns nil when the part works. Its error goes to the log, never
+	// to the probe's body.
+	Check func(context.Context) error
+}
+
 // Deps is what the feature needs from the composition root.
 type Deps struct {
 	Logger *slog.Logger
-	// Ready returns nil when the app's dependencies answer.
-	Ready func(context.Context) error
+	// Checks are run, all of them, on every readiness probe.
+	Checks []Check
 }
 
 // SetupRoutes mounts the probes.
 func SetupRoutes(r chi.Router, deps Deps) error {
-	h := handlers{logger: deps.Logger, ready: deps.Ready}
+	h := handlers{logger: deps.Logger, checks: deps.Checks}
 	r.Get("/health/live", h.live)
 	r.Get("/health/ready", h.readiness)
 	return nil
