@@ -86,13 +86,7 @@ func TestHubRendersOncePerViewAndShares(t *testing.T) {
 
 	// The last subscriber leaving stops the watch.
 	cancel()
-	deadline := time.Now().Add(5 * time.Second)
-	for src.canceled.Load() != 1 {
-		if time.Now().After(deadline) {
-			t.Fatal("the watch was not stopped")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitUntil(t, "the watch to stop", func() bool { return src.canceled.Load() == 1 })
 }
 
 func TestHubDeliversTheNewestAndClosesWhenTheWatchEnds(t *testing.T) {

@@ -4,18 +4,26 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strconv"
 )
 
 // Stream answers a page's long-lived GET: subscribe (called with the
 // stream's lifetime, see Context) provides the frames, and Serve writes
-// them. If subscribing fails the answer is a 503, which Datastar does not
-// retry by itself; the page's retry options decide.
+// them. If subscribing fails, or the stream would pass a cap of the
+// request's Limiter (see WithLimiter), the answer is a 503, which Datastar
+// does not retry by itself; the page's retry options decide.
 func Stream(w http.ResponseWriter, r *http.Request, logger *slog.Logger, subscribe func(context.Context) (<-chan Frame, error)) {
+	release, ok := admit(w, r)
+	if !ok {
+		return
+	}
+	defer release()
 	ctx, cancel := Context(r)
 	defer cancel()
 	frames, err := subscribe(ctx)
 	if err != nil {
 		logger.Error("stream: subscribe", "path", r.URL.Path, "err", err)
+		w.Header().Set("Retry-After", strconv.Itoa(RetryAfter))
 		http.Error(w, "updates are unavailable, try again shortly", http.StatusServiceUnavailable)
 		return
 	}

@@ -1,0 +1,167 @@
+package sse
+
+import (
+	"bufio"
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestLimiterCapsStreamsPerKeyAndPerProcess(t *testing.T) {
+	t.Parallel()
+	l := NewLimiter(5, 2, nil)
+	var releases []func()
+	take := func(key string) bool {
+		release, ok := l.Acquire(key)
+		if ok {
+			releases = append(releases, release)
+		}
+		return ok
+	}
+	if !take("a") || !take("a") {
+		t.Fatal("a key's first two streams were refused")
+	}
+	if take("a") {
+		t.Error("a key's third stream was allowed past its cap of 2")
+	}
+	if !take("b") || !take("b") || !take("") {
+		t.Fatal("other keys were refused before the process cap")
+	}
+	if all, a := l.Open("a"); all != 5 || a != 2 {
+		t.Errorf("open = %d, for a %d; want 5, 2", all, a)
+	}
+	if take("c") || take("") {
+		t.Error("a stream was allowed past the process cap of 5")
+	}
+
+	// Releasing one of a's places lets a open another; releasing twice
+	// gives back only one place.
+	releases[0]()
+	releases[0]()
+	if all, a := l.Open("a"); all != 4 || a != 1 {
+		t.Errorf("after one release: open = %d, for a %d; want 4, 1", all, a)
+	}
+	if !take("a") {
+		t.Error("a's stream was refused after a place came free")
+	}
+	if take("a") {
+		t.Error("a double release gave back two places")
+	}
+	for _, release := range releases {
+		release()
+	}
+	if all, _ := l.Open(""); all != 0 || len(l.byKey) != 0 {
+		t.Errorf("after releasing all: open = %d, keys kept = %d", all, len(l.byKey))
+	}
+}
+
+func TestLimiterUnderConcurrentUseNeverPassesItsCaps(t *testing.T) {
+	t.Parallel()
+	l := NewLimiter(10, 3, nil)
+	var (
+		mu        sync.Mutex
+		peak      int
+		peakByKey = map[string]int{}
+		wg        sync.WaitGroup
+	)
+	for i := range 16 {
+		key := string(rune('a' + i%4))
+		wg.Go(func() {
+			for range 500 {
+				release, ok := l.Acquire(key)
+				if !ok {
+					continue
+				}
+				all, forKey := l.Open(key)
+				mu.Lock()
+				peak = max(peak, all)
+				peakByKey[key] = max(peakByKey[key], forKey)
+				mu.Unlock()
+				release()
+			}
+		})
+	}
+	wg.Wait()
+	if peak > 10 {
+		t.Errorf("%d streams open at once, cap 10", peak)
+	}
+	for key, n := range peakByKey {
+		if n > 3 {
+			t.Errorf("key %s had %d streams open at once, cap 3", key, n)
+		}
+	}
+	if all, _ := l.Open(""); all != 0 {
+		t.Errorf("%d places still taken after every stream ended", all)
+	}
+}
+
+// TestStreamAtItsCapAnswers503WithRetryAfter opens streams through Stream
+// over HTTP: the one past the session's cap is refused with 503 and
+// Retry-After, and a place comes free when a stream's client goes away.
+func TestStreamAtItsCapAnswers503WithRetryAfter(t *testing.T) {
+	t.Parallel()
+	l := NewLimiter(0, 2, func(r *http.Request) string { return r.Header.Get("Session") })
+	stream := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		Stream(w, r, nil, func(ctx context.Context) (<-chan Frame, error) {
+			ch := make(chan Frame, 1)
+			ch <- PatchSignals(1, []byte(`{"n":1}`))
+			return ch, nil
+		})
+	})
+	srv := httptest.NewServer(WithLimiter(l)(stream))
+	defer srv.Close()
+
+	open := func(session string) (*http.Response, context.CancelFunc) {
+		ctx, cancel := context.WithCancel(context.Background())
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
+		req.Header.Set("Session", session)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.StatusCode == http.StatusOK {
+			// The first frame shows the stream is open, its place taken.
+			if line, err := bufio.NewReader(res.Body).ReadString('\n'); err != nil || !strings.HasPrefix(line, "event:") {
+				t.Fatalf("first line %q, %v", line, err)
+			}
+		}
+		return res, cancel
+	}
+	_, cancel1 := open("s")
+	_, cancel2 := open("s")
+	defer cancel2()
+	res, cancel3 := open("s")
+	cancel3()
+	if res.StatusCode != http.StatusServiceUnavailable || res.Header.Get("Retry-After") != "5" {
+		t.Fatalf("third stream of a session = %d, Retry-After %q; want 503, 5", res.StatusCode, res.Header.Get("Retry-After"))
+	}
+	other, cancelOther := open("t")
+	cancelOther()
+	if other.StatusCode != http.StatusOK {
+		t.Errorf("another session's stream = %d, want 200", other.StatusCode)
+	}
+
+	cancel1()
+	waitUntil(t, "the closed stream's place to come free", func() bool { _, n := l.Open("s"); return n < 2 })
+	again, cancelAgain := open("s")
+	cancelAgain()
+	if again.StatusCode != http.StatusOK {
+		t.Errorf("stream after one closed = %d, want 200", again.StatusCode)
+	}
+}
+
+// waitUntil polls cond until it holds, failing the test after 5 s.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
