@@ -1,0 +1,124 @@
+package nats_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"ironstar/nats"
+	"ironstar/nats/natstest"
+)
+
+// lockedBuffer is a log sink the healer's goroutine and the test share.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// A full disk leaves the stream stuck on its write error; the healer
+// reports it, and once the space is freed restarts JetStream so that
+// writes succeed again, with every acknowledged message still there.
+func TestHealerRestartsJetStreamOnceAFullDiskIsFreed(t *testing.T) {
+	dir := natstest.SmallDisk(t, "16m")
+	logs := &lockedBuffer{}
+	logger := slog.New(slog.NewTextHandler(logs, nil))
+	c, err := nats.Connect(t.Context(), nats.Options{DataDir: dir}, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(context.Background())
+	ctx := t.Context()
+	if _, err := c.JS.CreateStream(ctx, jetstream.StreamConfig{Name: "PROBE", Subjects: []string{"probe.>"}, Storage: jetstream.FileStorage}); err != nil {
+		t.Fatal(err)
+	}
+	healer := c.Healer(nats.HealOptions{Interval: 50 * time.Millisecond}, logger)
+	runErr := make(chan error, 1)
+	runCtx, stop := context.WithCancel(ctx)
+	go func() { runErr <- healer.Run(runCtx) }()
+	defer func() {
+		stop()
+		if err := <-runErr; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+
+	acked := 0
+	publish := func() error {
+		pctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+		defer cancel()
+		_, err := c.JS.Publish(pctx, "probe.x", make([]byte, 1000))
+		if err == nil {
+			acked++
+		}
+		return err
+	}
+	for range 50 {
+		if err := publish(); err != nil {
+			t.Fatalf("publish before the disk is full: %v", err)
+		}
+	}
+	if err := healer.Check(ctx); err != nil {
+		t.Fatalf("Check on a healthy store = %v", err)
+	}
+
+	filler := natstest.FillDisk(t, dir)
+	deadline := time.Now().Add(10 * time.Second)
+	for publish() == nil {
+		if time.Now().After(deadline) {
+			t.Fatal("publishes still succeed on a full disk")
+		}
+	}
+	waitUntil(t, "the healer to report the store broken", func() bool { return healer.Check(ctx) != nil })
+	// While the disk stays full, the healer waits rather than restart.
+	waitUntil(t, "the healer to say it waits", func() bool { return strings.Contains(logs.String(), "still cannot write") })
+	if err := publish(); err == nil {
+		t.Fatal("a publish succeeded while the disk is full")
+	}
+
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the healer to report the store healthy", func() bool { return healer.Check(ctx) == nil })
+	waitUntil(t, "a publish to succeed", func() bool { return publish() == nil })
+	if !strings.Contains(logs.String(), "restarting jetstream") {
+		t.Errorf("the log does not say JetStream was restarted:\n%s", logs.String())
+	}
+	info, err := c.JS.Stream(ctx, "PROBE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := info.CachedInfo().State.Msgs; got < uint64(acked) {
+		t.Fatalf("stream holds %d messages, but %d were acknowledged", got, acked)
+	}
+}
+
+// waitUntil polls cond until it holds or 15 s pass.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
