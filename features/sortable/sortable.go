@@ -15,6 +15,11 @@ import (
 //   - A board starts with the DefaultOrder of the demo's items.
 //   - A new order must hold exactly the board's items, each once.
 //   - Reordering into the current order does nothing.
+//
+// So a board's stored size is fixed, whatever a visitor sends: its read
+// model is always the five IDs of DefaultOrder (49 bytes as JSON), and an
+// order with more, longer or escaped items is refused before anything is
+// stored. (The todo list needs a byte bound of its own; a board does not.)
 
 // DefaultOrder is a new board's order.
 func DefaultOrder() []string { return []string{"plan", "design", "build", "test", "ship"} }

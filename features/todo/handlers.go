@@ -164,6 +164,8 @@ func problem(err error) (command.Problem, bool) {
 		return command.Problem{Status: http.StatusBadRequest, Message: "That is not a todo id."}, true
 	case errors.Is(err, ErrDuplicateID):
 		return command.Problem{Status: http.StatusConflict, Message: "That todo exists already."}, true
+	case errors.Is(err, ErrListTooLarge):
+		return command.Problem{Status: http.StatusUnprocessableEntity, Message: "The list holds as much text as one list can: delete or shorten some todos first."}, true
 	case errors.Is(err, ErrListFull):
 		return command.Problem{Status: http.StatusConflict, Message: "The list is full: clear some todos first."}, true
 	}

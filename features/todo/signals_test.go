@@ -81,7 +81,7 @@ func FuzzDecodeCommand(f *testing.F) {
 }
 
 func knownError(err error) bool {
-	for _, known := range []error{ErrTextTooLong, ErrNotFound, ErrDuplicateID, ErrListFull, ErrInvalidID} {
+	for _, known := range []error{ErrTextTooLong, ErrNotFound, ErrDuplicateID, ErrListFull, ErrListTooLarge, ErrInvalidID} {
 		if errors.Is(err, known) {
 			return true
 		}

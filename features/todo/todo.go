@@ -1,6 +1,7 @@
 package todo
 
 import (
+	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
@@ -15,6 +16,14 @@ import (
 //     characters. Adding an empty text does nothing; renaming a todo to an
 //     empty text deletes it; renaming to the same text does nothing.
 //   - A list holds at most MaxItems todos; item IDs are unique in a list.
+//   - A list's items take at most MaxListBytes as stored: encoded as JSON,
+//     escaping included (a "<" is stored as \u003c, six bytes). Characters
+//     alone do not bound it: 1,000 todos of 500 "<" would be 3 MB, and its
+//     read model is one KV value, which NATS refuses above 1 MB. An add or a
+//     rename that would take a list past the bound is refused; a rename that
+//     shrinks a list already past it (stored before the bound) is not.
+//     Completing and reopening change a todo's size by one byte at most, so
+//     they are not checked.
 //   - Commands on an item the list does not have fail with ErrNotFound.
 //   - Completing a completed todo (or reopening an open one), marking all
 //     when all already are, and clearing when nothing is completed do nothing.
@@ -23,15 +32,19 @@ import (
 const (
 	MaxTextLength = 500
 	MaxItems      = 1000
+	// MaxListBytes leaves a list's read model a quarter of NATS's default
+	// 1 MB payload, room for the record around it and for renamed fields.
+	MaxListBytes = 256 << 10
 )
 
 // Errors a command can meet.
 var (
-	ErrTextTooLong = errors.New("todo: text longer than 500 characters")
-	ErrNotFound    = errors.New("todo: no such item")
-	ErrDuplicateID = errors.New("todo: item id already used")
-	ErrListFull    = errors.New("todo: the list is full")
-	ErrInvalidID   = errors.New("todo: invalid item id")
+	ErrTextTooLong  = errors.New("todo: text longer than 500 characters")
+	ErrNotFound     = errors.New("todo: no such item")
+	ErrDuplicateID  = errors.New("todo: item id already used")
+	ErrListFull     = errors.New("todo: the list is full")
+	ErrListTooLarge = errors.New("todo: the list would take more than 256 KiB as stored")
+	ErrInvalidID    = errors.New("todo: invalid item id")
 )
 
 // Item is one todo in the list's state.
@@ -159,7 +172,7 @@ func Decide(l List, c Command) ([]Event, error) {
 		if len(l.Items) >= MaxItems {
 			return nil, ErrListFull
 		}
-		return []Event{Added{ID: c.ID, Text: text}}, nil
+		return fitting(l, Added{ID: c.ID, Text: text})
 	case SetCompleted:
 		i := l.index(c.ID)
 		switch {
@@ -193,7 +206,7 @@ func Decide(l List, c Command) ([]Event, error) {
 		case text == l.Items[i].Text:
 			return nil, nil
 		}
-		return []Event{Renamed{ID: c.ID, Text: text}}, nil
+		return fitting(l, Renamed{ID: c.ID, Text: text})
 	case Delete:
 		if l.index(c.ID) < 0 {
 			return nil, ErrNotFound
@@ -234,6 +247,36 @@ func Evolve(l List, e Event) List {
 		return l.without(func(it Item) bool { return it.Completed })
 	}
 	return l
+}
+
+// fitting returns e if the list after it takes at most MaxListBytes as
+// stored, or no more than before; otherwise ErrListTooLarge.
+func fitting(l List, e Event) ([]Event, error) {
+	if after := storedSize(Evolve(l, e)); after > MaxListBytes && after > storedSize(l) {
+		return nil, ErrListTooLarge
+	}
+	return []Event{e}, nil
+}
+
+// storedSize is the size of l's items as JSON, measured with encoding/json
+// as the read model and the snapshots store them (same field names' lengths,
+// same escaping), rather than counted by hand, so that it cannot drift from
+// what is stored.
+func storedSize(l List) int {
+	type stored struct {
+		ID        string `json:"id"`
+		Text      string `json:"text"`
+		Completed bool   `json:"completed"`
+	}
+	items := make([]stored, len(l.Items))
+	for i, it := range l.Items {
+		items[i] = stored(it)
+	}
+	data, err := json.Marshal(items)
+	if err != nil {
+		return 0 // strings and bools always encode
+	}
+	return len(data)
 }
 
 // update returns a copy of l with change applied to every item.

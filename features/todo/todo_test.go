@@ -1,6 +1,10 @@
 package todo
 
 import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -79,5 +83,68 @@ func TestEvolve(t *testing.T) {
 	}
 	if before.Items[1].Completed || before.Items[2].Text != "tea" {
 		t.Errorf("Evolve changed an earlier state: %+v", before.Items)
+	}
+}
+
+// lt is n times "<": n characters, 6n bytes as stored (\u003c).
+func lt(n int) string { return strings.Repeat("<", n) }
+
+// lessThans are n todos of 500 "<".
+func lessThans(n int) []Event {
+	events := make([]Event, n)
+	for i := range events {
+		events[i] = Added{ID: fmt.Sprintf("i%04d", i), Text: lt(MaxTextLength)}
+	}
+	return events
+}
+
+func TestDecideBoundsTheBytesStored(t *testing.T) {
+	// 86 such todos take 261,613 bytes as stored: 531 short of MaxListBytes.
+	nearlyFull := lessThans(86)
+	withX := append(lessThans(86), Added{ID: "x", Text: "x"})
+	past := lessThans(90) // stored before the bound existed
+	a := func(n int) string { return strings.Repeat("a", n) }
+	estest.Run(t, Decider(), []tc{
+		{Name: "an add that would take the list past 256 KiB as stored is refused", Given: nearlyFull, When: Add{ID: "n", Text: lt(500)}, Err: ErrListTooLarge},
+		{Name: "escaping counts: 100 < are 600 bytes and do not fit", Given: nearlyFull, When: Add{ID: "n", Text: lt(100)}, Err: ErrListTooLarge},
+		{Name: "escaping counts: 100 a are 100 bytes and fit", Given: nearlyFull, When: Add{ID: "n", Text: a(100)}, Then: []Event{Added{ID: "n", Text: a(100)}}},
+		{Name: "a rename that would take the list past the bound is refused", Given: withX, When: Rename{ID: "x", Text: lt(200)}, Err: ErrListTooLarge},
+		{Name: "a rename that stays within the bound is accepted", Given: withX, When: Rename{ID: "x", Text: a(200)}, Then: []Event{Renamed{ID: "x", Text: a(200)}}},
+		{Name: "a rename that shrinks a list already past the bound is accepted", Given: past, When: Rename{ID: "i0000", Text: "short"}, Then: []Event{Renamed{ID: "i0000", Text: "short"}}},
+		{Name: "a rename that grows a list already past the bound is refused", Given: append(past, Added{ID: "x", Text: "x"}), When: Rename{ID: "x", Text: "xx"}, Err: ErrListTooLarge},
+		{Name: "an add to a list already past the bound is refused", Given: past, When: Add{ID: "n", Text: "a"}, Err: ErrListTooLarge},
+		{Name: "deleting from a list past the bound is accepted", Given: past, When: Delete{ID: "i0001"}, Then: []Event{Deleted{ID: "i0001"}}},
+		{Name: "completing in a list at the bound is accepted", Given: nearlyFull, When: SetAllCompleted{Completed: true}, Then: []Event{AllMarked{Completed: true}}},
+	})
+}
+
+// TestTheFullestListFitsItsReadModel adds the costliest todos there are
+// (500 characters that each take six bytes as stored) until the domain
+// refuses, and measures the read model as the projection stores it: within
+// MaxListBytes plus the record around it, far from NATS's 1 MB.
+func TestTheFullestListFitsItsReadModel(t *testing.T) {
+	t.Parallel()
+	// U+2028 is also a space: the x's keep it from being trimmed away.
+	for _, text := range []string{lt(MaxTextLength), strings.Repeat("\x01", MaxTextLength), "x" + strings.Repeat("\u2028", MaxTextLength-2) + "x", strings.Repeat("😀", MaxTextLength)} {
+		d, l := Decider(), List{}
+		var err error
+		for i := 0; err == nil && i < MaxItems; i++ {
+			var events []Event
+			events, err = d.Decide(l, Add{ID: fmt.Sprintf("item-%d", i), Text: text})
+			for _, e := range events {
+				l = d.Evolve(l, e)
+			}
+		}
+		if !errors.Is(err, ErrListTooLarge) {
+			t.Fatalf("%.8q…: adding until refused ended with %v after %d items, want ErrListTooLarge", text, err, len(l.Items))
+		}
+		record, _ := json.Marshal(struct {
+			Seq   uint64   `json:"seq"`
+			Value ListView `json:"value"`
+		}{math.MaxUint64, toView(d.Evolve(l, AllMarked{}))})
+		t.Logf("%.8q…: %d todos, %d bytes as stored", text, len(l.Items), len(record))
+		if len(record) > MaxListBytes+64 {
+			t.Errorf("%.8q…: %d todos take %d bytes as stored, want at most %d", text, len(l.Items), len(record), MaxListBytes+64)
+		}
 	}
 }
