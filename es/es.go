@@ -36,6 +36,10 @@ var (
 	// down, a leader is being elected). A command that failed this way may
 	// or may not have been stored: retry it with the same command ID.
 	ErrUnavailable = errors.New("es: store unavailable")
+	// ErrStoreFull means the store refused new events because it reached
+	// its size cap (or the server its disk budget): nothing was stored, and
+	// nothing old is ever dropped to make room; an operator must act.
+	ErrStoreFull = errors.New("es: store full")
 )
 
 // StreamID names one aggregate instance: events of Aggregate "todo" with ID

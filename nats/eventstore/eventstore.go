@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"time"
@@ -53,12 +54,27 @@ const (
 	errCodeBatchDuplicate            = 10201
 )
 
+// JetStream's error codes for a store that has no room: the stream's
+// MaxBytes reached with discard-new (a store failure whose description is
+// maxBytesExceeded), the server's disk budget used up, and too little of
+// it left to reserve a stream's MaxBytes.
+const (
+	errCodeStoreFailed           = 10077
+	errCodeInsufficientResources = 10023
+	errCodeStorageExceeded       = 10047
+	maxBytesExceeded             = "maximum bytes exceeded"
+)
+
 // Config shapes the EVENTS stream.
 type Config struct {
 	// Replicas of the stream: 1 for the embedded server, 3 in a cluster.
 	Replicas int
 	// Duplicates is JetStream's duplicate-detection window (2 minutes if 0).
 	Duplicates time.Duration
+	// MaxBytes caps the stream's size; 0 means no cap. The stream discards
+	// new events at the cap, never old ones: appends fail with
+	// es.ErrStoreFull. An existing stream is brought to this cap at start.
+	MaxBytes int64
 }
 
 // Store is the JetStream event store.
@@ -91,11 +107,36 @@ func New(ctx context.Context, js jetstream.JetStream, cfg Config) (*Store, error
 		AllowAtomicPublish: true,
 		DenyDelete:         true,
 		DenyPurge:          true,
+		MaxBytes:           -1,
+		// At the cap, refuse what is new; never drop what is stored.
+		Discard: jetstream.DiscardNew,
 	}
-	if _, err := ensure.Stream(ctx, js, want, compatible); err != nil {
-		return nil, fmt.Errorf("eventstore: %w", err)
+	if cfg.MaxBytes > 0 {
+		want.MaxBytes = cfg.MaxBytes
+	}
+	stream, err := ensure.Stream(ctx, js, want, compatible)
+	if err != nil {
+		return nil, fmt.Errorf("eventstore: %w", translateCreate(err, cfg.MaxBytes))
+	}
+	if have := stream.CachedInfo().Config; have.MaxBytes != want.MaxBytes || have.Discard != jetstream.DiscardNew {
+		// Both change in one update: with discard-new in force, a cap
+		// below the stream's size refuses appends and deletes nothing.
+		have.MaxBytes, have.Discard = want.MaxBytes, jetstream.DiscardNew
+		if _, err := js.UpdateStream(ctx, have); err != nil {
+			return nil, fmt.Errorf("eventstore: set the cap of stream %s: %w", StreamName, translateCreate(err, cfg.MaxBytes))
+		}
 	}
 	return &Store{nc: js.Conn(), js: js}, nil
+}
+
+// translateCreate names the setting to change when the server has too
+// little disk to reserve the stream's cap.
+func translateCreate(err error, maxBytes int64) error {
+	var api *jetstream.APIError
+	if errors.As(err, &api) && api.ErrorCode == errCodeStorageExceeded {
+		return fmt.Errorf("%w: the server cannot reserve %d bytes for %s: lower EVENTS_MAX_BYTES or free disk space", err, maxBytes, StreamName)
+	}
+	return err
 }
 
 // compatible lists the settings of an existing stream that differ in a way
@@ -185,6 +226,9 @@ func (s *Store) publishBatch(ctx context.Context, stream es.StreamID, expected u
 				// a conflict makes the command helper reload and see them.
 				return 0, fmt.Errorf("%w: %s expected at %d: %s", es.ErrConcurrency, stream, expected, ack.Error.Description)
 			}
+			if full(ack.Error.ErrCode, ack.Error.Description) {
+				return 0, fmt.Errorf("eventstore: commit batch: %w: %s", es.ErrStoreFull, ack.Error.Description)
+			}
 			return 0, fmt.Errorf("eventstore: commit batch: %s (code %d)", ack.Error.Description, ack.Error.ErrCode)
 		}
 		return ack.Sequence, nil
@@ -199,8 +243,24 @@ func translate(err error, stream es.StreamID, expected uint64) error {
 		case errCodeWrongLastSequence, errCodeWrongLastSequenceConstant:
 			return fmt.Errorf("%w: %s expected at %d", es.ErrConcurrency, stream, expected)
 		}
+		// Before the transient check: JetStream answers these with 503.
+		if full(int(apiErr.ErrorCode), apiErr.Description) {
+			return fmt.Errorf("eventstore: publish %s: %w: %s", stream, es.ErrStoreFull, apiErr.Description)
+		}
 	}
 	return failed("publish", err)
+}
+
+// full reports whether JetStream refused a message for lack of room: the
+// stream's cap, or the server's disk budget.
+func full(code int, description string) bool {
+	switch code {
+	case errCodeInsufficientResources, errCodeStorageExceeded:
+		return true
+	case errCodeStoreFailed:
+		return strings.Contains(description, maxBytesExceeded)
+	}
+	return false
 }
 
 // failed wraps a NATS error; one that means NATS is not answering for now
@@ -408,6 +468,61 @@ func (s *Store) Follow(ctx context.Context, after uint64, fn func(es.Envelope) e
 		}
 		if err := fn(env); err != nil {
 			return err
+		}
+	}
+}
+
+// Usage reports the stream's size and its cap (0 when it has none).
+func (s *Store) Usage(ctx context.Context) (size uint64, maxBytes int64, err error) {
+	stream, err := s.js.Stream(ctx, StreamName)
+	if err != nil {
+		return 0, 0, failed("stream info", err)
+	}
+	info := stream.CachedInfo()
+	return info.State.Bytes, max(info.Config.MaxBytes, 0), nil
+}
+
+// WatchCapacity checks the stream's size every interval until ctx ends and
+// logs a warning when it crosses warnAt (a fraction of the cap, e.g. 0.8),
+// and an error when it is all but full, each once per crossing: the
+// operator has time to raise EVENTS_MAX_BYTES before commands are refused.
+func (s *Store) WatchCapacity(ctx context.Context, interval time.Duration, warnAt float64, logger *slog.Logger) {
+	const fullAt = 0.99
+	level := 0 // 0 below warnAt, 1 above it, 2 full
+	check := func() {
+		attempt, cancel := context.WithTimeout(ctx, readTimeout)
+		defer cancel()
+		size, maxBytes, err := s.Usage(attempt)
+		if err != nil || maxBytes == 0 {
+			return // NATS not answering is readiness's business; no cap, no warning
+		}
+		used := float64(size) / float64(maxBytes)
+		now := 0
+		switch {
+		case used >= fullAt:
+			now = 2
+		case used >= warnAt:
+			now = 1
+		}
+		if now > level {
+			attrs := []any{"stream", StreamName, "bytes", size, "max_bytes", maxBytes, "used_percent", int(used * 100)}
+			if now == 2 {
+				logger.Error("event store full: commands are refused until EVENTS_MAX_BYTES is raised", attrs...)
+			} else {
+				logger.Warn("event store filling up: raise EVENTS_MAX_BYTES before it is full", attrs...)
+			}
+		}
+		level = now
+	}
+	check()
+	ticker := time.NewTicker(interval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+			check()
 		}
 	}
 }
