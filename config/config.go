@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"strconv"
@@ -41,6 +42,12 @@ type Config struct {
 	Replicas int
 	// SessionTTL is how long an unused session lives.
 	SessionTTL time.Duration
+	// SessionKey, when set, signs session cookies (every instance must have
+	// the same); empty lets the app generate one and keep it in NATS.
+	SessionKey string
+	// TrustedProxies are the peers whose X-Forwarded-Proto is believed
+	// (the session cookie is Secure when it says https); empty trusts none.
+	TrustedProxies []netip.Prefix
 	// Dev reports a development build (build tag dev): assets from disk,
 	// browser reload on rebuild.
 	Dev bool
@@ -143,6 +150,24 @@ func Parse(getenv func(string) string) (Config, error) {
 		fail("SESSION_TTL", ttlText, "must be a duration of at least 1m, e.g. 168h")
 	}
 
+	// The key is a secret: the error gives its length, not its value.
+	cfg.SessionKey = get("SESSION_KEY", "")
+	if n := len(cfg.SessionKey); n > 0 && n < minSessionKey {
+		errs = append(errs, fmt.Errorf("config: SESSION_KEY: must be at least %d characters, it has %d (make one with `openssl rand -base64 32`)", minSessionKey, n))
+	}
+
+	if proxies := get("TRUSTED_PROXIES", ""); proxies != "" {
+		for _, field := range strings.Split(proxies, ",") {
+			p, ok := parsePrefix(strings.TrimSpace(field))
+			if !ok {
+				fail("TRUSTED_PROXIES", proxies, "must be a comma-separated list of CIDR prefixes (10.0.0.0/8, fd00::/8) or addresses")
+				cfg.TrustedProxies = nil
+				break
+			}
+			cfg.TrustedProxies = append(cfg.TrustedProxies, p)
+		}
+	}
+
 	if natsPort := get("NATS_PORT", ""); natsPort != "" {
 		if p, ok := parsePort(natsPort); ok && p > 0 {
 			cfg.NATSPort = p
@@ -205,6 +230,20 @@ func checkAuth(a NATSAuth, external bool) []error {
 		}
 	}
 	return errs
+}
+
+// minSessionKey is the shortest SESSION_KEY: 256 bits of ASCII.
+const minSessionKey = 32
+
+// parsePrefix reads a CIDR prefix, or an address as a prefix of one.
+func parsePrefix(s string) (netip.Prefix, bool) {
+	if p, err := netip.ParsePrefix(s); err == nil {
+		return p.Masked(), true
+	}
+	if a, err := netip.ParseAddr(s); err == nil {
+		return netip.PrefixFrom(a, a.BitLen()), true
+	}
+	return netip.Prefix{}, false
 }
 
 func parsePort(s string) (int, bool) {

@@ -2,8 +2,10 @@ package config
 
 import (
 	"log/slog"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -19,7 +21,7 @@ func TestParseDefaults(t *testing.T) {
 		t.Fatalf("Parse(empty env): %v", err)
 	}
 	want := Config{Host: DefaultHost, Port: DefaultPort, DataDir: DefaultDataDir, LogLevel: slog.LevelInfo, Replicas: 1, SessionTTL: DefaultSessionTTL, Dev: Dev}
-	if cfg != want {
+	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("Parse(empty env) = %+v, want %+v", cfg, want)
 	}
 	if !cfg.Embedded() {
@@ -61,6 +63,9 @@ func TestParseRejectsBadValuesNamingTheVariable(t *testing.T) {
 		{"replicas on the embedded server", map[string]string{"NATS_REPLICAS": "3"}, "needs a cluster"},
 		{"session ttl is not a duration", map[string]string{"SESSION_TTL": "week"}, `SESSION_TTL="week"`},
 		{"session ttl is too short", map[string]string{"SESSION_TTL": "5s"}, `SESSION_TTL="5s"`},
+		{"session key is short", map[string]string{"SESSION_KEY": "hunter2-secret"}, "SESSION_KEY: must be at least 32 characters, it has 14"},
+		{"trusted proxies are not prefixes", map[string]string{"TRUSTED_PROXIES": "10.0.0.0/8, proxy.local"}, `TRUSTED_PROXIES="10.0.0.0/8, proxy.local"`},
+		{"a trusted prefix is out of range", map[string]string{"TRUSTED_PROXIES": "10.0.0.0/33"}, `TRUSTED_PROXIES="10.0.0.0/33"`},
 		{"nats port is zero", map[string]string{"NATS_PORT": "0"}, `NATS_PORT="0"`},
 		{"nats url has no host", map[string]string{"NATS_URL": "localhost"}, `NATS_URL="localhost"`},
 		{"nats url has a web scheme", map[string]string{"NATS_URL": "http://a:4222"}, `unsupported scheme "http"`},
@@ -111,5 +116,22 @@ func TestParseNATSAuth(t *testing.T) {
 	}
 	if cfg.NATSAuth != (NATSAuth{User: "u", Password: "p", TLSCA: "/etc/hostname"}) {
 		t.Errorf("NATSAuth = %+v", cfg.NATSAuth)
+	}
+}
+
+func TestParseSessionSettings(t *testing.T) {
+	t.Parallel()
+	key := strings.Repeat("k", 32)
+	cfg, err := Parse(lookup(map[string]string{"SESSION_KEY": key, "TRUSTED_PROXIES": "10.0.0.0/8, 192.168.1.7 ,fd00::/8"}))
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	want := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.168.1.7/32"), netip.MustParsePrefix("fd00::/8")}
+	if cfg.SessionKey != key || !reflect.DeepEqual(cfg.TrustedProxies, want) {
+		t.Errorf("SessionKey %q, TrustedProxies %v; want the key and %v", cfg.SessionKey, cfg.TrustedProxies, want)
+	}
+	// A short key is refused without showing it.
+	if _, err := Parse(lookup(map[string]string{"SESSION_KEY": "hunter2-secret"})); err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("a short key: error %v; want one that does not show the key", err)
 	}
 }

@@ -1,19 +1,24 @@
-// Package session keeps server-side sessions in a JetStream KV bucket. The
-// browser's cookie holds only a random 256-bit ID; everything else stays on
-// the server, expires with the bucket's TTL unless used, and is shared by
-// every app instance. An ID the server did not issue (or that expired) is
-// never adopted: such a request gets a fresh session.
+// Package session identifies browsers. The cookie holds a random 256-bit
+// ID and the time it was issued, signed with a key every app instance
+// shares (cookie.go): the server recognises the IDs it issued without
+// storing them, so a visitor who only reads pages costs no storage, an ID
+// the server never issued is never adopted, and an expired cookie is not
+// revived. A session that sends a command is kept in a JetStream KV bucket
+// from then on (shared by every instance, expiring when unused). A used
+// session never expires: its cookie and its record are renewed, at most
+// once per tenth of the TTL so that a busy page does not write on every
+// request. A command without a valid session is refused, never run in a
+// fresh one.
 package session
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -22,153 +27,267 @@ import (
 	"ironstar/nats/ensure"
 )
 
-// CookieName is the session cookie.
-const CookieName = "ironstar_session"
-
-// Bucket is the KV bucket of sessions.
+// Bucket is the KV bucket of the sessions that have sent a command.
 const Bucket = "sessions"
 
-// Session is what the server knows about one browser.
+// Session is what a request knows about its browser.
 type Session struct {
-	// ID is the cookie value. Never store it in events or logs.
-	ID string `json:"-"`
+	// ID is the random part of the cookie. Never store it in events or logs.
+	ID string
 	// PublicID is a public handle on the session: it names the session's
 	// todo list, its counter, and appears in events' metadata. Unlike ID it
 	// is not a secret.
-	PublicID string `json:"public_id"`
-	// Created is when the session began.
-	Created time.Time `json:"created"`
-	// Touched is when the session was last refreshed in the bucket.
+	PublicID string
+}
+
+// record is a session as kept in Bucket, under its ID.
+type record struct {
+	PublicID string    `json:"public_id"`
+	Created  time.Time `json:"created"`
+	// Touched is when the record was last written; the bucket's TTL
+	// counts from the last write.
 	Touched time.Time `json:"touched"`
 }
 
-// Store creates, finds and refreshes sessions.
-type Store struct {
-	js     jetstream.JetStream
-	kv     jetstream.KeyValue
-	ttl    time.Duration
-	now    func() time.Time
-	logger *slog.Logger
+// Options configure a Store.
+type Options struct {
+	// TTL is how long an unused session lives.
+	TTL time.Duration
+	// Replicas of the buckets.
+	Replicas int
+	// Key signs cookies and derives public IDs; at least MinKeyLength
+	// bytes. Empty: a key generated once and kept in KeyBucket. Changing it
+	// ends every session.
+	Key []byte
+	// TrustedProxies are the peers whose X-Forwarded-Proto is believed.
+	TrustedProxies []netip.Prefix
 }
 
-// NewStore opens (or creates) the sessions bucket; a session unused for ttl
-// expires.
-func NewStore(ctx context.Context, js jetstream.JetStream, ttl time.Duration, replicas int, logger *slog.Logger) (*Store, error) {
+// Store finds, starts, keeps and renews sessions.
+type Store struct {
+	js        jetstream.JetStream
+	kv        jetstream.KeyValue
+	ttl       time.Duration
+	cookieKey []byte
+	publicKey []byte
+	trusted   []netip.Prefix
+	now       func() time.Time
+	logger    *slog.Logger
+}
+
+// NewStore opens (or creates) the sessions bucket and the signing key.
+func NewStore(ctx context.Context, js jetstream.JetStream, opts Options, logger *slog.Logger) (*Store, error) {
 	kv, err := ensure.KeyValue(ctx, js, jetstream.KeyValueConfig{
 		Bucket:      Bucket,
-		Description: "browser sessions; a value expires when unused for TTL",
-		TTL:         ttl,
+		Description: "browser sessions that sent a command; a value expires when unused for TTL",
+		TTL:         opts.TTL,
 		History:     1,
 		Storage:     jetstream.FileStorage,
-		Replicas:    max(replicas, 1),
+		Replicas:    max(opts.Replicas, 1),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("session: bucket: %w", err)
 	}
-	return &Store{js: js, kv: kv, ttl: ttl, now: time.Now, logger: logger}, nil
-}
-
-// newID returns 32 random bytes, base64url: 256 bits, a valid KV key.
-func newID() string {
-	b := make([]byte, 32)
-	rand.Read(b) // never fails (crypto/rand panics on a broken system)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-// idLength is the length of every ID newID makes.
-const idLength = 43
-
-func wellFormed(id string) bool {
-	if len(id) != idLength {
-		return false
-	}
-	_, err := base64.RawURLEncoding.DecodeString(id)
-	return err == nil
-}
-
-// Create starts a new session.
-func (s *Store) Create(ctx context.Context) (Session, error) {
-	now := s.now().UTC()
-	sess := Session{ID: newID(), PublicID: newID()[:22], Created: now, Touched: now}
-	data, _ := json.Marshal(sess)
-	if _, err := s.kv.Create(ctx, sess.ID, data); err != nil {
-		return Session{}, fmt.Errorf("session: create: %w", err)
-	}
-	return sess, nil
-}
-
-// ErrNotFound means no live session has the ID.
-var ErrNotFound = errors.New("session: not found")
-
-// Get returns the session with the ID, refreshing its expiry when it is
-// more than a tenth of the TTL old (so busy sessions do not write on every
-// request).
-func (s *Store) Get(ctx context.Context, id string) (Session, error) {
-	if !wellFormed(id) {
-		return Session{}, ErrNotFound
-	}
-	// From the bucket's leader: a lagging replica's "not found" would
-	// replace the browser's session with a new one.
-	value, revision, err := nats.KVGet(ctx, s.js, s.kv, id)
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return Session{}, ErrNotFound
-	}
-	if err != nil {
-		return Session{}, fmt.Errorf("session: get: %w", err)
-	}
-	var sess Session
-	if err := json.Unmarshal(value, &sess); err != nil {
-		return Session{}, fmt.Errorf("session: decode: %w", err)
-	}
-	sess.ID = id
-	if now := s.now().UTC(); now.Sub(sess.Touched) > s.ttl/10 {
-		sess.Touched = now
-		data, _ := json.Marshal(sess)
-		// Update by revision: a session deleted meanwhile stays deleted.
-		if _, err := s.kv.Update(ctx, id, data, revision); err != nil {
-			s.logger.Debug("session: refresh", "err", err)
+	key := opts.Key
+	if len(key) == 0 {
+		if key, err = sharedKey(ctx, js, opts.Replicas); err != nil {
+			return nil, err
 		}
+	} else if len(key) < MinKeyLength {
+		return nil, fmt.Errorf("session: the key must be at least %d bytes", MinKeyLength)
 	}
-	return sess, nil
+	return &Store{
+		js: js, kv: kv, ttl: opts.TTL,
+		cookieKey: deriveKey(key, "cookie"), publicKey: deriveKey(key, "public-id"),
+		trusted: opts.TrustedProxies, now: time.Now, logger: logger,
+	}, nil
 }
+
+// renewEvery is how old a cookie or a record must be before a request
+// renews it.
+func (s *Store) renewEvery() time.Duration { return s.ttl / 10 }
+
+// ErrNoSession means a command came without a valid session: no cookie,
+// one the server did not issue, or an expired one.
+var ErrNoSession = errors.New("session: no valid session")
 
 type ctxKey struct{}
 
-// FromContext returns the request's session, set by Middleware.
+// FromContext returns the request's session, set by Middleware or Guard.
 func FromContext(ctx context.Context) (Session, bool) {
 	sess, ok := ctx.Value(ctxKey{}).(Session)
 	return sess, ok
 }
 
-// Middleware finds the request's session from its cookie, or starts a new
-// one and sets the cookie. If the bucket cannot be reached it answers 503.
+// Middleware finds the request's session from its cookie, or for a page or
+// stream (GET, HEAD) starts one, storing nothing. A command (any other
+// method) without a valid session is refused: 403, plain text. If the
+// bucket cannot be reached when it is needed it answers 503.
 func (s *Store) Middleware(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var sess Session
-		var err error
-		if c, cookieErr := r.Cookie(CookieName); cookieErr == nil {
-			sess, err = s.Get(r.Context(), c.Value)
-		} else {
-			err = ErrNotFound
-		}
-		if errors.Is(err, ErrNotFound) {
-			if sess, err = s.Create(r.Context()); err == nil {
-				http.SetCookie(w, &http.Cookie{
-					Name:     CookieName,
-					Value:    sess.ID,
-					Path:     "/",
-					MaxAge:   int(s.ttl.Seconds()),
-					HttpOnly: true,
-					Secure:   r.TLS != nil,
-					SameSite: http.SameSiteLaxMode,
-				})
+	return s.Guard(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "no valid session: reload the page", http.StatusForbidden)
+	}))(next)
+}
+
+// Guard is Middleware whose refusal of a command without a valid session
+// is refuse (a feature's alert fragment, say).
+func (s *Store) Guard(refuse http.Handler) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			sess, err := s.resolve(w, r)
+			switch {
+			case errors.Is(err, ErrNoSession):
+				refuse.ServeHTTP(w, r)
+				return
+			case errors.Is(err, context.Canceled):
+				return // the client went away
+			case err != nil:
+				s.logger.Warn("session", "err", err)
+				w.Header().Set("Retry-After", "1")
+				http.Error(w, "sessions are unavailable, try again shortly", http.StatusServiceUnavailable)
+				return
+			}
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, sess)))
+		})
+	}
+}
+
+// isCommand reports whether the request may change something.
+func isCommand(r *http.Request) bool {
+	return r.Method != http.MethodGet && r.Method != http.MethodHead
+}
+
+// resolve finds the request's session, renewing its cookie (on w) and its
+// record when they are due, or starts one for a page.
+func (s *Store) resolve(w http.ResponseWriter, r *http.Request) (Session, error) {
+	ctx, now := r.Context(), s.now()
+	secure := s.secure(r)
+	value, foundAs := readCookie(r, secure)
+
+	if t, ok := s.verify(value, now); ok {
+		sess := Session{ID: t.id, PublicID: s.publicID(t.id)}
+		due := now.Sub(t.issued) >= s.renewEvery()
+		if isCommand(r) {
+			// The session now has something to keep.
+			kept, err := s.keep(ctx, sess, now)
+			if err != nil {
+				return Session{}, err
+			}
+			sess = kept
+		} else if due {
+			// A page or stream renews the record of a kept session too;
+			// it does not need the record, so a failure only waits.
+			if err := s.touch(ctx, t.id, now); err != nil && !errors.Is(err, context.Canceled) {
+				s.logger.Debug("session: renew", "err", err)
 			}
 		}
-		if err != nil {
-			s.logger.Error("session", "err", err)
-			http.Error(w, "sessions are unavailable, try again shortly", http.StatusServiceUnavailable)
-			return
+		if due {
+			s.setCookie(w, secure, s.sign(t.id, now))
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, sess)))
-	})
+		return sess, nil
+	}
+
+	if wellFormed(value) {
+		sess, ok, err := s.legacy(ctx, w, value, foundAs, secure, now)
+		if ok || err != nil {
+			return sess, err
+		}
+	}
+
+	if isCommand(r) {
+		return Session{}, ErrNoSession
+	}
+	id := newID()
+	s.setCookie(w, secure, s.sign(id, now))
+	return Session{ID: id, PublicID: s.publicID(id)}, nil
+}
+
+// legacy finds a session from before signed cookies: the cookie is the
+// bare ID, and only the bucket knows the session (and its public ID, which
+// names its list). Such sessions keep working, renewed like the others
+// (the cookie keeps its value), until they go unused for TTL; a cookie of
+// the bare name over HTTPS is moved to the __Host- name.
+func (s *Store) legacy(ctx context.Context, w http.ResponseWriter, id, foundAs string, secure bool, now time.Time) (Session, bool, error) {
+	rec, revision, err := s.get(ctx, id)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return Session{}, false, nil // never issued, or expired
+	}
+	if err != nil {
+		return Session{}, false, err
+	}
+	renewed := s.renew(ctx, id, rec, revision, now)
+	if moved := foundAs != cookieName(secure); renewed || moved {
+		s.setCookie(w, secure, id)
+		if moved {
+			dropCookie(w, foundAs)
+		}
+	}
+	return Session{ID: id, PublicID: rec.PublicID}, true, nil
+}
+
+// keep makes sure a session that sends a command is in the bucket, and
+// renews its record when due. A record found keeps its public ID.
+func (s *Store) keep(ctx context.Context, sess Session, now time.Time) (Session, error) {
+	rec, revision, err := s.get(ctx, sess.ID)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		data, _ := json.Marshal(record{PublicID: sess.PublicID, Created: now.UTC(), Touched: now.UTC()})
+		// A concurrent command may have stored it first: the same record.
+		if _, err := s.kv.Create(ctx, sess.ID, data); err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
+			return Session{}, fmt.Errorf("session: store: %w", err)
+		}
+		return sess, nil
+	}
+	if err != nil {
+		return Session{}, err
+	}
+	s.renew(ctx, sess.ID, rec, revision, now)
+	sess.PublicID = rec.PublicID
+	return sess, nil
+}
+
+// touch renews the record of id if there is one and it is due.
+func (s *Store) touch(ctx context.Context, id string, now time.Time) error {
+	rec, revision, err := s.get(ctx, id)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return nil // a session that never sent a command: nothing kept
+	}
+	if err != nil {
+		return err
+	}
+	s.renew(ctx, id, rec, revision, now)
+	return nil
+}
+
+// renew rewrites the record (restarting the bucket's TTL) if it was last
+// written at least renewEvery ago, and reports whether it did.
+func (s *Store) renew(ctx context.Context, id string, rec record, revision uint64, now time.Time) bool {
+	if now.Sub(rec.Touched) < s.renewEvery() {
+		return false
+	}
+	rec.Touched = now.UTC()
+	data, _ := json.Marshal(rec)
+	// Update by revision: a concurrent renewal wins, a deleted session
+	// stays deleted.
+	if _, err := s.kv.Update(ctx, id, data, revision); err != nil {
+		s.logger.Debug("session: renew", "err", err)
+		return false
+	}
+	return true
+}
+
+// get reads a record from the bucket's leader: a lagging replica's "not
+// found" would refuse a live session's command.
+func (s *Store) get(ctx context.Context, id string) (record, uint64, error) {
+	value, revision, err := nats.KVGet(ctx, s.js, s.kv, id)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return record{}, 0, err
+	}
+	if err != nil {
+		return record{}, 0, fmt.Errorf("session: get: %w", err)
+	}
+	var rec record
+	if err := json.Unmarshal(value, &rec); err != nil || rec.PublicID == "" {
+		return record{}, 0, fmt.Errorf("session: record without a public ID (%v)", err)
+	}
+	return rec, revision, nil
 }

@@ -111,7 +111,9 @@ func run(ctx context.Context, logOutput io.Writer) error {
 	if err != nil {
 		return err
 	}
-	sessions, err := session.NewStore(ctx, nc.JS, cfg.SessionTTL, cfg.Replicas, logger)
+	sessions, err := session.NewStore(ctx, nc.JS, session.Options{
+		TTL: cfg.SessionTTL, Replicas: cfg.Replicas, Key: []byte(cfg.SessionKey), TrustedProxies: cfg.TrustedProxies,
+	}, logger)
 	if err != nil {
 		return err
 	}
