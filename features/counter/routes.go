@@ -14,24 +14,20 @@ import (
 
 // Deps is what the feature needs from the composition root.
 type Deps struct {
-	Logger *slog.Logger
-	// Storage holds the counters' events and snapshots.
-	Storage es.Storage
+	Logger   *slog.Logger
+	Store    es.Store
+	Registry *es.Registry
 	// View reads the counters projection (see Projection).
 	View     *projection.View[View]
 	Sessions *session.Store
 }
-
-// counterSchema versions Counter's shape in snapshots: bump it when Counter
-// changes.
-const counterSchema = 1
 
 // SetupRoutes mounts the counter page, its stream and its commands.
 func SetupRoutes(r chi.Router, deps Deps) error {
 	h := &handlers{
 		logger:   deps.Logger,
 		view:     deps.View,
-		counters: es.NewHandler(deps.Storage, Decider(), counterSchema),
+		counters: es.Handler[Counter, Command, Event]{Store: deps.Store, Registry: deps.Registry, Decider: Decider()},
 	}
 	h.hub = sse.NewHub(deps.View.Watch, h.render)
 	r.Group(func(r chi.Router) {

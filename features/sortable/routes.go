@@ -14,24 +14,20 @@ import (
 
 // Deps is what the feature needs from the composition root.
 type Deps struct {
-	Logger *slog.Logger
-	// Storage holds the boards' events and snapshots.
-	Storage es.Storage
+	Logger   *slog.Logger
+	Store    es.Store
+	Registry *es.Registry
 	// View reads the boards projection (see Projection).
 	View     *projection.View[View]
 	Sessions *session.Store
 }
-
-// boardSchema versions Board's shape in snapshots: bump it when Board
-// changes.
-const boardSchema = 1
 
 // SetupRoutes mounts the page, its stream and its command.
 func SetupRoutes(r chi.Router, deps Deps) error {
 	h := &handlers{
 		logger: deps.Logger,
 		view:   deps.View,
-		boards: es.NewHandler(deps.Storage, Decider(), boardSchema),
+		boards: es.Handler[Board, Command, Event]{Store: deps.Store, Registry: deps.Registry, Decider: Decider()},
 	}
 	h.hub = sse.NewHub(deps.View.Watch, render)
 	r.Group(func(r chi.Router) {
