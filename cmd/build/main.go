@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 
@@ -57,7 +58,7 @@ func run(ctx context.Context, watch bool, logger *slog.Logger) error {
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return err
 	}
-	if err := copyDatastar(ctx); err != nil {
+	if err := copyDatastar(ctx, watch); err != nil {
 		return err
 	}
 	if err := copyIcons(); err != nil {
@@ -91,8 +92,8 @@ func run(ctx context.Context, watch bool, logger *slog.Logger) error {
 		return nil
 	}
 
+	// No source maps: production serves what it runs, not the source.
 	opts.MinifyWhitespace, opts.MinifyIdentifiers, opts.MinifySyntax = true, true, true
-	opts.Sourcemap = api.SourceMapLinked
 	result := api.Build(opts)
 	if len(result.Errors) > 0 {
 		return fmt.Errorf("esbuild: %s", formatMessages(result.Errors))
@@ -106,7 +107,9 @@ func run(ctx context.Context, watch bool, logger *slog.Logger) error {
 // copyDatastar copies the Datastar client out of the module go.mod pins.
 // `go mod download` fetches it if the cache lacks it and checks it against
 // go.sum; unlike `go list -m`, it prints the directory even on an empty cache.
-func copyDatastar(ctx context.Context) error {
+// Its source map comes along in dev builds only; production drops the map
+// and the comment pointing to it.
+func copyDatastar(ctx context.Context, dev bool) error {
 	out, err := exec.CommandContext(ctx, "go", "mod", "download", "-json", datastarMod).Output()
 	if err != nil {
 		var exitErr *exec.ExitError
@@ -122,10 +125,17 @@ func copyDatastar(ctx context.Context) error {
 	if mod.Error != "" || mod.Dir == "" {
 		return fmt.Errorf("go mod download %s: %s", datastarMod, mod.Error)
 	}
-	for _, name := range []string{datastarFile, datastarFile + ".map"} {
+	names := []string{datastarFile}
+	if dev {
+		names = append(names, datastarFile+".map")
+	}
+	for _, name := range names {
 		data, err := os.ReadFile(filepath.Join(mod.Dir, name))
 		if err != nil {
 			return fmt.Errorf("datastar %s: %w", mod.Version, err)
+		}
+		if !dev {
+			data = sourceMapComment.ReplaceAll(data, nil)
 		}
 		if err := os.WriteFile(filepath.Join(outDir, filepath.Base(name)), data, 0o644); err != nil {
 			return err
@@ -133,6 +143,9 @@ func copyDatastar(ctx context.Context) error {
 	}
 	return nil
 }
+
+// sourceMapComment is a bundle's closing pointer to its source map.
+var sourceMapComment = regexp.MustCompile(`(?m)^//# sourceMappingURL=\S+\s*$`)
 
 // copyIcons copies the icons package icons names out of lucide-static.
 func copyIcons() error {

@@ -8,5 +8,29 @@
 // URL for the address of a file and never spell it out.
 package resources
 
+import (
+	"io/fs"
+	"net/http"
+	"path"
+	"strings"
+)
+
 // Prefix is the path the static handler is mounted under.
 const Prefix = "/static/"
+
+// onlyFiles answers 404 for a directory of fsys instead of the listing
+// http.FileServer would give: the tree's layout is nobody's business. It
+// runs behind http.StripPrefix, so the path names a file of fsys.
+func onlyFiles(fsys fs.FS, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := strings.Trim(path.Clean("/"+r.URL.Path), "/")
+		if name == "" {
+			name = "."
+		}
+		if info, err := fs.Stat(fsys, name); err == nil && info.IsDir() {
+			http.NotFound(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}

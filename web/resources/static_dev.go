@@ -17,7 +17,8 @@ const dir = "web/resources/static"
 
 // Handler serves the files from disk with caching turned off.
 func Handler() http.Handler {
-	files := http.StripPrefix(Prefix, http.FileServerFS(os.DirFS(dir)))
+	static := os.DirFS(dir)
+	files := http.StripPrefix(Prefix, onlyFiles(static, http.FileServerFS(static)))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
 		files.ServeHTTP(w, r)

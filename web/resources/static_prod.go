@@ -28,6 +28,9 @@ var hashedFiles = sync.OnceValue(func() *catalog {
 		if err != nil || d.IsDir() {
 			return err
 		}
+		if path.Ext(name) == ".map" {
+			return nil // left over from a dev build: never served
+		}
 		data, err := fs.ReadFile(static, name)
 		if err != nil {
 			return err
@@ -55,12 +58,16 @@ type catalog struct {
 }
 
 // Handler serves the embedded files. Hashed names are cached for a year;
-// logical names still work (for files referenced from inside a bundle, such
-// as a source map) but must be revalidated.
+// logical names still work (for files referenced from inside a bundle) but
+// must be revalidated. Directories and source maps are not served.
 func Handler() http.Handler {
 	c := hashedFiles()
-	files := http.FileServerFS(c.files)
+	files := onlyFiles(c.files, http.FileServerFS(c.files))
 	return http.StripPrefix(Prefix, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if path.Ext(r.URL.Path) == ".map" {
+			http.NotFound(w, r)
+			return
+		}
 		if a, ok := c.logical[r.URL.Path]; ok {
 			w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
 			w.Header().Set("ETag", a.etag)

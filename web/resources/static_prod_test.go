@@ -42,6 +42,11 @@ func TestProductionAssetsAreContentHashedAndImmutable(t *testing.T) {
 	if rec := serve("/static/favicon.0000000000000000.svg"); rec.Code != http.StatusNotFound {
 		t.Errorf("GET with a stale hash = %d, want 404", rec.Code)
 	}
+	for _, path := range []string{"/static/", "/static/dist/", "/static/dist/icons", "/static/dist/datastar.js.map", "/static/dist/app.js.map"} {
+		if rec := serve(path); rec.Code != http.StatusNotFound {
+			t.Errorf("GET %s = %d, want 404 (no listings, no source maps)", path, rec.Code)
+		}
+	}
 	if got := URL("missing.js"); got != "/static/missing.js" {
 		t.Errorf("URL(missing.js) = %q", got)
 	}
