@@ -25,11 +25,28 @@ import (
 // MaxBody bounds a command's request body.
 const MaxBody = 16 << 10
 
-// Errors of DecodeSignals.
+// Errors of DecodeSignals, and of a command missing a signal it needs.
 var (
-	ErrTooLarge  = errors.New("request body too large")
-	ErrMalformed = errors.New("malformed signals")
+	ErrTooLarge      = errors.New("request body too large")
+	ErrMalformed     = errors.New("malformed signals")
+	ErrMissingSignal = errors.New("missing signal")
 )
+
+// Require returns the value of a signal a command cannot do without, or
+// ErrMissingSignal naming it when the request lacked it (absent, or null).
+// Signals a command needs are decoded into pointers for this: an empty body,
+// `null` or `{}` must be refused, not read as empty strings (a rename to ""
+// deletes a todo).
+func Require[T any](name string, v *T) (T, error) {
+	if v == nil {
+		var zero T
+		return zero, Missing(name)
+	}
+	return *v, nil
+}
+
+// Missing is the ErrMissingSignal of the signal name.
+func Missing(name string) error { return fmt.Errorf("%w %q", ErrMissingSignal, name) }
 
 // DecodeSignals reads the JSON signals Datastar sends as the body of every
 // non-GET request (DELETE included, which datastar-go's ReadSignals would
@@ -97,6 +114,14 @@ func validKey(key string) bool {
 	return true
 }
 
+// NoSession answers a command without a valid session (the refusal
+// session.Store.Guard needs): 403 with the feature's alert, nothing run.
+func NoSession(logger *slog.Logger, alertID string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		Fail(w, r, logger, alertID, session.ErrNoSession, func(error) (Problem, bool) { return Problem{}, false })
+	})
+}
+
 // Problem is how a feature wants one of its errors answered.
 type Problem struct {
 	Status  int
@@ -109,6 +134,7 @@ type Problem struct {
 // infrastructure errors are logged and shown as a generic message.
 func Fail(w http.ResponseWriter, r *http.Request, logger *slog.Logger, alertID string, err error, known func(error) (Problem, bool)) {
 	p := Problem{http.StatusInternalServerError, "Something went wrong; please try again."}
+	var overQuota *OverQuotaError
 	if k, ok := known(err); ok {
 		p = k
 	} else {
@@ -117,10 +143,21 @@ func Fail(w http.ResponseWriter, r *http.Request, logger *slog.Logger, alertID s
 			p = Problem{http.StatusRequestEntityTooLarge, "That request is too large."}
 		case errors.Is(err, ErrMalformed):
 			p = Problem{http.StatusBadRequest, "The request's signals are malformed: expected a JSON object."}
+		case errors.Is(err, session.ErrNoSession):
+			p = Problem{http.StatusForbidden, "This page's session has ended (or the browser keeps no cookies): reload the page to go on."}
+		case errors.Is(err, ErrMissingSignal):
+			p = Problem{http.StatusBadRequest, "The request lacks a signal this action needs; please reload the page."}
 		case errors.Is(err, es.ErrInvalidStreamID):
 			p = Problem{http.StatusBadRequest, "That is not a valid id."}
 		case errors.Is(err, es.ErrConcurrency):
 			p = Problem{http.StatusConflict, "This is busy; please try again."}
+		case errors.As(err, &overQuota):
+			w.Header().Set("Retry-After", overQuota.retryAfter())
+			p = Problem{http.StatusTooManyRequests, "Too many changes in a short time: nothing was saved. Please wait a moment and try again."}
+		case errors.Is(err, es.ErrStoreFull):
+			// Not transient: the cap must be raised. WatchCapacity logs it.
+			logger.Debug("command", "path", r.URL.Path, "err", err)
+			p = Problem{http.StatusInsufficientStorage, "The store is full, so nothing was saved. The site's operator has been warned."}
 		case errors.Is(err, es.ErrUnavailable):
 			// A NATS node is down or a leader is being elected: seconds.
 			logger.Warn("command", "path", r.URL.Path, "err", err)
