@@ -20,10 +20,33 @@ const DefaultMaxAttempts = 10
 // maxBackoff caps the pause between two attempts.
 const maxBackoff = 250 * time.Millisecond
 
+// Storage is what every Handler stores through: the event store, the
+// snapshot store and the registry that encodes events. The composition root
+// builds one and every feature builds its handlers from it with NewHandler,
+// so that every aggregate is snapshotted without a feature opting in: a
+// counter anyone can increment would otherwise cost more with every event.
+type Storage struct {
+	Store     Store
+	Snapshots SnapshotStore
+	Registry  *Registry
+	// SnapshotEvery is Handler.SnapshotEvery (DefaultSnapshotEvery if 0).
+	SnapshotEvery int
+}
+
+// NewHandler returns the Handler of one kind of aggregate, snapshotted in
+// st.Snapshots. schema is its SnapshotSchema: the version of the shape of
+// S, to bump when S changes.
+func NewHandler[S, C, E any](st Storage, d Decider[S, C, E], schema int) *Handler[S, C, E] {
+	return &Handler[S, C, E]{
+		Store: st.Store, Registry: st.Registry, Decider: d,
+		Snapshots: st.Snapshots, SnapshotEvery: st.SnapshotEvery, SnapshotSchema: schema,
+	}
+}
+
 // Handler runs commands for one kind of aggregate. Commands on one
 // aggregate run one at a time in this process (others wait their turn), so
 // only writers in other processes can collide. A Handler must not be copied
-// after its first use.
+// after its first use. NewHandler builds one from the app's Storage.
 type Handler[S, C, E any] struct {
 	Store    Store
 	Registry *Registry
@@ -31,9 +54,11 @@ type Handler[S, C, E any] struct {
 	// MaxAttempts bounds retries on ErrConcurrency; DefaultMaxAttempts if 0.
 	MaxAttempts int
 
-	// Snapshots, when set, keeps the folded state of long aggregates so that
-	// a command loads only the events since. The state S must survive a JSON
-	// round trip (exported fields).
+	// Snapshots keeps the folded state of every aggregate, so that a
+	// command loads only the events since its last snapshot: its cost stays
+	// flat however long the aggregate grows. The state S must survive a
+	// JSON round trip (exported fields). Without it (nil, in some tests)
+	// every command folds the aggregate's whole history.
 	Snapshots SnapshotStore
 	// SnapshotEvery is how many events may pile up on top of the last
 	// snapshot before a new one is saved (DefaultSnapshotEvery if 0).
@@ -48,10 +73,20 @@ type Handler[S, C, E any] struct {
 // DefaultSnapshotEvery is Handler.SnapshotEvery's default.
 const DefaultSnapshotEvery = 100
 
-// recentCommands is how many command IDs a snapshot remembers, so that a
-// command retried after a snapshot is still recognised. (Older retries are
-// also caught by the store's duplicate window while it lasts.)
-const recentCommands = 100
+// RecentCommands is how many command IDs a snapshot remembers, so that a
+// command retried after a snapshot is still recognised as a duplicate.
+//
+// What holds: a command is recognised as long as it is among the
+// aggregate's last RecentCommands commands (or was stored after the latest
+// snapshot, so up to RecentCommands+SnapshotEvery-1 commands back). An
+// older one, retried, is decided again; the store then still drops its
+// events if they arrive within its duplicate window (JetStream's, 2
+// minutes by default; memstore's, for ever), and Handle answers it as a
+// duplicate (a command of one event) or, for a batch JetStream refuses as
+// a duplicate, with ErrConcurrency after its attempts, storing nothing.
+// Retried later than both, it is stored again. A browser retries within
+// seconds, inside the store's window however busy the aggregate is.
+const RecentCommands = 100
 
 // Result is what a handled command did.
 type Result[S any] struct {
@@ -90,7 +125,11 @@ func (h *Handler[S, C, E]) Handle(ctx context.Context, stream StreamID, cmd C, m
 		attempts = DefaultMaxAttempts
 	}
 	for attempt := 1; ; attempt++ {
-		res, err := h.attempt(ctx, stream, cmd, meta)
+		// The last attempt folds the whole history: a snapshot ahead of
+		// the aggregate (its events restored from an older backup, say)
+		// would otherwise make every append conflict, for ever. The full
+		// load then replaces it.
+		res, err := h.attempt(ctx, stream, cmd, meta, attempt == 1 || attempt < attempts)
 		if !errors.Is(err, ErrConcurrency) || attempt == attempts {
 			return res, err
 		}
@@ -108,8 +147,11 @@ func (h *Handler[S, C, E]) Handle(ctx context.Context, stream StreamID, cmd C, m
 	}
 }
 
-func (h *Handler[S, C, E]) attempt(ctx context.Context, stream StreamID, cmd C, meta Metadata) (Result[S], error) {
-	state, after, recent := h.snapshot(ctx, stream)
+func (h *Handler[S, C, E]) attempt(ctx context.Context, stream StreamID, cmd C, meta Metadata, useSnapshot bool) (Result[S], error) {
+	state, after, recent := h.Decider.Initial, uint64(0), []string(nil)
+	if useSnapshot {
+		state, after, recent = h.snapshot(ctx, stream)
+	}
 	stored, version, err := h.Store.Load(ctx, stream, after)
 	if err != nil {
 		return Result[S]{}, fmt.Errorf("load %s: %w", stream, err)
@@ -120,11 +162,14 @@ func (h *Handler[S, C, E]) attempt(ctx context.Context, stream StreamID, cmd C, 
 			return Result[S]{}, err
 		}
 		state = h.Decider.Evolve(state, e)
-		recent = append(recent, env.Meta.CommandID)
+		if n := len(recent); n == 0 || recent[n-1] != env.Meta.CommandID { // a command's events are adjacent
+			recent = append(recent, env.Meta.CommandID)
+		}
 	}
 	if slices.Contains(recent, meta.CommandID) {
 		return Result[S]{Version: version, State: state, Duplicate: true}, nil
 	}
+	loaded, decidedOn := version, state
 	events, err := h.Decider.Decide(state, cmd)
 	if err != nil {
 		return Result[S]{Version: version, State: state}, err
@@ -154,7 +199,15 @@ func (h *Handler[S, C, E]) attempt(ctx context.Context, stream StreamID, cmd C, 
 	if err != nil {
 		return Result[S]{}, fmt.Errorf("append %s: %w", stream, err)
 	}
-	if h.Snapshots != nil && len(stored)+len(envs) >= cmp.Or(h.SnapshotEvery, DefaultSnapshotEvery) {
+	if version <= loaded {
+		// The store acknowledged the events at their old place: this
+		// command was stored before, longer ago than the snapshot
+		// remembers. Nothing changed, and no snapshot may be saved with
+		// the events folded in twice.
+		return Result[S]{Version: loaded, State: decidedOn, Duplicate: true}, nil
+	}
+	// A full load that passed a snapshot by replaces it, whatever it was.
+	if h.Snapshots != nil && (!useSnapshot || len(stored)+len(envs) >= cmp.Or(h.SnapshotEvery, DefaultSnapshotEvery)) {
 		h.saveSnapshot(ctx, stream, state, version, append(recent, meta.CommandID))
 	}
 	return Result[S]{Version: version, Events: envs, State: state}, nil
@@ -186,8 +239,8 @@ func (h *Handler[S, C, E]) saveSnapshot(ctx context.Context, stream StreamID, st
 	if err != nil {
 		return
 	}
-	if len(commands) > recentCommands {
-		commands = commands[len(commands)-recentCommands:]
+	if len(commands) > RecentCommands {
+		commands = commands[len(commands)-RecentCommands:]
 	}
 	h.Snapshots.SaveSnapshot(ctx, stream, Snapshot{Version: version, Schema: h.SnapshotSchema, State: data, Commands: commands})
 }

@@ -14,3 +14,7 @@ func TestContract(t *testing.T) {
 func TestSnapshotContract(t *testing.T) {
 	storetest.RunSnapshots(t, memstore.NewSnapshots())
 }
+
+func TestHandlerContract(t *testing.T) {
+	storetest.RunHandler(t, memstore.New(), memstore.NewSnapshots())
+}

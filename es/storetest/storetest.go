@@ -30,6 +30,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("50 concurrent writers lose no write", func(t *testing.T) { concurrentWriters(t, newStore(t)) })
 	t.Run("an event ID already stored is stored once", func(t *testing.T) { duplicate(t, newStore(t)) })
 	t.Run("read after a sequence, in order across aggregates", func(t *testing.T) { readAfter(t, newStore(t)) })
+	t.Run("load after a version returns only the events since", func(t *testing.T) { loadAfter(t, newStore(t)) })
 	t.Run("invalid stream ids are refused", func(t *testing.T) { invalidIDs(t, newStore(t)) })
 }
 
@@ -242,6 +243,34 @@ func duplicate(t *testing.T, s Store) {
 	}
 }
 
+// loadAfter is what a snapshot relies on: a load from the snapshot's
+// version returns the aggregate's later events only, and its version.
+func loadAfter(t *testing.T, s Store) {
+	ctx := t.Context()
+	a, b := es.StreamID{Aggregate: "todo", ID: "a"}, es.StreamID{Aggregate: "todo", ID: "b"}
+	var va, vb uint64
+	var mid uint64
+	for i := range 6 {
+		var err error
+		if va, err = s.Append(ctx, a, va, []es.Envelope{event(fmt.Sprintf("a%d", i), "todo.added", `{}`)}); err != nil {
+			t.Fatal(err)
+		}
+		if vb, err = s.Append(ctx, b, vb, []es.Envelope{event(fmt.Sprintf("b%d", i), "todo.added", `{}`)}); err != nil {
+			t.Fatal(err)
+		}
+		if i == 2 {
+			mid = va
+		}
+	}
+	events, version, err := s.Load(ctx, a, mid)
+	if err != nil || version != va || fmt.Sprint(ids(events)) != "[a3 a4 a5]" {
+		t.Errorf("Load(a, after %d) = %v at %d, %v; want [a3 a4 a5] at %d", mid, ids(events), version, err, va)
+	}
+	if events, version, err := s.Load(ctx, a, va); err != nil || len(events) != 0 || version != va {
+		t.Errorf("Load(a, after its version %d) = %v at %d, %v; want nothing at %d", va, ids(events), version, err, va)
+	}
+}
+
 func readAfter(t *testing.T, s Store) {
 	ctx := t.Context()
 	a, b := es.StreamID{Aggregate: "todo", ID: "a"}, es.StreamID{Aggregate: "counter", ID: "b"}
@@ -330,5 +359,66 @@ func RunSnapshots(t *testing.T, s es.SnapshotStore) {
 	}
 	if _, ok, _ := s.LoadSnapshot(ctx, es.StreamID{Aggregate: "todo", ID: "other"}); ok {
 		t.Error("another aggregate has a snapshot")
+	}
+}
+
+// tick is the one event of RunHandler's aggregate, a counter.
+type tick struct {
+	N int `json:"n"`
+}
+
+// RunHandler checks what es.Handler relies on from a store and a snapshot
+// store together: a handler built with es.NewHandler snapshots without
+// being asked to, a later command loads only the events since, and a
+// retried command is recognised across snapshots, whether the snapshot
+// remembers it or only the store's duplicate detection does.
+func RunHandler(t *testing.T, s Store, snaps es.SnapshotStore) {
+	ctx := t.Context()
+	reg := es.NewRegistry()
+	es.Register[tick](reg, "tick.ticked", 1)
+	st := es.Storage{Store: s, Snapshots: snaps, Registry: reg, SnapshotEvery: 10}
+	counter := es.Decider[int, struct{}, tick]{
+		Decide: func(n int, _ struct{}) ([]tick, error) { return []tick{{N: n + 1}}, nil },
+		Evolve: func(n int, e tick) int { return e.N },
+	}
+	h := es.NewHandler(st, counter, 1)
+	stream := es.StreamID{Aggregate: "tick", ID: "t1"}
+	const commands = 150
+	for i := range commands {
+		if _, err := h.Handle(ctx, stream, struct{}{}, es.Metadata{CommandID: fmt.Sprintf("c%d", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, version, err := s.Load(ctx, stream, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, ok, err := snaps.LoadSnapshot(ctx, stream)
+	if err != nil || !ok || snap.Version != version || string(snap.State) != "150" || len(snap.Commands) != es.RecentCommands {
+		t.Fatalf("snapshot = %+v, %v, %v; want state 150 at version %d remembering %d commands", snap, ok, err, version, es.RecentCommands)
+	}
+
+	// c145 is remembered by the snapshot, c60 too (the last 100), c2 only by
+	// the store's duplicate detection.
+	for _, id := range []string{"c149", "c145", "c60", "c2"} {
+		res, err := h.Handle(ctx, stream, struct{}{}, es.Metadata{CommandID: id})
+		if err != nil || !res.Duplicate || res.State != commands || res.Version != version {
+			t.Errorf("retry of %s = %+v, %v; want a duplicate at version %d, state %d", id, res, err, version, commands)
+		}
+	}
+	if events, _, _ := s.Load(ctx, stream, 0); len(events) != commands {
+		t.Fatalf("stored %d events after the retries, want %d", len(events), commands)
+	}
+
+	// Another process, sharing only the stores, goes on from the snapshot.
+	for i := range 5 {
+		res, err := es.NewHandler(st, counter, 1).Handle(ctx, stream, struct{}{}, es.Metadata{CommandID: fmt.Sprintf("more%d", i)})
+		if err != nil || res.State != commands+i+1 {
+			t.Fatalf("command %d after the snapshot = %+v, %v; want state %d", i, res, err, commands+i+1)
+		}
+	}
+	since, _, err := s.Load(ctx, stream, snap.Version)
+	if err != nil || len(since) != 5 {
+		t.Errorf("Load after the snapshot = %d events, %v; want the 5 since", len(since), err)
 	}
 }

@@ -25,7 +25,7 @@ type handlers struct {
 	logger   *slog.Logger
 	view     *projection.View[View]
 	hub      *sse.Hub[projection.Entry[View], slot]
-	counters es.Handler[Counter, Command, Event]
+	counters *es.Handler[Counter, Command, Event]
 }
 
 // slot is where on the page a counter goes.

@@ -14,20 +14,24 @@ import (
 
 // Deps is what the feature needs from the composition root.
 type Deps struct {
-	Logger   *slog.Logger
-	Store    es.Store
-	Registry *es.Registry
+	Logger *slog.Logger
+	// Storage holds the counters' events and snapshots.
+	Storage es.Storage
 	// View reads the counters projection (see Projection).
 	View     *projection.View[View]
 	Sessions *session.Store
 }
+
+// counterSchema versions Counter's shape in snapshots: bump it when Counter
+// changes.
+const counterSchema = 1
 
 // SetupRoutes mounts the counter page, its stream and its commands.
 func SetupRoutes(r chi.Router, deps Deps) error {
 	h := &handlers{
 		logger:   deps.Logger,
 		view:     deps.View,
-		counters: es.Handler[Counter, Command, Event]{Store: deps.Store, Registry: deps.Registry, Decider: Decider()},
+		counters: es.NewHandler(deps.Storage, Decider(), counterSchema),
 	}
 	h.hub = sse.NewHub(deps.View.Watch, h.render)
 	r.Group(func(r chi.Router) {

@@ -23,7 +23,7 @@ type handlers struct {
 	logger *slog.Logger
 	view   *projection.View[View]
 	hub    *sse.Hub[projection.Entry[View], struct{}]
-	boards es.Handler[Board, Command, Event]
+	boards *es.Handler[Board, Command, Event]
 }
 
 // labels are the demo's items.

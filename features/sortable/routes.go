@@ -14,20 +14,24 @@ import (
 
 // Deps is what the feature needs from the composition root.
 type Deps struct {
-	Logger   *slog.Logger
-	Store    es.Store
-	Registry *es.Registry
+	Logger *slog.Logger
+	// Storage holds the boards' events and snapshots.
+	Storage es.Storage
 	// View reads the boards projection (see Projection).
 	View     *projection.View[View]
 	Sessions *session.Store
 }
+
+// boardSchema versions Board's shape in snapshots: bump it when Board
+// changes.
+const boardSchema = 1
 
 // SetupRoutes mounts the page, its stream and its command.
 func SetupRoutes(r chi.Router, deps Deps) error {
 	h := &handlers{
 		logger: deps.Logger,
 		view:   deps.View,
-		boards: es.Handler[Board, Command, Event]{Store: deps.Store, Registry: deps.Registry, Decider: Decider()},
+		boards: es.NewHandler(deps.Storage, Decider(), boardSchema),
 	}
 	h.hub = sse.NewHub(deps.View.Watch, render)
 	r.Group(func(r chi.Router) {

@@ -29,7 +29,7 @@ type handlers struct {
 	view   *projection.View[ListView]
 	// hub renders each change of a list once per filter for all its streams.
 	hub   *sse.Hub[projection.Entry[ListView], components.Filter]
-	lists es.Handler[List, Command, Event]
+	lists *es.Handler[List, Command, Event]
 }
 
 // render is one stream frame: the list's fragments for a filter, with the

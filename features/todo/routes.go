@@ -14,24 +14,23 @@ import (
 
 // Deps is what the feature needs from the composition root.
 type Deps struct {
-	Logger    *slog.Logger
-	Store     es.Store
-	Snapshots es.SnapshotStore
-	Registry  *es.Registry
+	Logger *slog.Logger
+	// Storage holds the lists' events and snapshots.
+	Storage es.Storage
 	// View reads the todo_lists projection (see Projection).
 	View     *projection.View[ListView]
 	Sessions *session.Store
 }
+
+// listSchema versions List's shape in snapshots: bump it when List changes.
+const listSchema = 1
 
 // SetupRoutes mounts the TodoMVC page, its stream and its commands.
 func SetupRoutes(r chi.Router, deps Deps) error {
 	h := &handlers{
 		logger: deps.Logger,
 		view:   deps.View,
-		lists: es.Handler[List, Command, Event]{
-			Store: deps.Store, Registry: deps.Registry, Decider: Decider(),
-			Snapshots: deps.Snapshots, SnapshotSchema: 1,
-		},
+		lists:  es.NewHandler(deps.Storage, Decider(), listSchema),
 	}
 	h.hub = sse.NewHub(deps.View.Watch, h.render)
 	r.Group(func(r chi.Router) {

@@ -28,6 +28,10 @@ func TestHubRendersEachChangeOncePerFilter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	snapshots, err := eventstore.NewSnapshots(ctx, conn.JS, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
 	reg := es.NewRegistry()
 	Register(reg)
 	runner, err := projection.Start(ctx, conn.JS, Projection(reg), projection.Options{Logger: logger})
@@ -41,7 +45,7 @@ func TestHubRendersEachChangeOncePerFilter(t *testing.T) {
 	}
 	h := &handlers{logger: logger}
 	hub := sse.NewHub(view.Watch, h.render)
-	lists := es.Handler[List, Command, Event]{Store: store, Registry: reg, Decider: Decider()}
+	lists := es.NewHandler(es.Storage{Store: store, Snapshots: snapshots, Registry: reg}, Decider(), listSchema)
 
 	const streams = 50
 	subs := make([]<-chan sse.Frame, 0, streams+1)

@@ -3,6 +3,7 @@ package eventstore_test
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -50,6 +51,8 @@ func BenchmarkLoad(b *testing.B) {
 		aggregate := fmt.Sprintf("size%d", size)
 		natstest.Fill(b, js, aggregate, size, 1)
 		stream := es.StreamID{Aggregate: aggregate, ID: "a0"}
+		// Command IDs differ between the aggregates: JetStream's duplicate
+		// window is the stream's, not a subject's.
 		b.Run(fmt.Sprintf("events=%d", size), func(b *testing.B) {
 			for b.Loop() {
 				events, _, err := s.Load(b.Context(), stream, 0)
@@ -99,6 +102,50 @@ func BenchmarkHandleLongAggregate(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
+		})
+	}
+}
+
+// BenchmarkCommandOnLongAggregate runs commands through a Handler built the
+// way every feature builds one (es.NewHandler, default snapshots) on an
+// aggregate of 10 and one of 100,000 events, on the embedded JetStream's
+// file store. With snapshots a command loads at most SnapshotEvery events,
+// so the two should cost about the same; only the first command on the
+// long aggregate folds its whole history (reported as first-ms, outside
+// the timed loop).
+//
+//	go test -run '^$' -bench CommandOnLongAggregate -benchtime 2000x ./nats/eventstore
+func BenchmarkCommandOnLongAggregate(b *testing.B) {
+	s, js := newStore(b)
+	snaps, err := eventstore.NewSnapshots(b.Context(), js, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, size := range []int{10, 100_000} {
+		aggregate := fmt.Sprintf("events%d", size)
+		reg := es.NewRegistry()
+		es.Register[counted](reg, aggregate+".filled", 1)
+		natstest.Fill(b, js, aggregate, size, 1)
+		h := es.NewHandler(es.Storage{Store: s, Snapshots: snaps, Registry: reg}, es.Decider[int, struct{}, counted]{
+			Decide: func(n int, _ struct{}) ([]counted, error) { return []counted{{N: n}}, nil },
+			Evolve: func(n int, _ counted) int { return n + 1 },
+		}, 1)
+		stream := es.StreamID{Aggregate: aggregate, ID: "a0"}
+		// Command IDs differ between the aggregates: JetStream's duplicate
+		// window is the stream's, not a subject's.
+		b.Run(fmt.Sprintf("events=%d", size), func(b *testing.B) {
+			start := time.Now()
+			res, err := h.Handle(b.Context(), stream, struct{}{}, es.Metadata{CommandID: aggregate + "-first"})
+			if err != nil || res.State != size+1 {
+				b.Fatalf("first command = %+v, %v; want the state %d", res, err, size+1)
+			}
+			first := time.Since(start)
+			for i := 0; b.Loop(); i++ {
+				if _, err := h.Handle(b.Context(), stream, struct{}{}, es.Metadata{CommandID: fmt.Sprintf("%s-%d", aggregate, i)}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(first.Microseconds())/1000, "first-ms")
 		})
 	}
 }

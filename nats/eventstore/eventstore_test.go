@@ -147,3 +147,15 @@ func TestSnapshotContract(t *testing.T) {
 	}
 	storetest.RunSnapshots(t, snaps)
 }
+
+// TestHandlerContract runs the handler's contract on JetStream, where a
+// retry older than the snapshot remembers is caught by the stream's
+// duplicate window.
+func TestHandlerContract(t *testing.T) {
+	s, js := newStore(t)
+	snaps, err := eventstore.NewSnapshots(t.Context(), js, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	storetest.RunHandler(t, s, snaps)
+}
