@@ -38,11 +38,13 @@ func SetupRoutes(r chi.Router, deps Deps) error {
 		r.Use(deps.Sessions.Middleware)
 		r.Get("/counter", h.page)
 		r.Get("/counter/updates", h.updates)
-		r.Group(func(r chi.Router) {
-			r.Use(command.DatastarOnly)
-			r.Post("/counter/{which}/increment", h.command(Increment{}))
-			r.Post("/counter/{which}/decrement", h.command(Decrement{}))
-		})
+	})
+	// Commands run only in the session the page started (the global
+	// counter's too: its events name the session).
+	r.Group(func(r chi.Router) {
+		r.Use(command.DatastarOnly, deps.Sessions.Guard(command.NoSession(deps.Logger, errorID)))
+		r.Post("/counter/{which}/increment", h.command(Increment{}))
+		r.Post("/counter/{which}/decrement", h.command(Decrement{}))
 	})
 	return nil
 }

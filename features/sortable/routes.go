@@ -38,7 +38,8 @@ func SetupRoutes(r chi.Router, deps Deps) error {
 		r.Use(deps.Sessions.Middleware)
 		r.Get("/sortable", h.page)
 		r.Get("/sortable/updates", h.updates)
-		r.With(command.DatastarOnly).Post("/sortable", h.reorder)
 	})
+	// The command runs only in the session the page started.
+	r.With(command.DatastarOnly, deps.Sessions.Guard(command.NoSession(deps.Logger, errorID))).Post("/sortable", h.reorder)
 	return nil
 }

@@ -37,17 +37,18 @@ func SetupRoutes(r chi.Router, deps Deps) error {
 		r.Use(deps.Sessions.Middleware)
 		r.Get("/", h.page)
 		r.Get("/todos/updates", h.updates)
-		r.Group(func(r chi.Router) {
-			r.Use(command.DatastarOnly)
-			r.Post("/todos", h.command(add))
-			r.Post("/todos/complete-all", h.command(constant(SetAllCompleted{Completed: true})))
-			r.Post("/todos/reopen-all", h.command(constant(SetAllCompleted{Completed: false})))
-			r.Post("/todos/clear-completed", h.command(constant(ClearCompleted{})))
-			r.Post("/todos/{id}/complete", h.command(setCompleted(true)))
-			r.Post("/todos/{id}/reopen", h.command(setCompleted(false)))
-			r.Put("/todos/{id}", h.command(rename))
-			r.Delete("/todos/{id}", h.command(remove))
-		})
+	})
+	// Commands run only in the session the page started.
+	r.Group(func(r chi.Router) {
+		r.Use(command.DatastarOnly, deps.Sessions.Guard(command.NoSession(deps.Logger, errorID)))
+		r.Post("/todos", h.command(add))
+		r.Post("/todos/complete-all", h.command(constant(SetAllCompleted{Completed: true})))
+		r.Post("/todos/reopen-all", h.command(constant(SetAllCompleted{Completed: false})))
+		r.Post("/todos/clear-completed", h.command(constant(ClearCompleted{})))
+		r.Post("/todos/{id}/complete", h.command(setCompleted(true)))
+		r.Post("/todos/{id}/reopen", h.command(setCompleted(false)))
+		r.Put("/todos/{id}", h.command(rename))
+		r.Delete("/todos/{id}", h.command(remove))
 	})
 	return nil
 }
