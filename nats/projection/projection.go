@@ -25,12 +25,18 @@
 // after losing its pin), the KV compare-and-set fails for one of them, which
 // reloads and re-applies the batch on top of the other's values.
 //
+// An event a runner cannot apply (it does not decode, Apply fails or
+// panics, its value is too large to store) is parked rather than retried,
+// so that it cannot hold up the events after it: see park.go and
+// Runner.Health.
+//
 // MaxAckPending 1 would give the same order but one round trip per event; a
 // per-key version check alone would let two runners apply a key's events out
 // of order. The pinned group keeps batches (and replay speed) and order.
 package projection
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -39,6 +45,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -60,6 +67,9 @@ type Projection[V any] struct {
 	Keys func(env es.Envelope) []string
 	// Apply returns the key's value after env. current is the zero value
 	// for a key not seen before. It must not keep references to current.
+	// An error (or a panic) is taken as permanent for env: Apply is
+	// deterministic, so retrying would fail again. The event is parked
+	// and the key keeps current.
 	Apply func(key string, current V, env es.Envelope) (V, error)
 }
 
@@ -90,7 +100,12 @@ type Options struct {
 	// PinnedTTL is how long a silent runner keeps the pin. It must exceed
 	// AckWait (see the package comment).
 	PinnedTTL time.Duration
-	Logger    *slog.Logger
+	// MaxValueBytes is the largest value written to the bucket; an event
+	// that would make a value larger is parked. If 0 (or more), the
+	// connection's maximum payload less 4 KiB for the headers (1 MB - 4 KiB
+	// by default).
+	MaxValueBytes int
+	Logger        *slog.Logger
 }
 
 func (o Options) withDefaults() Options {
@@ -134,9 +149,12 @@ var (
 )
 
 // record is a stored value with the sequence of the last event applied.
+// ParkedSince, when not 0, is the first event parked on the key since its
+// last good one: Value lacks it and every parked one after it.
 type record[V any] struct {
-	Seq   uint64 `json:"seq"`
-	Value V      `json:"value"`
+	Seq         uint64 `json:"seq"`
+	Value       V      `json:"value"`
+	ParkedSince uint64 `json:"parked_since,omitempty"`
 }
 
 // resourceName is the consumer and bucket name of one generation.
@@ -188,6 +206,8 @@ type generation struct {
 	consumer jetstream.Consumer
 	kv       jetstream.KeyValue
 	bucket   string
+	// parked holds the events this generation could not apply.
+	parked jetstream.KeyValue
 }
 
 func ensureGeneration(ctx context.Context, js jetstream.JetStream, name string, subjects []string, number uint64, o Options) (*generation, error) {
@@ -198,6 +218,14 @@ func ensureGeneration(ctx context.Context, js jetstream.JetStream, name string, 
 	})
 	if err != nil {
 		return nil, fmt.Errorf("projection %s: bucket %s: %w", name, res, err)
+	}
+	parkedName := parkedBucketName(name, number)
+	parked, err := ensure.KeyValue(ctx, js, jetstream.KeyValueConfig{
+		Bucket: parkedName, Storage: jetstream.FileStorage, Replicas: o.Replicas, History: 1,
+		Description: fmt.Sprintf("events projection %s, generation %d, could not apply", name, number),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("projection %s: bucket %s: %w", name, parkedName, err)
 	}
 	cons, err := ensure.Consumer(ctx, js, eventstore.StreamName, jetstream.ConsumerConfig{
 		Durable:        res,
@@ -215,27 +243,40 @@ func ensureGeneration(ctx context.Context, js jetstream.JetStream, name string, 
 	if err != nil {
 		return nil, fmt.Errorf("projection %s: consumer %s: %w", name, res, err)
 	}
-	return &generation{number: number, consumer: cons, kv: kv, bucket: res}, nil
+	return &generation{number: number, consumer: cons, kv: kv, bucket: res, parked: parked}, nil
 }
 
 // applier applies batches of one generation with a cache of the values it
 // wrote last. The cache is only a shortcut: compare-and-set on the KV
 // revision detects any other writer, and then the cache is dropped.
 type applier[V any] struct {
-	p     Projection[V]
-	js    jetstream.JetStream
-	gen   *generation
-	cache map[string]*cached[V]
+	p      Projection[V]
+	js     jetstream.JetStream
+	gen    *generation
+	logger *slog.Logger
+	cache  map[string]*cached[V]
 	// fresh is set while the bucket is known to have been empty when this
 	// applier started: a key not in the cache is then new, and reading it
 	// can be skipped. Compare-and-set still checks that assumption, and a
 	// conflict clears fresh along with the cache.
 	fresh bool
+	// maxValue is the largest encoded record written.
+	maxValue int
+	// careful are the keys whose values are measured after every event:
+	// a batch folded them into a value too large to store, and is being
+	// applied again to find the events to park. (Measuring every value
+	// after every event would cost a replay its batching.)
+	careful map[string]bool
+	// parkedTotal counts the events this process parked and logged.
+	parkedTotal *atomic.Uint64
 }
 
 type cached[V any] struct {
 	rec      record[V]
 	revision uint64
+	// corrupt is the error of a stored value that does not decode: every
+	// event for the key is parked until a rebuild.
+	corrupt error
 }
 
 // maxCache bounds the values kept between batches; maxFreshCache does while
@@ -245,15 +286,38 @@ const (
 	maxFreshCache = 200_000
 )
 
-func newApplier[V any](ctx context.Context, p Projection[V], js jetstream.JetStream, gen *generation) *applier[V] {
-	a := &applier[V]{p: p, js: js, gen: gen, cache: map[string]*cached[V]{}}
+// headerRoom is what MaxValueBytes leaves of the maximum payload for the
+// compare-and-set header.
+const headerRoom = 4 << 10
+
+func newApplier[V any](ctx context.Context, p Projection[V], js jetstream.JetStream, gen *generation, o Options, parkedTotal *atomic.Uint64) *applier[V] {
+	a := &applier[V]{
+		p: p, js: js, gen: gen, cache: map[string]*cached[V]{}, careful: map[string]bool{},
+		logger: o.Logger, maxValue: o.MaxValueBytes, parkedTotal: parkedTotal,
+	}
+	// Above the connection's limit a write would fail for ever.
+	if limit := int(js.Conn().MaxPayload()) - headerRoom; a.maxValue <= 0 || a.maxValue > limit {
+		a.maxValue = limit
+	}
 	if status, err := gen.kv.Status(ctx); err == nil && status.Values() == 0 {
 		a.fresh = true // a new projection or generation: replaying from 1
 	}
 	return a
 }
 
-// apply folds the batch into the values it touches and writes them.
+// oversizeError names the keys a batch folded into values too large to
+// store (or to encode).
+type oversizeError struct{ keys []string }
+
+func (e *oversizeError) Error() string {
+	return fmt.Sprintf("projection: values too large to store for %d keys", len(e.keys))
+}
+
+// apply folds the batch into the values it touches and writes them. An
+// event it cannot apply is parked: recorded before the values are written
+// (so that it is never acknowledged unrecorded), and left out of its key's
+// value. Only infrastructure errors (reads, writes, conflicts) fail the
+// batch, to be applied again.
 func (a *applier[V]) apply(ctx context.Context, batch []jetstream.Msg) (err error) {
 	defer func() {
 		if err != nil {
@@ -267,6 +331,15 @@ func (a *applier[V]) apply(ctx context.Context, batch []jetstream.Msg) (err erro
 		}
 	}()
 	dirty := map[string]*cached[V]{}
+	// healing are the keys a good event was applied to after parked ones.
+	healing := map[string]bool{}
+	var parked []parking
+	park := func(seq uint64, key, typ string, keyed bool, err error) {
+		parked = append(parked, parking{
+			Parked: Parked{Projection: a.p.Name, Generation: a.gen.number, Seq: seq, Key: key, Type: typ, Error: err.Error(), At: time.Now().UTC()},
+			keyed:  keyed, err: err,
+		})
+	}
 	for _, m := range batch {
 		meta, err := m.Metadata()
 		if err != nil {
@@ -274,28 +347,76 @@ func (a *applier[V]) apply(ctx context.Context, batch []jetstream.Msg) (err erro
 		}
 		env, err := eventstore.Decode(m.Subject(), m.Headers(), m.Data(), meta.Sequence.Stream)
 		if err != nil {
-			return err
+			park(meta.Sequence.Stream, "", m.Headers().Get(eventstore.HeaderType), false, err)
+			continue
 		}
-		for _, key := range a.p.Keys(env) {
+		keys, err := safely(func() ([]string, error) { return a.p.Keys(env), nil })
+		if err != nil {
+			park(env.Sequence, "", env.Type, false, fmt.Errorf("keys: %w", err))
+			continue
+		}
+		for _, key := range keys {
 			if !validKey.MatchString(key) || strings.HasPrefix(key, ".") || strings.HasSuffix(key, ".") {
-				return fmt.Errorf("%w %q from event %d", ErrInvalidKey, key, env.Sequence)
+				park(env.Sequence, key, env.Type, false, fmt.Errorf("%w %q", ErrInvalidKey, key))
+				continue
 			}
 			c, err := a.load(ctx, key)
 			if err != nil {
 				return err
 			}
-			if env.Sequence <= c.rec.Seq {
-				continue // applied before: a redelivery, or another runner's work
+			if c.corrupt != nil {
+				park(env.Sequence, key, env.Type, true, c.corrupt)
+				continue
 			}
-			value, err := a.p.Apply(key, c.rec.Value, env)
+			if env.Sequence <= c.rec.Seq {
+				continue // applied (or parked) before: a redelivery, or another runner's work
+			}
+			value, err := safely(func() (V, error) { return a.p.Apply(key, c.rec.Value, env) })
+			if err == nil && a.careful[key] {
+				err = a.measure(record[V]{Seq: env.Sequence, Value: value})
+			}
 			if err != nil {
-				return fmt.Errorf("projection %s: apply event %d (%s) to %q: %w", a.p.Name, env.Sequence, env.Type, key, err)
+				park(env.Sequence, key, env.Type, true, err)
+				// The key keeps its last good value, and says since when
+				// events are missing from it.
+				c.rec = record[V]{Seq: env.Sequence, Value: c.rec.Value, ParkedSince: cmp.Or(c.rec.ParkedSince, env.Sequence)}
+				dirty[key] = c
+				continue
+			}
+			if c.rec.ParkedSince != 0 {
+				healing[key] = true
 			}
 			c.rec = record[V]{Seq: env.Sequence, Value: value}
 			dirty[key] = c
 		}
 	}
-	return a.write(ctx, dirty)
+	logged, err := a.recordParked(ctx, parked)
+	a.parkedTotal.Add(uint64(logged))
+	if err != nil {
+		return err
+	}
+	if err := a.write(ctx, dirty); err != nil {
+		return err
+	}
+	clear(a.careful)
+	for key := range healing {
+		// Parked again later in the batch: the entries from then on stay.
+		a.heal(ctx, key, dirty[key].rec.ParkedSince)
+	}
+	return nil
+}
+
+// measure returns an error if rec is too large to store or cannot be
+// encoded.
+func (a *applier[V]) measure(rec record[V]) error {
+	data, err := json.Marshal(rec)
+	if err != nil {
+		return fmt.Errorf("encode: %w", err)
+	}
+	if len(data) > a.maxValue {
+		return fmt.Errorf("%w: %d bytes, at most %d", errTooLarge, len(data), a.maxValue)
+	}
+	return nil
 }
 
 func (a *applier[V]) load(ctx context.Context, key string) (*cached[V], error) {
@@ -316,7 +437,7 @@ func (a *applier[V]) load(ctx context.Context, key string) (*cached[V], error) {
 		return nil, fmt.Errorf("projection %s: get %q: %w", a.p.Name, key, err)
 	default:
 		if err := json.Unmarshal(value, &c.rec); err != nil {
-			return nil, fmt.Errorf("projection %s: decode %q: %w", a.p.Name, key, err)
+			c.corrupt = fmt.Errorf("stored value does not decode: %w", err)
 		}
 		c.revision = revision
 	}
@@ -324,19 +445,32 @@ func (a *applier[V]) load(ctx context.Context, key string) (*cached[V], error) {
 	return c, nil
 }
 
-// write stores every changed value with compare-and-set, pipelined.
+// write stores every changed value with compare-and-set, pipelined. It
+// writes nothing if any value is too large to store: the batch is then
+// applied again measuring those keys (see careful).
 func (a *applier[V]) write(ctx context.Context, dirty map[string]*cached[V]) error {
 	type pending struct {
 		c   *cached[V]
 		ack jetstream.PubAckFuture
 	}
-	var inflight []pending
+	encoded := make(map[string][]byte, len(dirty))
+	var oversize []string
 	for key, c := range dirty {
 		data, err := json.Marshal(c.rec)
-		if err != nil {
-			return fmt.Errorf("projection %s: encode %q: %w", a.p.Name, key, err)
+		// A careful key's parked record holds its last good value, read
+		// from the bucket or measured: not checked again, as the few bytes
+		// of parked_since could otherwise tip it over, for ever.
+		if err != nil || (len(data) > a.maxValue && !(a.careful[key] && c.rec.ParkedSince != 0)) {
+			oversize = append(oversize, key)
 		}
-		ack, err := a.js.PublishAsync("$KV."+a.gen.bucket+"."+key, data, jetstream.WithExpectLastSequencePerSubject(c.revision))
+		encoded[key] = data
+	}
+	if len(oversize) > 0 {
+		return &oversizeError{keys: oversize}
+	}
+	var inflight []pending
+	for key, c := range dirty {
+		ack, err := a.js.PublishAsync("$KV."+a.gen.bucket+"."+key, encoded[key], jetstream.WithExpectLastSequencePerSubject(c.revision))
 		if err != nil {
 			return fmt.Errorf("projection %s: write %q: %w", a.p.Name, key, err)
 		}
@@ -407,7 +541,9 @@ func runLoop[V any](ctx context.Context, a *applier[V], o Options, progress func
 }
 
 // applyBatch applies until it sticks: a conflict retries at once on fresh
-// values, other failures back off; the batch stays unacknowledged meanwhile.
+// values, values too large to store at once measuring those keys (which
+// parks the events that made them so), other failures back off; the batch
+// stays unacknowledged meanwhile.
 // Once ctx ends it makes one last attempt and reports its error.
 func applyBatch[V any](ctx context.Context, a *applier[V], batch []jetstream.Msg, o Options, logger *slog.Logger) error {
 	backoff := time.Duration(0)
@@ -417,6 +553,12 @@ func applyBatch[V any](ctx context.Context, a *applier[V], batch []jetstream.Msg
 		cancel()
 		if err == nil || ctx.Err() != nil {
 			return err
+		}
+		if oversize, ok := errors.AsType[*oversizeError](err); ok {
+			for _, key := range oversize.keys {
+				a.careful[key] = true
+			}
+			continue
 		}
 		if !errors.Is(err, errConflict) {
 			logger.Error("apply batch", "err", err)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -24,6 +25,8 @@ type Runner[V any] struct {
 	progress *progressTracker
 	cancel   context.CancelFunc
 	done     chan struct{}
+	// parkedTotal counts the events this process has parked.
+	parkedTotal atomic.Uint64
 
 	mu  sync.Mutex
 	gen *generation
@@ -68,7 +71,7 @@ func (r *Runner[V]) run(ctx context.Context) {
 		loopDone := make(chan struct{})
 		go func() {
 			defer close(loopDone)
-			runLoop(genCtx, newApplier(genCtx, r.p, r.js, gen), r.o, r.progress.set)
+			runLoop(genCtx, newApplier(genCtx, r.p, r.js, gen, r.o, &r.parkedTotal), r.o, r.progress.set)
 		}()
 		next, err := r.awaitSwap(genCtx, gen.number)
 		stopGen()
@@ -135,6 +138,33 @@ func (r *Runner[V]) Generation() uint64 {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.gen.number
+}
+
+// Parked lists the events the projection's current generation has parked
+// and not healed, in sequence order, whichever instance parked them (at
+// most 1,000).
+func (r *Runner[V]) Parked(ctx context.Context) ([]Parked, error) {
+	r.mu.Lock()
+	gen := r.gen
+	r.mu.Unlock()
+	parked, err := listParked(ctx, r.js, gen)
+	if err != nil {
+		return nil, fmt.Errorf("projection %s: list parked events: %w", r.p.Name, err)
+	}
+	return parked, nil
+}
+
+// Health returns an error wrapping ErrDegraded, naming the projection and
+// its first parked event, while the projection has parked events that have
+// not healed; or an error reading them. It is meant for a readiness check.
+func (r *Runner[V]) Health(ctx context.Context) error {
+	parked, err := r.Parked(ctx)
+	if err != nil || len(parked) == 0 {
+		return err
+	}
+	first := parked[0]
+	return fmt.Errorf("%w: projection %s has %d parked events (%d parked by this process); first: event %d on key %q: %s",
+		ErrDegraded, r.p.Name, len(parked), r.parkedTotal.Load(), first.Seq, first.Key, first.Error)
 }
 
 // waitFor polls the consumer until seq has been acknowledged, or nothing is
@@ -207,7 +237,7 @@ func Rebuild[V any](ctx context.Context, js jetstream.JetStream, p Projection[V]
 	progress := newProgress()
 	go func() {
 		defer close(loopDone)
-		runLoop(runCtx, newApplier(runCtx, p, js, gen), o, progress.set)
+		runLoop(runCtx, newApplier(runCtx, p, js, gen, o, new(atomic.Uint64)), o, progress.set)
 	}()
 	err = waitFor(ctx, gen.consumer, info.State.LastSeq, progress)
 	stopRun()
@@ -224,8 +254,10 @@ func Rebuild[V any](ctx context.Context, js jetstream.JetStream, p Projection[V]
 	if err := js.DeleteConsumer(ctx, eventstore.StreamName, old); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
 		o.Logger.Warn("projection: delete old consumer", "consumer", old, "err", err)
 	}
-	if err := js.DeleteKeyValue(ctx, old); err != nil && !errors.Is(err, jetstream.ErrBucketNotFound) {
-		o.Logger.Warn("projection: delete old bucket", "bucket", old, "err", err)
+	for _, bucket := range []string{old, parkedBucketName(p.Name, current.Generation)} {
+		if err := js.DeleteKeyValue(ctx, bucket); err != nil && !errors.Is(err, jetstream.ErrBucketNotFound) {
+			o.Logger.Warn("projection: delete old bucket", "bucket", bucket, "err", err)
+		}
 	}
 	return next, nil
 }
