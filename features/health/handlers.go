@@ -18,7 +18,7 @@ type handlers struct {
 }
 
 // status is the JSON body of both probes: the overall status and, for
-// readiness, "up" or "down" per check.
+// readiness, "up", "down" or "degraded" per check.
 type status struct {
 	Status string            `json:"status"`
 	Checks map[string]string `json:"checks,omitempty"`
@@ -40,15 +40,24 @@ func (h handlers) readiness(w http.ResponseWriter, r *http.Request) {
 	body := status{Status: "ok", Checks: make(map[string]string, len(h.checks))}
 	code := http.StatusOK
 	for i, c := range h.checks {
-		if err := results[i]; err != nil {
+		switch err := results[i]; {
+		case err == nil:
+			body.Checks[c.Name] = "up"
+		case c.Degrades:
+			// Debug: probes come every few seconds, and what degrades says
+			// so itself (a projection logs each parked event once).
+			h.logger.Debug("degraded", "check", c.Name, "err", err)
+			body.Checks[c.Name] = "degraded"
+			if code == http.StatusOK {
+				body.Status = "degraded"
+			}
+		default:
 			// The cause goes to the log; the probe gets a short, fixed answer.
 			h.logger.Warn("not ready", "check", c.Name, "err", err)
 			body.Checks[c.Name] = "down"
 			body.Status = "unavailable"
 			code = http.StatusServiceUnavailable
-			continue
 		}
-		body.Checks[c.Name] = "up"
 	}
 	if code != http.StatusOK {
 		w.Header().Set("Retry-After", "1")

@@ -52,3 +52,33 @@ func TestProbes(t *testing.T) {
 		})
 	}
 }
+
+func TestADegradedCheckKeepsTheInstanceReady(t *testing.T) {
+	t.Parallel()
+	up := func(context.Context) error { return nil }
+	down := func(context.Context) error { return errors.New("down") }
+	cases := []struct {
+		name     string
+		nats     func(context.Context) error
+		wantCode int
+		wantBody string
+	}{
+		{"degraded but serving", up, 200, `{"status":"degraded","checks":{"nats":"up","projection:todo_lists":"degraded"}}`},
+		{"down wins over degraded", down, 503, `{"status":"unavailable","checks":{"nats":"down","projection:todo_lists":"degraded"}}`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := chi.NewRouter()
+			SetupRoutes(r, Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Checks: []Check{
+				{Name: "nats", Check: tc.nats},
+				{Name: "projection:todo_lists", Check: down, Degrades: true},
+			}})
+			rec := httptest.NewRecorder()
+			r.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/health/ready", nil))
+			if rec.Code != tc.wantCode || strings.TrimSpace(rec.Body.String()) != tc.wantBody {
+				t.Errorf("GET /health/ready = %d %s, want %d %s", rec.Code, rec.Body, tc.wantCode, tc.wantBody)
+			}
+		})
+	}
+}

@@ -1,8 +1,9 @@
 // Package health answers liveness and readiness probes: /health/live says the
 // process serves HTTP, /health/ready that every check the composition root
 // registered passes (NATS connected and JetStream answering, the event store
-// writable, every projection applying), so a load balancer sends users only
-// to instances that can work.
+// writable), so a load balancer sends users only to instances that can work.
+// A check that only degrades the instance (a projection with parked events)
+// is reported as "degraded" with a 200.
 package health
 
 import (
@@ -19,6 +20,13 @@ type Check struct {
 	// Check returns nil when the part works. Its error goes to the log, never
 	// to the probe's body.
 	Check func(context.Context) error
+	// Degrades marks a check whose failure leaves the instance serving:
+	// the probe says "degraded" (for it, and overall unless another check
+	// is down) and stays 200. A projection with a parked event is one: one
+	// key lacks an event, every other key is up to date, and as every
+	// instance shares the projection, a 503 would take them all out of the
+	// balancer at once for one key's problem.
+	Degrades bool
 }
 
 // Deps is what the feature needs from the composition root.
