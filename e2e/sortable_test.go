@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -41,5 +42,22 @@ func TestSortableOrderIsStoredAndShared(t *testing.T) {
 	c := newClient(t, a.URL)
 	if res, _ := c.command(http.MethodPost, "/sortable", `{"order":["plan","plan"]}`); res.StatusCode != http.StatusUnprocessableEntity {
 		t.Errorf("a bad order = %d, want 422", res.StatusCode)
+	}
+}
+
+func TestSortableRefusesAReorderWithoutAnOrder(t *testing.T) {
+	t.Parallel()
+	a := startApp(t, appOptions{})
+	c := newClient(t, a.URL)
+	for _, body := range []string{`{}`, `null`, ``, `{"order":null}`} {
+		if res, text := c.command(http.MethodPost, "/sortable", body); res.StatusCode != http.StatusBadRequest || !strings.Contains(text, "lacks a signal") {
+			t.Errorf("reorder with %q = %d %q, want 400 naming the missing signal", body, res.StatusCode, text)
+		}
+	}
+	if res, text := c.command(http.MethodPost, "/sortable", `{"order":[]}`); res.StatusCode != http.StatusUnprocessableEntity {
+		t.Errorf("an empty order = %d %q, want 422 (present, but not the board's items)", res.StatusCode, text)
+	}
+	if res, _ := c.command(http.MethodPost, "/sortable", `{"order":["ship","plan","design","build","test"]}`); res.StatusCode != http.StatusOK {
+		t.Errorf("a good order = %d, want 200", res.StatusCode)
 	}
 }

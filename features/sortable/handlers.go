@@ -81,12 +81,17 @@ func (h *handlers) updates(w http.ResponseWriter, r *http.Request) {
 
 // reorderSignals are the signals the reorder action sends.
 type reorderSignals struct {
+	// Order is required: absent or null (nil) is refused, where an empty
+	// list is a wrong order.
 	Order []string `json:"order"`
 }
 
 func (h *handlers) reorder(w http.ResponseWriter, r *http.Request) {
 	sess, _ := session.FromContext(r.Context())
 	s, err := command.DecodeSignals[reorderSignals](http.MaxBytesReader(w, r.Body, command.MaxBody))
+	if err == nil && s.Order == nil {
+		err = command.Missing("order")
+	}
 	if err == nil {
 		_, err = h.boards.Handle(r.Context(), es.StreamID{Aggregate: aggregate, ID: sess.PublicID}, Reorder{Order: s.Order}, command.Metadata(r))
 	}

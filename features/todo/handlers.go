@@ -92,29 +92,32 @@ func (h *handlers) updates(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// commandBuilder turns a request's path and signals into a command.
-type commandBuilder func(r *http.Request, s signals, cmdID string) Command
+// commandBuilder turns a request's path and signals into a command, or
+// refuses a request that lacks a signal the command needs.
+type commandBuilder func(r *http.Request, s signals, cmdID string) (Command, error)
 
-func add(_ *http.Request, s signals, cmdID string) Command {
-	return Add{ID: itemID(cmdID), Text: s.Title}
+func add(_ *http.Request, s signals, cmdID string) (Command, error) {
+	title, err := command.Require("title", s.Title)
+	return Add{ID: itemID(cmdID), Text: title}, err
 }
 
 func setCompleted(completed bool) commandBuilder {
-	return func(r *http.Request, _ signals, _ string) Command {
-		return SetCompleted{ID: chi.URLParam(r, "id"), Completed: completed}
+	return func(r *http.Request, _ signals, _ string) (Command, error) {
+		return SetCompleted{ID: chi.URLParam(r, "id"), Completed: completed}, nil
 	}
 }
 
-func rename(r *http.Request, s signals, _ string) Command {
-	return Rename{ID: chi.URLParam(r, "id"), Text: s.Edit}
+func rename(r *http.Request, s signals, _ string) (Command, error) {
+	edit, err := command.Require("edit", s.Edit)
+	return Rename{ID: chi.URLParam(r, "id"), Text: edit}, err
 }
 
-func remove(r *http.Request, _ signals, _ string) Command {
-	return Delete{ID: chi.URLParam(r, "id")}
+func remove(r *http.Request, _ signals, _ string) (Command, error) {
+	return Delete{ID: chi.URLParam(r, "id")}, nil
 }
 
 func constant(c Command) commandBuilder {
-	return func(*http.Request, signals, string) Command { return c }
+	return func(*http.Request, signals, string) (Command, error) { return c, nil }
 }
 
 // itemID derives a new todo's ID from its command's ID, so a retried add
@@ -137,7 +140,11 @@ func (h *handlers) command(build commandBuilder) http.HandlerFunc {
 			return
 		}
 		meta := command.Metadata(r)
-		cmd := build(r, s, meta.CommandID)
+		cmd, err := build(r, s, meta.CommandID)
+		if err != nil {
+			command.Fail(w, r, h.logger, errorID, err, problem)
+			return
+		}
 		if _, err := h.lists.Handle(r.Context(), es.StreamID{Aggregate: aggregate, ID: sess.PublicID}, cmd, meta); err != nil {
 			command.Fail(w, r, h.logger, errorID, err, problem)
 			return
