@@ -76,8 +76,12 @@ func (c *Conn) Healer(opts HealOptions, logger *slog.Logger) *Healer {
 
 // Check reports the last probe's finding: an error while JetStream cannot
 // store (commands cannot succeed), nil otherwise. It does no I/O, so that a
-// probe of an overloaded instance answers at once.
+// probe of an overloaded instance answers at once. A nil Healer (external
+// NATS) reports nil.
 func (h *Healer) Check(context.Context) error {
+	if h == nil {
+		return nil
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.broken

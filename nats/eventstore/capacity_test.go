@@ -150,3 +150,37 @@ func waitLog(t *testing.T, logs *syncBuffer, want string) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// While the store reports itself unwritable, appends fail at once with
+// es.ErrUnavailable (a 503 with Retry-After) and store nothing.
+func TestAppendFailsFastWhileTheStoreIsNotWritable(t *testing.T) {
+	conn := natstest.Connect(t)
+	ctx := t.Context()
+	broken := errors.New("stream stuck on a write error")
+	var down bool
+	s, err := eventstore.New(ctx, conn.JS, eventstore.Config{Writable: func(context.Context) error {
+		if down {
+			return broken
+		}
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream := es.StreamID{Aggregate: "todo", ID: "l"}
+	env := func(id string) []es.Envelope {
+		return []es.Envelope{{ID: id, Type: "todo.added", Version: 1, Data: []byte(`{}`), Meta: es.Metadata{CommandID: id}}}
+	}
+	if _, err := s.Append(ctx, stream, 0, env("a")); err != nil {
+		t.Fatal(err)
+	}
+	down = true
+	if _, err := s.Append(ctx, stream, 1, env("b")); !errors.Is(err, es.ErrUnavailable) || !errors.Is(err, broken) {
+		t.Fatalf("append while not writable = %v; want es.ErrUnavailable wrapping the cause", err)
+	}
+	down = false
+	events, _, err := s.Load(ctx, stream, 0)
+	if err != nil || len(events) != 1 {
+		t.Fatalf("Load = %d events, %v; want only the first", len(events), err)
+	}
+}

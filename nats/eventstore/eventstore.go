@@ -75,12 +75,17 @@ type Config struct {
 	// new events at the cap, never old ones: appends fail with
 	// es.ErrStoreFull. An existing stream is brought to this cap at start.
 	MaxBytes int64
+	// Writable, when set, is asked before each append; while it fails,
+	// appends fail at once with es.ErrUnavailable instead of waiting out a
+	// publish that a stream stuck on a write error never answers.
+	Writable func(context.Context) error
 }
 
 // Store is the JetStream event store.
 type Store struct {
-	nc *natsclient.Conn
-	js jetstream.JetStream
+	nc       *natsclient.Conn
+	js       jetstream.JetStream
+	writable func(context.Context) error
 }
 
 var _ interface {
@@ -126,7 +131,7 @@ func New(ctx context.Context, js jetstream.JetStream, cfg Config) (*Store, error
 			return nil, fmt.Errorf("eventstore: set the cap of stream %s: %w", StreamName, translateCreate(err, cfg.MaxBytes))
 		}
 	}
-	return &Store{nc: js.Conn(), js: js}, nil
+	return &Store{nc: js.Conn(), js: js, writable: cfg.Writable}, nil
 }
 
 // translateCreate names the setting to change when the server has too
@@ -163,6 +168,11 @@ func compatible(have jetstream.StreamConfig) []string {
 func (s *Store) Append(ctx context.Context, stream es.StreamID, expected uint64, events []es.Envelope) (uint64, error) {
 	if err := stream.Validate(); err != nil {
 		return 0, err
+	}
+	if s.writable != nil && len(events) > 0 {
+		if err := s.writable(ctx); err != nil {
+			return 0, fmt.Errorf("eventstore: append %s: %w: %w", stream, es.ErrUnavailable, err)
+		}
 	}
 	switch len(events) {
 	case 0:
