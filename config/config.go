@@ -48,9 +48,21 @@ type Config struct {
 	// TrustedProxies are the peers whose X-Forwarded-Proto is believed
 	// (the session cookie is Secure when it says https); empty trusts none.
 	TrustedProxies []netip.Prefix
+	// HTTP bounds what HTTP clients may hold open (see package httpserver).
+	HTTP HTTPLimits
 	// Dev reports a development build (build tag dev): assets from disk,
 	// browser reload on rebuild.
 	Dev bool
+}
+
+// HTTPLimits keep HTTP clients within a budget of file descriptors. A cap
+// of 0 is derived at start from the process's fd limit.
+type HTTPLimits struct {
+	MaxConns             int           // HTTP_MAX_CONNS: open connections (0: half the fd limit)
+	MaxStreams           int           // HTTP_MAX_STREAMS: open SSE streams (0: ¾ of the connections)
+	MaxStreamsPerSession int           // HTTP_MAX_STREAMS_PER_SESSION: one session's SSE streams
+	IdleTimeout          time.Duration // HTTP_IDLE_TIMEOUT: an idle keep-alive connection closes
+	BodyTimeout          time.Duration // HTTP_BODY_TIMEOUT: a request body must have arrived
 }
 
 // NATSAuth is how the app proves itself to an external NATS server: at
@@ -82,6 +94,11 @@ const (
 	DefaultDataDir    = "./data"
 	DefaultLogLevel   = "info"
 	DefaultSessionTTL = 7 * 24 * time.Hour
+	// DefaultMaxStreamsPerSession allows a visitor a dozen or so tabs.
+	DefaultMaxStreamsPerSession = 16
+	DefaultIdleTimeout          = 60 * time.Second
+	// DefaultBodyTimeout is ample for a Datastar command's few hundred bytes.
+	DefaultBodyTimeout = 10 * time.Second
 )
 
 // FromEnv builds a Config from the process environment, with values from
@@ -176,6 +193,8 @@ func Parse(getenv func(string) string) (Config, error) {
 		}
 	}
 
+	cfg.HTTP = parseHTTPLimits(get, fail)
+
 	cfg.NATSAuth = NATSAuth{
 		CredsFile: get("NATS_CREDS", ""), NKeyFile: get("NATS_NKEY", ""), Token: get("NATS_TOKEN", ""),
 		User: get("NATS_USER", ""), Password: getenv("NATS_PASSWORD"),
@@ -262,4 +281,37 @@ func checkNATSURL(s string) error {
 	default:
 		return fmt.Errorf("unsupported scheme %q (use nats, tls, ws or wss)", u.Scheme)
 	}
+}
+
+// parseHTTPLimits reads the HTTP_* budget; caps are counts (0 derives one
+// from the fd limit), timeouts at least a second.
+func parseHTTPLimits(get func(key, def string) string, fail func(key, val, why string)) HTTPLimits {
+	var l HTTPLimits
+	count := func(key string, def, least int, into *int) {
+		text := get(key, strconv.Itoa(def))
+		if n, err := strconv.Atoi(text); err == nil && n >= least {
+			*into = n
+		} else if least == 0 {
+			fail(key, text, "must be a number, or 0 to derive it from the fd limit")
+		} else {
+			fail(key, text, fmt.Sprintf("must be a number of at least %d", least))
+		}
+	}
+	count("HTTP_MAX_CONNS", 0, 0, &l.MaxConns)
+	count("HTTP_MAX_STREAMS", 0, 0, &l.MaxStreams)
+	count("HTTP_MAX_STREAMS_PER_SESSION", DefaultMaxStreamsPerSession, 1, &l.MaxStreamsPerSession)
+	duration := func(key string, def time.Duration, into *time.Duration) {
+		text := get(key, def.String())
+		if d, err := time.ParseDuration(text); err == nil && d >= time.Second {
+			*into = d
+		} else {
+			fail(key, text, "must be a duration of at least 1s, e.g. 30s")
+		}
+	}
+	duration("HTTP_IDLE_TIMEOUT", DefaultIdleTimeout, &l.IdleTimeout)
+	duration("HTTP_BODY_TIMEOUT", DefaultBodyTimeout, &l.BodyTimeout)
+	if l.MaxConns > 0 && l.MaxStreams > l.MaxConns {
+		fail("HTTP_MAX_STREAMS", strconv.Itoa(l.MaxStreams), "must not exceed HTTP_MAX_CONNS: every stream holds a connection")
+	}
+	return l
 }

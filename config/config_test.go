@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func lookup(vars map[string]string) func(string) string {
@@ -20,7 +21,8 @@ func TestParseDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Parse(empty env): %v", err)
 	}
-	want := Config{Host: DefaultHost, Port: DefaultPort, DataDir: DefaultDataDir, LogLevel: slog.LevelInfo, Replicas: 1, SessionTTL: DefaultSessionTTL, Dev: Dev}
+	want := Config{Host: DefaultHost, Port: DefaultPort, DataDir: DefaultDataDir, LogLevel: slog.LevelInfo, Replicas: 1, SessionTTL: DefaultSessionTTL, Dev: Dev,
+		HTTP: HTTPLimits{MaxStreamsPerSession: DefaultMaxStreamsPerSession, IdleTimeout: DefaultIdleTimeout, BodyTimeout: DefaultBodyTimeout}}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("Parse(empty env) = %+v, want %+v", cfg, want)
 	}
@@ -75,6 +77,12 @@ func TestParseRejectsBadValuesNamingTheVariable(t *testing.T) {
 		{"a certificate without its key", map[string]string{"NATS_URL": "nats://a:4222", "NATS_TLS_CERT": "/etc/hostname"}, "NATS_TLS_CERT and NATS_TLS_KEY"},
 		{"a creds file that is not there", map[string]string{"NATS_URL": "nats://a:4222", "NATS_CREDS": "/no/such.creds"}, `NATS_CREDS="/no/such.creds"`},
 		{"nats port with an external server", map[string]string{"NATS_URL": "nats://a:4222", "NATS_PORT": "4222"}, "only applies to the embedded server"},
+		{"connection cap is negative", map[string]string{"HTTP_MAX_CONNS": "-1"}, `HTTP_MAX_CONNS="-1"`},
+		{"stream cap is not a number", map[string]string{"HTTP_MAX_STREAMS": "many"}, `HTTP_MAX_STREAMS="many"`},
+		{"more streams than connections", map[string]string{"HTTP_MAX_CONNS": "10", "HTTP_MAX_STREAMS": "11"}, `HTTP_MAX_STREAMS="11": must not exceed HTTP_MAX_CONNS`},
+		{"no streams per session", map[string]string{"HTTP_MAX_STREAMS_PER_SESSION": "0"}, `HTTP_MAX_STREAMS_PER_SESSION="0"`},
+		{"idle timeout is not a duration", map[string]string{"HTTP_IDLE_TIMEOUT": "60"}, `HTTP_IDLE_TIMEOUT="60"`},
+		{"body timeout is too short", map[string]string{"HTTP_BODY_TIMEOUT": "10ms"}, `HTTP_BODY_TIMEOUT="10ms"`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -133,5 +141,20 @@ func TestParseSessionSettings(t *testing.T) {
 	// A short key is refused without showing it.
 	if _, err := Parse(lookup(map[string]string{"SESSION_KEY": "hunter2-secret"})); err == nil || strings.Contains(err.Error(), "hunter2") {
 		t.Errorf("a short key: error %v; want one that does not show the key", err)
+	}
+}
+
+func TestParseHTTPLimits(t *testing.T) {
+	t.Parallel()
+	cfg, err := Parse(lookup(map[string]string{
+		"HTTP_MAX_CONNS": "500", "HTTP_MAX_STREAMS": "400", "HTTP_MAX_STREAMS_PER_SESSION": "4",
+		"HTTP_IDLE_TIMEOUT": "5s", "HTTP_BODY_TIMEOUT": "2s",
+	}))
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	want := HTTPLimits{MaxConns: 500, MaxStreams: 400, MaxStreamsPerSession: 4, IdleTimeout: 5 * time.Second, BodyTimeout: 2 * time.Second}
+	if cfg.HTTP != want {
+		t.Errorf("HTTP = %+v, want %+v", cfg.HTTP, want)
 	}
 }

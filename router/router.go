@@ -31,6 +31,9 @@ type Deps struct {
 	Ready []health.Check
 	// Dev adds the browser reload stream of development builds.
 	Dev bool
+	// MaxStreams and MaxStreamsPerSession cap the SSE streams open at once
+	// in the process and per session (see sse.Limiter); 0 is no cap.
+	MaxStreams, MaxStreamsPerSession int
 	// The features' shares.
 	Todo      todo.Deps
 	Counter   counter.Deps
@@ -43,9 +46,11 @@ func New(deps Deps) (http.Handler, error) {
 	r := chi.NewRouter()
 	r.Use(
 		middleware.RequestID,
+		securityHeaders,
 		logRequests(deps.Logger),
 		recoverPanics(deps.Logger),
 		sse.WithLifetime(deps.Lifetime),
+		sse.WithLimiter(sse.NewLimiter(deps.MaxStreams, deps.MaxStreamsPerSession, streamOwner)),
 		// Cross-origin POST/PUT/PATCH/DELETE get 403; safe methods pass.
 		http.NewCrossOriginProtection().Handler,
 		compressPages(),

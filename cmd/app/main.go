@@ -28,6 +28,7 @@ import (
 	"ironstar/features/health"
 	"ironstar/features/sortable"
 	"ironstar/features/todo"
+	"ironstar/httpserver"
 	"ironstar/nats"
 	"ironstar/nats/eventstore"
 	"ironstar/nats/projection"
@@ -65,6 +66,17 @@ func run(ctx context.Context, logOutput io.Writer) error {
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(logOutput, &slog.HandlerOptions{Level: cfg.LogLevel}))
+
+	// HTTP clients get a share of the descriptors, JetStream's files the rest.
+	fdLimit, err := httpserver.RaiseFDLimit()
+	if err != nil {
+		logger.Warn("read the fd limit; HTTP caps fall back to fixed defaults", "err", err)
+	}
+	budget := httpserver.NewBudget(httpserver.Options(cfg.HTTP), fdLimit)
+	logger.Info("fd budget", budget.LogAttrs()...)
+	if budget.Overcommitted() {
+		logger.Warn("HTTP_MAX_CONNS leaves JetStream less than half the fd limit", "fd_limit", fdLimit, "max_conns", budget.MaxConns)
+	}
 
 	nc, err := nats.Connect(ctx, nats.Options{URL: cfg.NATSURL, DataDir: cfg.DataDir, Port: cfg.NATSPort, Auth: nats.Auth(cfg.NATSAuth)}, logger)
 	if err != nil {
@@ -130,6 +142,7 @@ func run(ctx context.Context, logOutput io.Writer) error {
 
 	handler, err := router.New(router.Deps{
 		Logger: logger, Lifetime: lifetime, Ready: []health.Check{{Name: "nats", Check: nc.Ready}}, Dev: cfg.Dev,
+		MaxStreams: budget.MaxStreams, MaxStreamsPerSession: budget.MaxStreamsPerSession,
 		Todo:      todo.Deps{Logger: logger, Store: store, Snapshots: snapshots, Registry: registry, View: todoView, Sessions: sessions},
 		Counter:   counter.Deps{Logger: logger, Store: store, Registry: registry, View: counterView, Sessions: sessions},
 		Sortable:  sortable.Deps{Logger: logger, Store: store, Registry: registry, View: boardView, Sessions: sessions},
@@ -143,16 +156,12 @@ func run(ctx context.Context, logOutput io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s (HOST, PORT): %w", cfg.Addr(), err)
 	}
-	srv := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
+	srv := httpserver.NewServer(handler, budget, logger)
 	logger.Info("listening", "url", "http://"+listener.Addr().String(), "dev", cfg.Dev, "nats_embedded", cfg.Embedded())
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		if err := srv.Serve(listener); !errors.Is(err, http.ErrServerClosed) {
+		if err := srv.Serve(httpserver.Listener(listener, budget.MaxConns, logger)); !errors.Is(err, http.ErrServerClosed) {
 			return err
 		}
 		return nil

@@ -1,0 +1,60 @@
+package e2e
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// TestEveryAnswerCarriesTheSecurityHeaders checks pages, assets, probes,
+// errors and streams of the production binary for the security headers,
+// and the static tree for listings and source maps.
+func TestEveryAnswerCarriesTheSecurityHeaders(t *testing.T) {
+	t.Parallel()
+	a := startApp(t, appOptions{})
+	_, page := get(t, a.URL+"/about")
+	bundle := scriptSrc.FindStringSubmatch(page)
+	if bundle == nil {
+		t.Fatalf("no Datastar bundle linked from /about:\n%s", page)
+	}
+
+	check := func(path string, res *http.Response) {
+		t.Helper()
+		h := res.Header
+		csp := h.Get("Content-Security-Policy")
+		if h.Get("X-Content-Type-Options") != "nosniff" || h.Get("Referrer-Policy") == "" ||
+			!strings.Contains(csp, "frame-ancestors 'none'") || !strings.Contains(csp, "default-src 'self'") {
+			t.Errorf("GET %s (%d): X-Content-Type-Options %q, Referrer-Policy %q, Content-Security-Policy %q",
+				path, res.StatusCode, h.Get("X-Content-Type-Options"), h.Get("Referrer-Policy"), csp)
+		}
+	}
+	for _, path := range []string{"/", "/about", "/counter", "/analytics", bundle[1], "/health/ready", "/no/such/page", "/static/dist/"} {
+		res, _ := get(t, a.URL+path)
+		check(path, res)
+	}
+	// A stream's headers, read as it opens.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, a.URL+"/monitor/updates", nil)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("/monitor/updates", res)
+	cancel()
+	res.Body.Close()
+
+	// No listings, no source maps.
+	for _, path := range []string{"/static/", "/static/dist/", "/static/dist/icons/", "/static/dist/datastar.js.map", "/static/dist/app.js.map", "/static/dist/charts.js.map"} {
+		if res, body := get(t, a.URL+path); res.StatusCode != http.StatusNotFound {
+			t.Errorf("GET %s = %d, want 404: %.200q", path, res.StatusCode, body)
+		}
+	}
+	for _, name := range []string{"dist/datastar.js", "dist/app.js", "dist/charts.js", "dist/app.css"} {
+		res, body := get(t, a.URL+"/static/"+name)
+		if res.StatusCode != http.StatusOK || strings.Contains(body, "sourceMappingURL") {
+			t.Errorf("GET /static/%s = %d; points to a source map: %v", name, res.StatusCode, strings.Contains(body, "sourceMappingURL"))
+		}
+	}
+}
