@@ -1,11 +1,15 @@
 package e2e
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/cookiejar"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
 
 	"ironstar/nats/eventstore"
 	"ironstar/nats/natstest"
@@ -117,4 +121,53 @@ func TestSessionIsRenewedWhileUsed(t *testing.T) {
 		t.Fatalf("add after the renewal = %d %s", res.StatusCode, body)
 	}
 	c.waitTodos("before", "after")
+}
+
+// browserSessionCookie is the session cookie Chromium holds for url.
+func browserSessionCookie(t *testing.T, b *browser, url string) *network.Cookie {
+	t.Helper()
+	cookies, err := chromedp.Call(b.ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{url}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cookies.Cookies {
+		if c.Name == session.CookieName {
+			return c
+		}
+	}
+	return nil
+}
+
+func TestSessionInChromiumIsRenewedWhileInUse(t *testing.T) {
+	t.Parallel()
+	// The issue's case: with a one-minute TTL the cookie was never renewed,
+	// so a minute after the first visit adds went into a new, empty list.
+	a := startApp(t, appOptions{env: []string{"SESSION_TTL=1m"}})
+	b := newBrowser(t)
+	openTodos(t, b, a.URL+"/")
+	first := browserSessionCookie(t, b, a.URL)
+	if first == nil || !first.HTTPOnly || first.SameSite != network.CookieSameSiteLax {
+		t.Fatalf("session cookie %+v; want an HttpOnly, SameSite=Lax one", first)
+	}
+	// Use the page, an add a second, until the cookie is renewed (after
+	// six seconds, a tenth of the TTL).
+	var added []string
+	var last time.Time
+	var renewed *network.Cookie
+	waitFor(t, 20*time.Second, "Chromium's cookie renewed by the page's commands", func() bool {
+		if time.Since(last) >= time.Second {
+			last = time.Now()
+			added = append(added, fmt.Sprintf("add %d", len(added)+1))
+			b.do(t, addTodo(added[len(added)-1]), waitTodos(added...))
+		}
+		renewed = browserSessionCookie(t, b, a.URL)
+		return renewed != nil && renewed.Value != first.Value
+	})
+	if cookieID(renewed.Value) != cookieID(first.Value) || renewed.Expires <= first.Expires {
+		t.Errorf("renewed cookie %q expiring %v; want the same ID as %q and a later expiry than %v", renewed.Value, renewed.Expires, first.Value, first.Expires)
+	}
+	// The same list goes on, with no alert.
+	added = append(added, "after the renewal")
+	b.do(t, addTodo(added[len(added)-1]), waitTodos(added...), waitJS(`document.getElementById("todo-error").hidden`))
+	b.checkClean(t)
 }
