@@ -141,7 +141,7 @@ func run(ctx context.Context, logOutput io.Writer) error {
 	defer stopAnalytics()
 
 	handler, err := router.New(router.Deps{
-		Logger: logger, Lifetime: lifetime, Ready: []health.Check{{Name: "nats", Check: nc.Ready}}, Dev: cfg.Dev,
+		Logger: logger, Lifetime: lifetime, Ready: append([]health.Check{{Name: "nats", Check: nc.Ready}}, runners.checks...), Dev: cfg.Dev,
 		MaxStreams: budget.MaxStreams, MaxStreamsPerSession: budget.MaxStreamsPerSession,
 		Todo:      todo.Deps{Logger: logger, Store: store, Snapshots: snapshots, Registry: registry, View: todoView, Sessions: sessions},
 		Counter:   counter.Deps{Logger: logger, Store: store, Registry: registry, View: counterView, Sessions: sessions},
@@ -185,6 +185,8 @@ func run(ctx context.Context, logOutput io.Writer) error {
 type readModels struct {
 	options projection.Options
 	stops   []func(context.Context) error
+	// checks report each projection's parked events to readiness.
+	checks []health.Check
 }
 
 // stop stops every runner at once, within natsCloseTimeout.
@@ -205,6 +207,9 @@ func start[V any](ctx, lifetime context.Context, nc *nats.Conn, m *readModels, p
 		return nil, err
 	}
 	m.stops = append(m.stops, runner.Stop)
+	// Degrades: a parked event is one key's problem; every other key, and
+	// every page, still works (see health.Check).
+	m.checks = append(m.checks, health.Check{Name: "projection:" + p.Name, Check: runner.Health, Degrades: true})
 	return projection.OpenView[V](lifetime, nc.JS, p.Name)
 }
 
