@@ -27,6 +27,8 @@ type clock struct{ t time.Time }
 func (c *clock) now() time.Time          { return c.t }
 func (c *clock) advance(d time.Duration) { c.t = c.t.Add(d) }
 func newClock() *clock                   { return &clock{t: time.Unix(1_800_000_000, 0)} }
+
+// storeOn opens a store on js.
 func storeOn(t *testing.T, js jetstream.JetStream, opts Options) *Store {
 	t.Helper()
 	s, err := NewStore(t.Context(), js, opts, discard)
@@ -79,6 +81,7 @@ type answer struct {
 	all    []*http.Cookie // every cookie set, drops included
 }
 
+// list is the session's public ID, which names its list.
 func (a answer) list() string { return a.body }
 
 func send(t *testing.T, h http.Handler, q req) answer {
@@ -514,5 +517,38 @@ func TestAnExpiredLegacySessionIsNotAdopted(t *testing.T) {
 	}
 	if a := post(t, h, &http.Cookie{Name: CookieName, Value: id}); a.code != http.StatusForbidden {
 		t.Errorf("a command in an expired legacy session = %d, want 403", a.code)
+	}
+}
+
+func TestInstancesStartingTogetherAgreeOnOneKey(t *testing.T) {
+	t.Parallel()
+	js := natstest.Connect(t).JS
+	const n = 8
+	stores := make([]*Store, n)
+	errs := make(chan error, n)
+	start := make(chan struct{})
+	for i := range n {
+		go func() {
+			<-start
+			s, err := NewStore(t.Context(), js, Options{TTL: time.Hour}, discard)
+			stores[i] = s
+			errs <- err
+		}()
+	}
+	close(start)
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	id := newID()
+	cookie := stores[0].sign(id, time.Now())
+	for i, s := range stores {
+		if s.publicID(id) != stores[0].publicID(id) {
+			t.Errorf("instance %d derives another public ID", i)
+		}
+		if _, ok := s.verify(cookie, time.Now()); !ok {
+			t.Errorf("instance %d refuses instance 0's cookie", i)
+		}
 	}
 }
