@@ -20,6 +20,8 @@ type Deps struct {
 	// View reads the boards projection (see Projection).
 	View     *projection.View[View]
 	Sessions *session.Store
+	// Quota limits how much each session writes (nil: no limit).
+	Quota *command.Quota
 }
 
 // boardSchema versions Board's shape in snapshots: bump it when Board
@@ -40,6 +42,6 @@ func SetupRoutes(r chi.Router, deps Deps) error {
 		r.Get("/sortable/updates", h.updates)
 	})
 	// The command runs only in the session the page started.
-	r.With(command.DatastarOnly, deps.Sessions.Guard(command.NoSession(deps.Logger, errorID))).Post("/sortable", h.reorder)
+	r.With(command.DatastarOnly, deps.Sessions.Guard(command.NoSession(deps.Logger, errorID)), deps.Quota.Limit(errorID)).Post("/sortable", h.reorder)
 	return nil
 }

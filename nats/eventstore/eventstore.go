@@ -514,13 +514,13 @@ func (s *Store) WatchCapacity(ctx context.Context, interval time.Duration, warnA
 		case used >= warnAt:
 			now = 1
 		}
-		if now > level {
-			attrs := []any{"stream", StreamName, "bytes", size, "max_bytes", maxBytes, "used_percent", int(used * 100)}
-			if now == 2 {
-				logger.Error("event store full: commands are refused until EVENTS_MAX_BYTES is raised", attrs...)
-			} else {
-				logger.Warn("event store filling up: raise EVENTS_MAX_BYTES before it is full", attrs...)
-			}
+		attrs := []any{"stream", StreamName, "bytes", size, "max_bytes", maxBytes, "used_percent", int(used * 100)}
+		// Both lines when one check jumps past both marks.
+		if now >= 1 && level < 1 {
+			logger.Warn("event store filling up: raise EVENTS_MAX_BYTES before it is full", attrs...)
+		}
+		if now == 2 && level < 2 {
+			logger.Error("event store full: commands are refused until EVENTS_MAX_BYTES is raised", attrs...)
 		}
 		level = now
 	}
