@@ -213,6 +213,9 @@ func TestAPoisonEventIsParkedAndEveryOtherKeyGoesOn(t *testing.T) {
 		seqs := parkedSeqs(t, r)
 		return len(seqs) == 1 && seqs[0] == fail
 	})
+	if n := logs.count("a later event healed a parked key"); n != 1 {
+		t.Errorf("the runner healed %d keys, want 1 (a)", n)
+	}
 
 	// The fix is released and the projection rebuilt: nothing is parked.
 	fixed.Store(true)
@@ -279,5 +282,42 @@ func TestAnEventThatDoesNotDecodeIsParkedUntilARebuild(t *testing.T) {
 	poll(t, "the runner to follow the rebuild", func() bool { return r.Generation() == 2 })
 	if parked, err := r.Parked(t.Context()); err != nil || len(parked) != 1 || parked[0].Generation != 2 {
 		t.Errorf("parked after a rebuild: %+v, %v; want the same event, in generation 2", parked, err)
+	}
+}
+
+func TestAStoredValueThatDoesNotDecodeParksItsKeyOnly(t *testing.T) {
+	t.Parallel()
+	conn := natstest.Connect(t)
+	store, err := eventstore.New(t.Context(), conn.JS, eventstore.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := projection.Start(t.Context(), conn.JS, poisonProjection(new(atomic.Bool)), opts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Stop(context.Background()) })
+	// A value from an older, incompatible release, say.
+	kv, err := conn.JS.KeyValue(t.Context(), "proj_poison_1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kv.Put(t.Context(), "z", []byte(`{"seq":"not a number"}`)); err != nil {
+		t.Fatal(err)
+	}
+	w := &items{t: t, store: store, versions: map[string]uint64{}}
+	bad := w.add("z", "ok")
+	last := w.add("b", "ok")
+	view, err := projection.OpenView[bag](t.Context(), conn.JS, "poison")
+	if err != nil {
+		t.Fatal(err)
+	}
+	poll(t, "b's event after z's", func() bool { return seqOf(t, view, "b") == last })
+	parked, err := r.Parked(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(parked) != 1 || parked[0].Seq != bad || parked[0].Key != "z" || !strings.Contains(parked[0].Error, "does not decode") {
+		t.Errorf("parked %+v, want z's event %d, its stored value not decoding", parked, bad)
 	}
 }
