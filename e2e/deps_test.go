@@ -6,5 +6,6 @@ package e2e
 // again rather than reported as "(cached)".
 import (
 	_ "ironstar/config"
+	_ "ironstar/httpserver"
 	_ "ironstar/router"
 )
