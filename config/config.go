@@ -48,8 +48,13 @@ type Config struct {
 	// TrustedProxies are the peers whose X-Forwarded-Proto is believed
 	// (the session cookie is Secure when it says https); empty trusts none.
 	TrustedProxies []netip.Prefix
+	// SnapshotEvery is how many events an aggregate may gain on top of its
+	// last snapshot before the command handler saves a new one.
+	SnapshotEvery int
 	// HTTP bounds what HTTP clients may hold open (see package httpserver).
 	HTTP HTTPLimits
+	// Quotas bound what visitors can make the app store (see quota.go).
+	Quotas Quotas
 	// Dev reports a development build (build tag dev): assets from disk,
 	// browser reload on rebuild.
 	Dev bool
@@ -99,6 +104,9 @@ const (
 	DefaultIdleTimeout          = 60 * time.Second
 	// DefaultBodyTimeout is ample for a Datastar command's few hundred bytes.
 	DefaultBodyTimeout = 10 * time.Second
+	// DefaultSnapshotEvery keeps a command's load at most about a hundred
+	// events, whatever the aggregate's length.
+	DefaultSnapshotEvery = 100
 )
 
 // FromEnv builds a Config from the process environment, with values from
@@ -185,6 +193,13 @@ func Parse(getenv func(string) string) (Config, error) {
 		}
 	}
 
+	everyText := get("SNAPSHOT_EVERY", strconv.Itoa(DefaultSnapshotEvery))
+	if n, err := strconv.Atoi(everyText); err == nil && n >= 1 && n <= 100_000 {
+		cfg.SnapshotEvery = n
+	} else {
+		fail("SNAPSHOT_EVERY", everyText, "must be a number of events from 1 to 100000")
+	}
+
 	if natsPort := get("NATS_PORT", ""); natsPort != "" {
 		if p, ok := parsePort(natsPort); ok && p > 0 {
 			cfg.NATSPort = p
@@ -194,6 +209,7 @@ func Parse(getenv func(string) string) (Config, error) {
 	}
 
 	cfg.HTTP = parseHTTPLimits(get, fail)
+	cfg.Quotas = parseQuotas(get, fail)
 
 	cfg.NATSAuth = NATSAuth{
 		CredsFile: get("NATS_CREDS", ""), NKeyFile: get("NATS_NKEY", ""), Token: get("NATS_TOKEN", ""),

@@ -21,8 +21,10 @@ func TestParseDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Parse(empty env): %v", err)
 	}
-	want := Config{Host: DefaultHost, Port: DefaultPort, DataDir: DefaultDataDir, LogLevel: slog.LevelInfo, Replicas: 1, SessionTTL: DefaultSessionTTL, Dev: Dev,
-		HTTP: HTTPLimits{MaxStreamsPerSession: DefaultMaxStreamsPerSession, IdleTimeout: DefaultIdleTimeout, BodyTimeout: DefaultBodyTimeout}}
+	want := Config{Host: DefaultHost, Port: DefaultPort, DataDir: DefaultDataDir, LogLevel: slog.LevelInfo, Replicas: 1, SessionTTL: DefaultSessionTTL, SnapshotEvery: DefaultSnapshotEvery, Dev: Dev,
+		HTTP: HTTPLimits{MaxStreamsPerSession: DefaultMaxStreamsPerSession, IdleTimeout: DefaultIdleTimeout, BodyTimeout: DefaultBodyTimeout},
+		Quotas: Quotas{EventsMaxBytes: DefaultEventsMaxBytes, EventsWarnPercent: DefaultEventsWarnPercent,
+			SessionWriteRate: DefaultSessionWriteRate, SessionWriteBurst: DefaultSessionWriteBurst, SessionWriteBytes: DefaultSessionWriteBytes}}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("Parse(empty env) = %+v, want %+v", cfg, want)
 	}
@@ -38,12 +40,12 @@ func TestParseValues(t *testing.T) {
 	t.Parallel()
 	cfg, err := Parse(lookup(map[string]string{
 		"HOST": "127.0.0.1", "PORT": "0", "DATA_DIR": "/tmp/x", "LOG_LEVEL": "DEBUG",
-		"NATS_URL": "nats://a:4222, nats://b:4222",
+		"NATS_URL": "nats://a:4222, nats://b:4222", "SNAPSHOT_EVERY": "25",
 	}))
 	if err != nil {
 		t.Fatalf("Parse: %v", err)
 	}
-	if cfg.Port != 0 || cfg.Host != "127.0.0.1" || cfg.DataDir != "/tmp/x" || cfg.LogLevel != slog.LevelDebug {
+	if cfg.Port != 0 || cfg.Host != "127.0.0.1" || cfg.DataDir != "/tmp/x" || cfg.LogLevel != slog.LevelDebug || cfg.SnapshotEvery != 25 {
 		t.Errorf("Parse = %+v", cfg)
 	}
 	if cfg.Embedded() {
@@ -68,6 +70,8 @@ func TestParseRejectsBadValuesNamingTheVariable(t *testing.T) {
 		{"session key is short", map[string]string{"SESSION_KEY": "hunter2-secret"}, "SESSION_KEY: must be at least 32 characters, it has 14"},
 		{"trusted proxies are not prefixes", map[string]string{"TRUSTED_PROXIES": "10.0.0.0/8, proxy.local"}, `TRUSTED_PROXIES="10.0.0.0/8, proxy.local"`},
 		{"a trusted prefix is out of range", map[string]string{"TRUSTED_PROXIES": "10.0.0.0/33"}, `TRUSTED_PROXIES="10.0.0.0/33"`},
+		{"snapshot interval is not a number", map[string]string{"SNAPSHOT_EVERY": "often"}, `SNAPSHOT_EVERY="often"`},
+		{"snapshot interval is zero", map[string]string{"SNAPSHOT_EVERY": "0"}, `SNAPSHOT_EVERY="0"`},
 		{"nats port is zero", map[string]string{"NATS_PORT": "0"}, `NATS_PORT="0"`},
 		{"nats url has no host", map[string]string{"NATS_URL": "localhost"}, `NATS_URL="localhost"`},
 		{"nats url has a web scheme", map[string]string{"NATS_URL": "http://a:4222"}, `unsupported scheme "http"`},

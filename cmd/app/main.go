@@ -24,6 +24,7 @@ import (
 	"ironstar/config"
 	"ironstar/es"
 	"ironstar/features/analytics"
+	"ironstar/features/common/command"
 	"ironstar/features/counter"
 	"ironstar/features/health"
 	"ironstar/features/sortable"
@@ -41,6 +42,9 @@ const (
 	shutdownTimeout = 10 * time.Second
 	// natsCloseTimeout is the part of it kept for draining NATS.
 	natsCloseTimeout = 2 * time.Second
+	// capacityInterval is how often the EVENTS stream's size is checked
+	// against its cap (one stream-info request).
+	capacityInterval = 10 * time.Second
 )
 
 func main() {
@@ -95,8 +99,13 @@ func run(ctx context.Context, logOutput io.Writer) error {
 	lifetime, endStreams := context.WithCancel(context.Background())
 	defer endStreams()
 
+	// The embedded server's healer (nil with an external NATS) restarts its
+	// JetStream after a storage failure; meanwhile readiness is down and
+	// appends fail at once.
+	healer := nc.Healer(nats.HealOptions{}, logger)
+
 	// The event store, the read models and the sessions, all on JetStream.
-	store, err := eventstore.New(ctx, nc.JS, eventstore.Config{Replicas: cfg.Replicas})
+	store, err := eventstore.New(ctx, nc.JS, eventstore.Config{Replicas: cfg.Replicas, MaxBytes: cfg.Quotas.EventsMaxBytes, Writable: healer.Check})
 	if err != nil {
 		return err
 	}
@@ -108,6 +117,8 @@ func run(ctx context.Context, logOutput io.Writer) error {
 	todo.Register(registry)
 	counter.Register(registry)
 	sortable.Register(registry)
+	// Every feature's command handlers store through this, snapshots included.
+	storage := es.Storage{Store: store, Snapshots: snapshots, Registry: registry, SnapshotEvery: cfg.SnapshotEvery}
 	// Each read model's runner; all stop together, before NATS closes.
 	runners := &readModels{options: projection.Options{Replicas: cfg.Replicas, Logger: logger}}
 	defer runners.stop()
@@ -140,12 +151,23 @@ func run(ctx context.Context, logOutput io.Writer) error {
 	stopAnalytics := runAnalytics(analytics.Projection{Store: olap, Events: store, Changed: refresher.Notify, Logger: logger}, logger)
 	defer stopAnalytics()
 
+	// Each session's budget of commands and bytes, in this process.
+	quota := command.NewQuota(command.QuotaOptions{
+		CommandsPerMinute: cfg.Quotas.SessionWriteRate, Burst: cfg.Quotas.SessionWriteBurst,
+		BytesPerMinute: cfg.Quotas.SessionWriteBytes,
+	}, logger)
+	ready := []health.Check{{Name: "nats", Check: nc.Ready}}
+	ready = append(ready, runners.checks...)
+	if healer != nil {
+		ready = append(ready, health.Check{Name: "store", Check: healer.Check})
+	}
+
 	handler, err := router.New(router.Deps{
-		Logger: logger, Lifetime: lifetime, Ready: append([]health.Check{{Name: "nats", Check: nc.Ready}}, runners.checks...), Dev: cfg.Dev,
+		Logger: logger, Lifetime: lifetime, Ready: ready, Dev: cfg.Dev,
 		MaxStreams: budget.MaxStreams, MaxStreamsPerSession: budget.MaxStreamsPerSession,
-		Todo:      todo.Deps{Logger: logger, Store: store, Snapshots: snapshots, Registry: registry, View: todoView, Sessions: sessions},
-		Counter:   counter.Deps{Logger: logger, Store: store, Registry: registry, View: counterView, Sessions: sessions},
-		Sortable:  sortable.Deps{Logger: logger, Store: store, Registry: registry, View: boardView, Sessions: sessions},
+		Todo:      todo.Deps{Logger: logger, Storage: storage, View: todoView, Sessions: sessions, Quota: quota},
+		Counter:   counter.Deps{Logger: logger, Storage: storage, View: counterView, Sessions: sessions, Quota: quota},
+		Sortable:  sortable.Deps{Logger: logger, Storage: storage, View: boardView, Sessions: sessions, Quota: quota},
 		Analytics: analytics.Deps{Logger: logger, Refresher: refresher},
 	})
 	if err != nil {
@@ -160,6 +182,15 @@ func run(ctx context.Context, logOutput io.Writer) error {
 	logger.Info("listening", "url", "http://"+listener.Addr().String(), "dev", cfg.Dev, "nats_embedded", cfg.Embedded())
 
 	g, gctx := errgroup.WithContext(ctx)
+	if healer != nil {
+		// A store that cannot be healed in-process ends the process
+		// (non-zero exit) for its supervisor to start afresh.
+		g.Go(func() error { return healer.Run(gctx) })
+	}
+	g.Go(func() error {
+		store.WatchCapacity(gctx, capacityInterval, float64(cfg.Quotas.EventsWarnPercent)/100, logger)
+		return nil
+	})
 	g.Go(func() error {
 		if err := srv.Serve(httpserver.Listener(listener, budget.MaxConns, logger)); !errors.Is(err, http.ErrServerClosed) {
 			return err
