@@ -34,8 +34,13 @@ func TestAnalyticsChartsMoveWithCommandsElsewhere(t *testing.T) {
 		waitJS(`document.getElementById("chart-per-minute").getAttribute("option")?.includes("todo.added")`),
 		waitJS(`document.getElementById("chart-per-minute").getAttribute("option")?.includes("counter.incremented")`),
 		waitJS(`document.getElementById("chart-lists").getAttribute("option")?.includes('"data":[3]')`),
+		// The other session's list is a rank, never (part of) its ID.
+		waitJS(`document.getElementById("chart-lists").getAttribute("option")?.includes('"data":["list #1"]')`),
 		waitJS(`document.getElementById("chart-flow").getAttribute("spec")?.includes('"kind":"added","minute"')`),
 	)
 	b.screenshot(t, "analytics")
 	b.checkClean(t)
+
+	// The session that added the todos sees its own list as "yours".
+	openStream(t, c, a.URL+"/analytics/updates", "").waitFor(t, `"data":["yours"]`)
 }

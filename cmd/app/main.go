@@ -168,7 +168,7 @@ func run(ctx context.Context, logOutput io.Writer) error {
 		Todo:      todo.Deps{Logger: logger, Storage: storage, View: todoView, Sessions: sessions, Quota: quota},
 		Counter:   counter.Deps{Logger: logger, Storage: storage, View: counterView, Sessions: sessions, Quota: quota},
 		Sortable:  sortable.Deps{Logger: logger, Storage: storage, View: boardView, Sessions: sessions, Quota: quota},
-		Analytics: analytics.Deps{Logger: logger, Refresher: refresher},
+		Analytics: analytics.Deps{Logger: logger, Refresher: refresher, Sessions: sessions},
 	})
 	if err != nil {
 		return err

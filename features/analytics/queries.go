@@ -37,6 +37,8 @@ type Flow struct {
 
 // ListCount is the number of events of one todo list.
 type ListCount struct {
+	// List is the list's ID (its session's public ID): the server's
+	// only, never shown to another visitor (see busiestListsOption).
 	List   string `json:"list"`
 	Events int    `json:"events"`
 }

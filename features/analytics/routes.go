@@ -10,6 +10,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"ironstar/session"
 	"ironstar/sse"
 )
 
@@ -17,12 +18,17 @@ import (
 type Deps struct {
 	Logger    *slog.Logger
 	Refresher *Refresher
+	// Sessions tell the visitor's own todo list from everyone else's.
+	Sessions *session.Store
 }
 
 // SetupRoutes mounts the page and its stream.
 func SetupRoutes(r chi.Router, deps Deps) error {
 	h := handlers{logger: deps.Logger, hub: sse.NewHub(deps.Refresher.watch, render)}
-	r.Get("/analytics", h.page)
-	r.Get("/analytics/updates", h.updates)
+	r.Group(func(r chi.Router) {
+		r.Use(deps.Sessions.Middleware)
+		r.Get("/analytics", h.page)
+		r.Get("/analytics/updates", h.updates)
+	})
 	return nil
 }
