@@ -3,10 +3,15 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	natsclient "github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // TestOneListTooLargeToStoreStopsNobodyElse runs issue 11's reproduction:
@@ -60,4 +65,138 @@ func TestOneListTooLargeToStoreStopsNobodyElse(t *testing.T) {
 	if logs := a.logs.String(); strings.Contains(logs, "status=500") || strings.Contains(logs, "maximum payload") || strings.Contains(logs, "parked") {
 		t.Errorf("the app answered 500, failed a write or parked an event:\n%s", a.failureLogs())
 	}
+}
+
+// TestAnEventTheProjectionCannotApplyIsParked writes, past the app, a todo
+// event whose data does not decode (as a bug or an older release might) on
+// the real binary: the todo_lists projection parks it, everybody's later
+// todos still reach their pages, readiness says the projection is degraded
+// but stays 200, and a later good event for the same list heals it.
+func TestAnEventTheProjectionCannotApplyIsParked(t *testing.T) {
+	t.Parallel()
+	port := freePort(t)
+	a := startApp(t, appOptions{env: []string{"NATS_PORT=" + port}})
+	nc, err := natsclient.Connect("nats://127.0.0.1:" + port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	publish := func(data string) uint64 {
+		t.Helper()
+		msg := natsclient.NewMsg("events.todo.poisoned")
+		msg.Header.Set("Ironstar-Type", "todo.added")
+		msg.Header.Set("Ironstar-Version", "1")
+		msg.Data = []byte(data)
+		ack, err := js.PublishMsg(t.Context(), msg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ack.Sequence
+	}
+	ready := func() (int, string) {
+		res, body := get(t, a.URL+"/health/ready")
+		return res.StatusCode, body
+	}
+
+	seq := publish(`{"id":`)
+	bystander := newClient(t, a.URL)
+	if res, _ := bystander.command(http.MethodPost, "/todos", `{"title":"bystander"}`); res.StatusCode != http.StatusOK {
+		t.Fatalf("the bystander's add = %d", res.StatusCode)
+	}
+	bystander.waitTodos("bystander")
+	waitFor(t, 10*time.Second, "readiness to report todo_lists degraded", func() bool {
+		code, body := ready()
+		return code == http.StatusOK && strings.Contains(body, `"status":"degraded"`) && strings.Contains(body, `"projection:todo_lists":"degraded"`)
+	})
+	logs := a.logs.String()
+	if n := strings.Count(logs, "parked an event"); n != 1 || !strings.Contains(logs, fmt.Sprintf("seq=%d key=poisoned", seq)) {
+		t.Errorf("the parked event was logged %d times, want once, with its sequence %d and key:\n%s", n, seq, a.failureLogs())
+	}
+
+	publish(`{"id":"fine","text":"a later event"}`)
+	waitFor(t, 10*time.Second, "readiness to be ok again", func() bool {
+		code, body := ready()
+		return code == http.StatusOK && strings.Contains(body, `"status":"ok"`)
+	})
+}
+
+// TestAListTooLargeToStoreIsParked writes issue 11's 400 adds of 495 "<"
+// past the app (so past the domain's byte bound, as lists stored before it
+// were): the add that would take the list's read model past what NATS
+// stores is parked, and the adds after it too, while a bystander's todo
+// still reaches its page; a later delete that makes the list fit heals it.
+func TestAListTooLargeToStoreIsParked(t *testing.T) {
+	t.Parallel()
+	port := freePort(t)
+	a := startApp(t, appOptions{env: []string{"NATS_PORT=" + port}})
+	nc, err := natsclient.Connect("nats://127.0.0.1:" + port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var futures []jetstream.PubAckFuture
+	publish := func(typ string, data any) {
+		t.Helper()
+		msg := natsclient.NewMsg("events.todo.huge")
+		msg.Header.Set("Ironstar-Type", typ)
+		msg.Header.Set("Ironstar-Version", "1")
+		msg.Data, _ = json.Marshal(data)
+		f, err := js.PublishMsgAsync(msg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		futures = append(futures, f)
+	}
+	title := strings.Repeat("<", 495)
+	for i := 1; i <= 400; i++ {
+		publish("todo.added", map[string]string{"id": fmt.Sprint("i", i), "text": fmt.Sprint(i) + title})
+	}
+	for _, f := range futures {
+		select {
+		case <-f.Ok():
+		case err := <-f.Err():
+			t.Fatal(err)
+		}
+	}
+
+	bystander := newClient(t, a.URL)
+	if res, _ := bystander.command(http.MethodPost, "/todos", `{"title":"bystander"}`); res.StatusCode != http.StatusOK {
+		t.Fatalf("the bystander's add = %d", res.StatusCode)
+	}
+	bystander.waitTodos("bystander")
+	waitFor(t, 10*time.Second, "readiness to report todo_lists degraded", func() bool {
+		res, body := get(t, a.URL+"/health/ready")
+		return res.StatusCode == http.StatusOK && strings.Contains(body, `"projection:todo_lists":"degraded"`)
+	})
+	if logs := a.logs.String(); !strings.Contains(logs, "value too large to store") || strings.Contains(logs, "maximum payload") {
+		t.Errorf("want the adds parked as too large, and no write failing:\n%s", a.failureLogs())
+	}
+
+	// Deleting todos the read model holds makes a later event fit again.
+	for i := 1; i <= 10; i++ {
+		publish("todo.deleted", map[string]string{"id": fmt.Sprint("i", i)})
+	}
+	waitFor(t, 10*time.Second, "readiness to be ok again", func() bool {
+		res, body := get(t, a.URL+"/health/ready")
+		return res.StatusCode == http.StatusOK && strings.Contains(body, `"status":"ok"`)
+	})
+}
+
+// freePort is a TCP port nothing listens on (for the embedded NATS).
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
 }
