@@ -18,7 +18,7 @@ import (
 	"ironstar/nats"
 )
 
-// # Parked events
+// Parked events.
 //
 // An event a projection cannot apply — its envelope does not decode, Keys
 // or Apply fails or panics, or the value it gives is too large for a KV
@@ -45,7 +45,8 @@ type Parked struct {
 	// Seq is the event's stream sequence.
 	Seq uint64 `json:"seq"`
 	// Key is the read-model key; empty when the event could not be tied to
-	// one (then only a rebuild clears it).
+	// one (then only a rebuild clears it, as for a key Keys gave that KV
+	// cannot store).
 	Key   string    `json:"key,omitempty"`
 	Type  string    `json:"type,omitempty"`
 	Error string    `json:"error"`
