@@ -44,9 +44,9 @@ type Parked struct {
 	Generation uint64 `json:"generation"`
 	// Seq is the event's stream sequence.
 	Seq uint64 `json:"seq"`
-	// Key is the read-model key; empty when the event could not be tied to
-	// one (then only a rebuild clears it, as for a key Keys gave that KV
-	// cannot store).
+	// Key is the read-model key, empty when the event could not be tied to
+	// one. Only a rebuild clears an event tied to no key, or to a key KV
+	// cannot store.
 	Key   string    `json:"key,omitempty"`
 	Type  string    `json:"type,omitempty"`
 	Error string    `json:"error"`
