@@ -7,6 +7,7 @@
 package estest
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
@@ -27,7 +28,9 @@ type Case[S, C, E any] struct {
 
 // Run runs every case as a parallel subtest. Besides the expected outcome,
 // it checks that Decide is deterministic (the same history and command give
-// the same result twice), which catches a hidden clock or random source.
+// the same result twice), which catches a hidden clock or random source;
+// and that the state survives the JSON round trip of a snapshot (every
+// es.Handler snapshots its aggregates), which catches an unexported field.
 func Run[S, C, E any](t *testing.T, d es.Decider[S, C, E], cases []Case[S, C, E]) {
 	t.Helper()
 	for _, tc := range cases {
@@ -41,8 +44,28 @@ func Run[S, C, E any](t *testing.T, d es.Decider[S, C, E], cases []Case[S, C, E]
 			if !reflect.DeepEqual(got, again) || fmt.Sprint(err) != fmt.Sprint(errAgain) {
 				t.Errorf("Decide is not deterministic: %#v, %v then %#v, %v", got, err, again, errAgain)
 			}
+			if msg := roundTrip(d.Fold(tc.Given...)); msg != "" {
+				t.Errorf("given %s\n%s", describe(tc.Given), msg)
+			}
 		})
 	}
+}
+
+// roundTrip describes how a state differs after the JSON round trip a
+// snapshot makes, or returns "" when it does not.
+func roundTrip[S any](state S) string {
+	data, err := json.Marshal(state)
+	if err != nil {
+		return fmt.Sprintf("the state %#v cannot be snapshotted: %v", state, err)
+	}
+	var back S
+	if err := json.Unmarshal(data, &back); err != nil {
+		return fmt.Sprintf("the snapshot %s cannot be read back: %v", data, err)
+	}
+	if !reflect.DeepEqual(state, back) {
+		return fmt.Sprintf("the state does not survive a snapshot (JSON round trip; unexported fields?):\n%#v\nbecame %#v", state, back)
+	}
+	return ""
 }
 
 // Check compares an outcome with the expected one and describes the
