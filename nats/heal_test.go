@@ -5,6 +5,7 @@ import (
 	"context"
 	"log/slog"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -101,6 +102,112 @@ func TestHealerRestartsJetStreamOnceAFullDiskIsFreed(t *testing.T) {
 	waitUntil(t, "a publish to succeed", func() bool { return publish() == nil })
 	if !strings.Contains(logs.String(), "restarting jetstream") {
 		t.Errorf("the log does not say JetStream was restarted:\n%s", logs.String())
+	}
+	info, err := c.JS.Stream(ctx, "PROBE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := info.CachedInfo().State.Msgs; got < uint64(acked) {
+		t.Fatalf("stream holds %d messages, but %d were acknowledged", got, acked)
+	}
+}
+
+// Descriptors running out while JetStream opens a block file leave the
+// stream stuck too; once they are back, the healer restarts JetStream.
+func TestHealerRestartsJetStreamOnceDescriptorsAreBack(t *testing.T) {
+	logs := &lockedBuffer{}
+	logger := slog.New(slog.NewTextHandler(logs, nil))
+	c, err := nats.Connect(t.Context(), nats.Options{DataDir: t.TempDir()}, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(context.Background())
+	ctx := t.Context()
+	if _, err := c.JS.CreateStream(ctx, jetstream.StreamConfig{Name: "PROBE", Subjects: []string{"probe.>"}, Storage: jetstream.FileStorage}); err != nil {
+		t.Fatal(err)
+	}
+	healer := c.Healer(nats.HealOptions{Interval: 50 * time.Millisecond}, logger)
+	runCtx, stop := context.WithCancel(ctx)
+	runErr := make(chan error, 1)
+	go func() { runErr <- healer.Run(runCtx) }()
+	defer func() {
+		stop()
+		if err := <-runErr; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+	acked := 0
+	publish := func() error {
+		pctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+		defer cancel()
+		_, err := c.JS.Publish(pctx, "probe.x", make([]byte, 64<<10))
+		if err == nil {
+			acked++
+		}
+		return err
+	}
+
+	// Take every descriptor left, and each one JetStream frees (as a flood
+	// of connections accepting would): rolling to a new block file closes
+	// the old one and opens the next, and the next finds none.
+	var (
+		mu   sync.Mutex
+		held []*os.File
+	)
+	grab := func() bool {
+		f, err := os.Open(os.DevNull)
+		if err != nil {
+			return false
+		}
+		mu.Lock()
+		held = append(held, f)
+		mu.Unlock()
+		return true
+	}
+	release := func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, f := range held {
+			f.Close()
+		}
+		held = nil
+	}
+	defer release()
+	for grab() {
+	}
+	grabbing, grabbed := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(grabbed)
+		for {
+			select {
+			case <-grabbing:
+				return
+			default:
+				if !grab() {
+					runtime.Gosched()
+				}
+			}
+		}
+	}()
+	// 64 KiB messages: a new 8 MiB block every 128.
+	deadline := time.Now().Add(10 * time.Second)
+	for publish() == nil {
+		if time.Now().After(deadline) {
+			t.Fatal("publishes still succeed without descriptors")
+		}
+	}
+	close(grabbing)
+	<-grabbed
+	// Descriptors back: the write error stays until the healer acts.
+	release()
+	defer func() {
+		if t.Failed() {
+			t.Logf("log:\n%s", logs)
+		}
+	}()
+	waitUntil(t, "a publish to succeed once descriptors are back", func() bool { return publish() == nil })
+	if !strings.Contains(logs.String(), "critical write error") || !strings.Contains(logs.String(), "restarting jetstream") {
+		t.Fatalf("no write error, or no restart, in the log:\n%s", logs)
 	}
 	info, err := c.JS.Stream(ctx, "PROBE")
 	if err != nil {
