@@ -113,7 +113,9 @@ func TestHealerRestartsJetStreamOnceAFullDiskIsFreed(t *testing.T) {
 }
 
 // Descriptors running out while JetStream opens a block file leave the
-// stream stuck too; once they are back, the healer restarts JetStream.
+// stream stuck too; once they are back, the healer restarts JetStream. The
+// test takes every descriptor of the process: nothing in this package may
+// run in parallel with it.
 func TestHealerRestartsJetStreamOnceDescriptorsAreBack(t *testing.T) {
 	logs := &lockedBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, nil))
