@@ -82,9 +82,10 @@ const DefaultSnapshotEvery = 100
 // older one, retried, is decided again; the store then still drops its
 // events if they arrive within its duplicate window (JetStream's, 2
 // minutes by default; memstore's, for ever), and Handle answers it as a
-// duplicate (a command of one event) or, for a batch JetStream refuses as
-// a duplicate, with ErrConcurrency after its attempts, storing nothing.
-// Retried later than both, it is stored again. A browser retries within
+// duplicate, storing nothing: a single event is acknowledged at its old
+// place; a batch JetStream refuses as a duplicate is a conflict, and the
+// last attempt, which folds the whole history, finds the command (after
+// the attempts' back-off, under a second). Retried later than both, it is stored again. A browser retries within
 // seconds, inside the store's window however busy the aggregate is.
 const RecentCommands = 100
 

@@ -371,21 +371,33 @@ type tick struct {
 // store together: a handler built with es.NewHandler snapshots without
 // being asked to, a later command loads only the events since, and a
 // retried command is recognised across snapshots, whether the snapshot
-// remembers it or only the store's duplicate detection does.
+// remembers it or only the store's duplicate detection does (for a command
+// of one event and for one of several).
 func RunHandler(t *testing.T, s Store, snaps es.SnapshotStore) {
 	ctx := t.Context()
 	reg := es.NewRegistry()
 	es.Register[tick](reg, "tick.ticked", 1)
 	st := es.Storage{Store: s, Snapshots: snaps, Registry: reg, SnapshotEvery: 10}
-	counter := es.Decider[int, struct{}, tick]{
-		Decide: func(n int, _ struct{}) ([]tick, error) { return []tick{{N: n + 1}}, nil },
+	// A command is how many ticks to add, one event each.
+	counter := es.Decider[int, int, tick]{
+		Decide: func(n, ticks int) ([]tick, error) {
+			var out []tick
+			for i := range ticks {
+				out = append(out, tick{N: n + i + 1})
+			}
+			return out, nil
+		},
 		Evolve: func(n int, e tick) int { return e.N },
 	}
 	h := es.NewHandler(st, counter, 1)
 	stream := es.StreamID{Aggregate: "tick", ID: "t1"}
-	const commands = 150
+	const commands, events = 150, 151 // c1 ticks twice
 	for i := range commands {
-		if _, err := h.Handle(ctx, stream, struct{}{}, es.Metadata{CommandID: fmt.Sprintf("c%d", i)}); err != nil {
+		ticks := 1
+		if i == 1 {
+			ticks = 2
+		}
+		if _, err := h.Handle(ctx, stream, ticks, es.Metadata{CommandID: fmt.Sprintf("c%d", i)}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -394,31 +406,32 @@ func RunHandler(t *testing.T, s Store, snaps es.SnapshotStore) {
 		t.Fatal(err)
 	}
 	snap, ok, err := snaps.LoadSnapshot(ctx, stream)
-	if err != nil || !ok || snap.Version != version || string(snap.State) != "150" || len(snap.Commands) != es.RecentCommands {
-		t.Fatalf("snapshot = %+v, %v, %v; want state 150 at version %d remembering %d commands", snap, ok, err, version, es.RecentCommands)
+	if err != nil || !ok || string(snap.State) != "150" || len(snap.Commands) != es.RecentCommands || snap.Commands[0] != "c49" {
+		t.Fatalf("snapshot = %+v, %v, %v; want state 150 remembering the %d commands from c49", snap, ok, err, es.RecentCommands)
 	}
 
-	// c145 is remembered by the snapshot, c60 too (the last 100), c2 only by
-	// the store's duplicate detection.
-	for _, id := range []string{"c149", "c145", "c60", "c2"} {
-		res, err := h.Handle(ctx, stream, struct{}{}, es.Metadata{CommandID: id})
-		if err != nil || !res.Duplicate || res.State != commands || res.Version != version {
-			t.Errorf("retry of %s = %+v, %v; want a duplicate at version %d, state %d", id, res, err, version, commands)
+	// c149 came after the snapshot; c145 and c60 are among the last 100 it
+	// remembers; c2 and c1 (two events) only the store's duplicate
+	// detection knows.
+	for _, id := range []string{"c149", "c145", "c60", "c2", "c1"} {
+		res, err := h.Handle(ctx, stream, 2, es.Metadata{CommandID: id})
+		if err != nil || !res.Duplicate || res.State != events || res.Version != version {
+			t.Errorf("retry of %s = %+v, %v; want a duplicate at version %d, state %d", id, res, err, version, events)
 		}
 	}
-	if events, _, _ := s.Load(ctx, stream, 0); len(events) != commands {
-		t.Fatalf("stored %d events after the retries, want %d", len(events), commands)
+	if stored, _, _ := s.Load(ctx, stream, 0); len(stored) != events {
+		t.Fatalf("stored %d events after the retries, want %d", len(stored), events)
 	}
 
 	// Another process, sharing only the stores, goes on from the snapshot.
 	for i := range 5 {
-		res, err := es.NewHandler(st, counter, 1).Handle(ctx, stream, struct{}{}, es.Metadata{CommandID: fmt.Sprintf("more%d", i)})
-		if err != nil || res.State != commands+i+1 {
-			t.Fatalf("command %d after the snapshot = %+v, %v; want state %d", i, res, err, commands+i+1)
+		res, err := es.NewHandler(st, counter, 1).Handle(ctx, stream, 1, es.Metadata{CommandID: fmt.Sprintf("more%d", i)})
+		if err != nil || res.State != events+i+1 {
+			t.Fatalf("command %d after the snapshot = %+v, %v; want state %d", i, res, err, events+i+1)
 		}
 	}
 	since, _, err := s.Load(ctx, stream, snap.Version)
-	if err != nil || len(since) != 5 {
-		t.Errorf("Load after the snapshot = %d events, %v; want the 5 since", len(since), err)
+	if err != nil || len(since) != 6 || since[0].Meta.CommandID != "c149" {
+		t.Errorf("Load after the snapshot = %d events, %v; want the 6 since, from c149", len(since), err)
 	}
 }
