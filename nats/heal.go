@@ -94,10 +94,9 @@ func (h *Healer) Run(ctx context.Context) error {
 	ticker := time.NewTicker(h.opts.Interval)
 	defer ticker.Stop()
 	var (
-		failed      int       // restarts in a row that did not heal
-		notBefore   time.Time // no restart before this (back-off)
-		waitLogged  bool      // "cause still there" said once per outage
-		lastRestart time.Time
+		failed     int       // restarts in a row that did not heal
+		notBefore  time.Time // no restart before this (back-off)
+		waitLogged bool      // "cause still there" said once per outage
 	)
 	for {
 		select {
@@ -115,11 +114,6 @@ func (h *Healer) Run(ctx context.Context) error {
 		}
 		if err == nil {
 			waitLogged = false
-			// A store that stayed healthy a while after a restart
-			// earns a fresh budget of restarts.
-			if failed > 0 && time.Since(lastRestart) > time.Minute {
-				failed = 0
-			}
 			continue
 		}
 		if time.Now().Before(notBefore) {
@@ -135,18 +129,21 @@ func (h *Healer) Run(ctx context.Context) error {
 		if failed >= h.opts.MaxRestarts {
 			return fmt.Errorf("nats: jetstream store did not heal after %d restarts: %w", failed, err)
 		}
-		h.logger.Warn("restarting jetstream to clear its write error", "restart", failed+1)
-		lastRestart = time.Now()
+		h.logger.Warn("restarting jetstream to clear its write error", "attempt", failed+1)
 		if rerr := h.restart(); rerr != nil {
 			h.logger.Error("restart jetstream", "err", rerr)
 		}
 		if perr := h.probe(); perr == nil {
 			h.set(nil)
-			h.logger.Info("jetstream store healed: commands are stored again", "restarts", failed+1)
-			waitLogged = false
+			h.logger.Info("jetstream store healed: commands are stored again")
+			waitLogged, failed = false, 0
+			// A cause that comes straight back costs a restart a second.
+			notBefore = time.Now().Add(time.Second)
+			continue
 		}
+		// Still broken: back off, 1 s doubling up to 16 s.
 		failed++
-		notBefore = time.Now().Add(min(time.Duration(1<<min(failed-1, 5))*time.Second, 30*time.Second))
+		notBefore = time.Now().Add(time.Duration(1<<min(failed-1, 4)) * time.Second)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -217,6 +218,41 @@ func TestHealerRestartsJetStreamOnceDescriptorsAreBack(t *testing.T) {
 	}
 	if got := info.CachedInfo().State.Msgs; got < uint64(acked) {
 		t.Fatalf("stream holds %d messages, but %d were acknowledged", got, acked)
+	}
+}
+
+// A store that restarts do not heal (here a stream directory the server
+// cannot recover) makes Run give up with an error: the app exits non-zero
+// for its supervisor, rather than report ready or restart for ever.
+func TestHealerGivesUpWhenRestartsDoNotHeal(t *testing.T) {
+	dir := t.TempDir()
+	logs := &lockedBuffer{}
+	logger := slog.New(slog.NewTextHandler(logs, nil))
+	c, err := nats.Connect(t.Context(), nats.Options{DataDir: dir}, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(context.Background())
+	bogus := filepath.Join(dir, "nats", "jetstream", "$G", "streams", "BOGUS")
+	if err := os.MkdirAll(bogus, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(bogus, "meta.inf"), []byte("not a stream"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	healer := c.Healer(nats.HealOptions{Interval: 20 * time.Millisecond, MaxRestarts: 2}, logger)
+	done := make(chan error, 1)
+	go func() { done <- healer.Run(t.Context()) }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "did not heal after 2 restarts") {
+			t.Fatalf("Run = %v; want it to give up after 2 restarts", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("Run still restarting after 20 s:\n%s", logs)
+	}
+	if healer.Check(t.Context()) == nil {
+		t.Error("Check reports a store that never healed as healthy")
 	}
 }
 
