@@ -186,8 +186,11 @@ func (h *Handler[S, C, E]) attempt(ctx context.Context, stream StreamID, cmd C, 
 		}
 		envs[i] = Envelope{
 			// Derived from the command ID, so a retried append of the same
-			// command is recognised by the store's duplicate detection too.
-			ID:      meta.CommandID + "." + strconv.Itoa(i),
+			// command is recognised by the store's duplicate detection too;
+			// and from the aggregate, since that detection spans the whole
+			// store (JetStream's window is the stream's): the same command
+			// ID on another aggregate is another command.
+			ID:      stream.Aggregate + "." + stream.ID + "." + meta.CommandID + "." + strconv.Itoa(i),
 			Stream:  stream,
 			Type:    name,
 			Version: v,

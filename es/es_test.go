@@ -156,7 +156,7 @@ func TestHandleAppendsAndFolds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.State != (account{Open: true, Balance: 4}) || res.Version != 2 || len(res.Events) != 1 || res.Events[0].ID != "c2.0" {
+	if res.State != (account{Open: true, Balance: 4}) || res.Version != 2 || len(res.Events) != 1 || res.Events[0].ID != "account.a1.c2.0" {
 		t.Errorf("result = %+v", res)
 	}
 	if _, err := h.Handle(ctx, acct, deposit{Amount: -1}, meta("c3")); !errors.Is(err, errNonPositive) {

@@ -423,6 +423,15 @@ func RunHandler(t *testing.T, s Store, snaps es.SnapshotStore) {
 		t.Fatalf("stored %d events after the retries, want %d", len(stored), events)
 	}
 
+	// The same command ID on another aggregate is another command.
+	other := es.StreamID{Aggregate: "tick", ID: "t2"}
+	if res, err := h.Handle(ctx, other, 1, es.Metadata{CommandID: "c0"}); err != nil || res.Duplicate || res.State != 1 {
+		t.Errorf("c0 on another aggregate = %+v, %v; want it stored there", res, err)
+	}
+	if stored, _, _ := s.Load(ctx, other, 0); len(stored) != 1 {
+		t.Errorf("stored %d events on the other aggregate, want 1", len(stored))
+	}
+
 	// Another process, sharing only the stores, goes on from the snapshot.
 	for i := range 5 {
 		res, err := es.NewHandler(st, counter, 1).Handle(ctx, stream, 1, es.Metadata{CommandID: fmt.Sprintf("more%d", i)})

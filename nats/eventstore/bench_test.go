@@ -131,8 +131,7 @@ func BenchmarkCommandOnLongAggregate(b *testing.B) {
 			Evolve: func(n int, _ counted) int { return n + 1 },
 		}, 1)
 		stream := es.StreamID{Aggregate: aggregate, ID: "a0"}
-		// Command IDs differ between the aggregates (JetStream's duplicate
-		// window is the stream's, not a subject's) and between runs (-count).
+		// Command IDs differ between runs (-count), which share the store.
 		run := 0
 		b.Run(fmt.Sprintf("events=%d", size), func(b *testing.B) {
 			run++
