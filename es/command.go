@@ -85,8 +85,9 @@ const DefaultSnapshotEvery = 100
 // duplicate, storing nothing: a single event is acknowledged at its old
 // place; a batch JetStream refuses as a duplicate is a conflict, and the
 // last attempt, which folds the whole history, finds the command (after
-// the attempts' back-off, under a second). Retried later than both, it is stored again. A browser retries within
-// seconds, inside the store's window however busy the aggregate is.
+// the attempts' back-off, under a second). Retried later than both, it is
+// stored again. A browser retries within seconds, inside the store's
+// window however busy the aggregate is.
 const RecentCommands = 100
 
 // Result is what a handled command did.
