@@ -129,7 +129,7 @@ func (h *Healer) Run(ctx context.Context) error {
 		if failed >= h.opts.MaxRestarts {
 			return fmt.Errorf("nats: jetstream store did not heal after %d restarts: %w", failed, err)
 		}
-		h.logger.Warn("restarting jetstream to clear its write error", "attempt", failed+1)
+		h.logger.Warn("restarting jetstream: its streams are recovered from disk, which clears a write error", "attempt", failed+1)
 		if rerr := h.restart(); rerr != nil {
 			h.logger.Error("restart jetstream", "err", rerr)
 		}
