@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/chromedp/chromedp"
 )
 
 // TestEveryAnswerCarriesTheSecurityHeaders checks pages, assets, probes,
@@ -57,4 +59,22 @@ func TestEveryAnswerCarriesTheSecurityHeaders(t *testing.T) {
 			t.Errorf("GET /static/%s = %d; points to a source map: %v", name, res.StatusCode, strings.Contains(body, "sourceMappingURL"))
 		}
 	}
+}
+
+// TestChartsDrawUnderTheContentSecurityPolicy opens /analytics in Chromium:
+// both chart libraries draw with no CSP violation (a console error), and the
+// Vega chart still spans its container without vega-embed's stylesheet.
+func TestChartsDrawUnderTheContentSecurityPolicy(t *testing.T) {
+	t.Parallel()
+	a := startApp(t, appOptions{})
+	b := newBrowser(t)
+	b.do(t,
+		chromedp.Navigate(a.URL+"/analytics"),
+		waitJS(`document.querySelector("#chart-per-minute canvas") && document.querySelector("#chart-flow canvas")`),
+	)
+	ratio := eval[float64](t, b, `document.querySelector("#chart-flow canvas").getBoundingClientRect().width / document.getElementById("chart-flow").getBoundingClientRect().width`)
+	if ratio < 0.8 {
+		t.Errorf("the Vega chart spans %.0f%% of its container, want it as wide", ratio*100)
+	}
+	b.checkClean(t)
 }

@@ -46,7 +46,7 @@ func New(deps Deps) (http.Handler, error) {
 	r := chi.NewRouter()
 	r.Use(
 		middleware.RequestID,
-		securityHeaders,
+		securityHeaders(deps.Dev),
 		logRequests(deps.Logger),
 		recoverPanics(deps.Logger),
 		sse.WithLifetime(deps.Lifetime),

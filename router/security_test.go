@@ -9,7 +9,7 @@ import (
 
 func TestSecurityHeadersAreOnEveryAnswer(t *testing.T) {
 	t.Parallel()
-	h := securityHeaders(http.NotFoundHandler())
+	h := securityHeaders(false)(http.NotFoundHandler())
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/nowhere", nil))
 	if got := rec.Header().Get("X-Content-Type-Options"); got != "nosniff" {
@@ -28,6 +28,7 @@ func TestSecurityHeadersAreOnEveryAnswer(t *testing.T) {
 		"default-src":     "'self'",
 		"script-src":      "'self' 'unsafe-eval'",
 		"style-src":       "'self'",
+		"img-src":         "'self'",
 		"connect-src":     "'self'",
 		"object-src":      "'none'",
 		"frame-ancestors": "'none'",
@@ -40,5 +41,15 @@ func TestSecurityHeadersAreOnEveryAnswer(t *testing.T) {
 	}
 	if strings.Contains(directives["script-src"], "unsafe-inline") {
 		t.Errorf("CSP allows inline scripts: %q", csp)
+	}
+}
+
+func TestOnlyDevBuildsAllowInlineScripts(t *testing.T) {
+	t.Parallel()
+	if prod := contentSecurityPolicy(false); strings.Contains(prod, "'unsafe-inline'") {
+		t.Errorf("production policy allows inline code: %q", prod)
+	}
+	if dev := contentSecurityPolicy(true); !strings.Contains(dev, "script-src 'self' 'unsafe-eval' 'unsafe-inline'") {
+		t.Errorf("dev policy refuses the reload stream's scripts: %q", dev)
 	}
 }

@@ -30,7 +30,18 @@ class VegaChart extends HTMLElement {
     if (!text || !this.isConnected) return;
     const ticket = ++this.#pending;
     const dark = (document.documentElement.dataset.theme ?? (matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light")) === "dark";
-    const result = await embed(this.#surface, JSON.parse(text), { mode: "vega-lite", renderer: "canvas", actions: false, theme: dark ? "dark" : undefined });
+    // No stylesheets of vega-embed's own (defaultStyle, the tooltip's): they
+    // are <style> elements, which the Content-Security-Policy refuses. Without
+    // the actions menu they style nothing we use, and no spec here has Vega
+    // tooltips.
+    const result = await embed(this.#surface, JSON.parse(text), {
+      mode: "vega-lite",
+      renderer: "canvas",
+      actions: false,
+      defaultStyle: false,
+      tooltip: false,
+      theme: dark ? "dark" : undefined,
+    });
     if (ticket !== this.#pending) {
       result.finalize(); // a newer spec arrived meanwhile
       return;
