@@ -65,6 +65,9 @@ func NewBudget(opts Options, fdLimit uint64) Budget {
 	if b.MaxStreams <= 0 {
 		b.MaxStreams = max(1, b.MaxConns*3/4)
 	}
+	// Every stream holds a connection: places past MaxConns could never be
+	// taken.
+	b.MaxStreams = min(b.MaxStreams, b.MaxConns)
 	return b
 }
 

@@ -27,6 +27,7 @@ func TestBudgetDerivesCapsFromTheFDLimit(t *testing.T) {
 		{"no limit known", Options{}, 0, 4096, 3072},
 		{"set caps win", Options{MaxConns: 10, MaxStreams: 9}, 256, 10, 9},
 		{"streams follow a set connection cap", Options{MaxConns: 100}, 256, 100, 75},
+		{"streams never outnumber connections", Options{MaxStreams: 500}, 256, 128, 128},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
