@@ -2,12 +2,15 @@ package sse
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 )
 
 // TestShutdownDropsTheStream checks what a browser sees when the server's
@@ -52,4 +55,40 @@ func TestContextEndsWithTheRequest(t *testing.T) {
 	defer cancel()
 	cancelReq()
 	<-ctx.Done() // would block for ever if the request's end were not seen
+}
+
+// TestAStreamWhoseClientStopsReadingEnds: once the client stops reading, a
+// frame that cannot be written within the write timeout ends the handler,
+// giving back the connection and its place under the caps.
+func TestAStreamWhoseClientStopsReadingEnds(t *testing.T) {
+	t.Parallel()
+	ended := make(chan struct{})
+	big := Frame{Data: bytes.Repeat([]byte("data: x\n"), 128<<10)} // 1 MB
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer close(ended)
+		frames := make(chan Frame)
+		go func() {
+			for {
+				select {
+				case frames <- big:
+				case <-r.Context().Done():
+					return
+				}
+			}
+		}()
+		serve(r.Context(), w, frames, 200*time.Millisecond)
+	}))
+	defer srv.Close()
+
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	io.WriteString(conn, "GET / HTTP/1.1\r\nHost: x\r\n\r\n") // and never read
+	select {
+	case <-ended:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the stream to a client that stopped reading is still being written")
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"time"
 )
 
 // Stream answers a page's long-lived GET: subscribe (called with the
@@ -33,8 +34,18 @@ func Stream(w http.ResponseWriter, r *http.Request, logger *slog.Logger, subscri
 // Serve writes frames to a long-lived SSE response until ctx (from
 // Context) ends or the frames end; either drops the connection, so that a
 // browser that still wants the stream reconnects. It never returns while
-// the stream is healthy.
+// the stream is healthy. A frame that cannot be written within
+// writeTimeout ends the stream: a client that stops reading would otherwise
+// hold its connection, and its place under the stream caps, for ever.
 func Serve(ctx context.Context, w http.ResponseWriter, frames <-chan Frame) {
+	serve(ctx, w, frames, writeTimeout)
+}
+
+// writeTimeout bounds writing one frame. A reading browser takes a frame in
+// milliseconds; a slow one skips frames rather than queueing them (see Hub).
+const writeTimeout = 30 * time.Second
+
+func serve(ctx context.Context, w http.ResponseWriter, frames <-chan Frame, writeTimeout time.Duration) {
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
 	w.WriteHeader(http.StatusOK)
@@ -50,6 +61,9 @@ func Serve(ctx context.Context, w http.ResponseWriter, frames <-chan Frame) {
 			if !ok {
 				Drop()
 			}
+			// Without a deadline the write would wait for a reader for ever;
+			// where the writer cannot take one, there is none.
+			_ = rc.SetWriteDeadline(time.Now().Add(writeTimeout))
 			if _, err := w.Write(f.Data); err != nil {
 				return
 			}
