@@ -2,20 +2,19 @@ package e2e
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"ironstar/internal/logbuf"
 )
 
 // Binaries built once for the whole package by TestMain.
@@ -77,7 +76,7 @@ type app struct {
 	Port    string
 	DataDir string
 	cmd     *exec.Cmd
-	logs    *syncBuffer
+	logs    *logbuf.Buffer
 	urls    chan string // the listening line's URL
 	exited  chan struct{}
 	exitErr error
@@ -115,7 +114,7 @@ func launchApp(t testing.TB, opts appOptions) *app {
 	if opts.dataDir == "" {
 		opts.dataDir = t.TempDir()
 	}
-	a := &app{DataDir: opts.dataDir, logs: &syncBuffer{}, exited: make(chan struct{})}
+	a := &app{DataDir: opts.dataDir, logs: &logbuf.Buffer{}, exited: make(chan struct{})}
 	a.cmd = exec.Command(opts.bin)
 	a.cmd.Dir = repoRoot // the dev build reads assets relative to it
 	a.cmd.Env = append(os.Environ(), "HOST=127.0.0.1", "PORT="+opts.port, "DATA_DIR="+opts.dataDir, "NATS_URL=", "NATS_PORT=", "LOG_LEVEL=info")
@@ -226,32 +225,6 @@ func (a *app) stop(t testing.TB) {
 		<-a.exited
 	}
 }
-
-// syncBuffer collects a process's output from several goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) WriteString(s string) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.buf.WriteString(s)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-var _ io.Writer = (*syncBuffer)(nil)
 
 // waitFor polls cond until it holds or the deadline passes.
 func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {

@@ -34,6 +34,7 @@ import (
 
 	"ironstar/cluster"
 	"ironstar/es"
+	"ironstar/internal/logbuf"
 	"ironstar/nats/eventstore"
 	"ironstar/session"
 )
@@ -43,7 +44,7 @@ func init() { needNATSServer = true }
 // scaledOut is a running cluster, its app instances and the balancer.
 type scaledOut struct {
 	nats *cluster.NATS
-	logs *syncBuffer // the NATS servers' output
+	logs *logbuf.Buffer // the NATS servers' output
 	env  []string
 	apps [2]*app
 	bal  *cluster.Balancer
@@ -53,7 +54,7 @@ type scaledOut struct {
 
 func startScaledOut(t *testing.T) *scaledOut {
 	t.Helper()
-	s := &scaledOut{logs: &syncBuffer{}}
+	s := &scaledOut{logs: &logbuf.Buffer{}}
 	var err error
 	s.nats, err = cluster.StartNATS(t.Context(), cluster.NATSOptions{Bin: natsServerBin, Dir: t.TempDir(), Output: s.logs})
 	if err != nil {

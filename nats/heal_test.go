@@ -1,7 +1,6 @@
 package nats_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"os"
@@ -14,34 +13,17 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"ironstar/internal/logbuf"
 	"ironstar/nats"
 	"ironstar/nats/natstest"
 )
-
-// lockedBuffer is a log sink the healer's goroutine and the test share.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // A full disk leaves the stream stuck on its write error; the healer
 // reports it, and once the space is freed restarts JetStream so that
 // writes succeed again, with every acknowledged message still there.
 func TestHealerRestartsJetStreamOnceAFullDiskIsFreed(t *testing.T) {
 	dir := natstest.SmallDisk(t, "16m")
-	logs := &lockedBuffer{}
+	logs := &logbuf.Buffer{}
 	logger := slog.New(slog.NewTextHandler(logs, nil))
 	c, err := nats.Connect(t.Context(), nats.Options{DataDir: dir}, logger)
 	if err != nil {
@@ -118,7 +100,7 @@ func TestHealerRestartsJetStreamOnceAFullDiskIsFreed(t *testing.T) {
 // test takes every descriptor of the process: nothing in this package may
 // run in parallel with it.
 func TestHealerRestartsJetStreamOnceDescriptorsAreBack(t *testing.T) {
-	logs := &lockedBuffer{}
+	logs := &logbuf.Buffer{}
 	logger := slog.New(slog.NewTextHandler(logs, nil))
 	c, err := nats.Connect(t.Context(), nats.Options{DataDir: t.TempDir()}, logger)
 	if err != nil {
@@ -226,7 +208,7 @@ func TestHealerRestartsJetStreamOnceDescriptorsAreBack(t *testing.T) {
 // for its supervisor, rather than report ready or restart for ever.
 func TestHealerGivesUpWhenRestartsDoNotHeal(t *testing.T) {
 	dir := t.TempDir()
-	logs := &lockedBuffer{}
+	logs := &logbuf.Buffer{}
 	logger := slog.New(slog.NewTextHandler(logs, nil))
 	c, err := nats.Connect(t.Context(), nats.Options{DataDir: dir}, logger)
 	if err != nil {

@@ -1,40 +1,21 @@
 package eventstore_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
 	"ironstar/es"
+	"ironstar/internal/logbuf"
 	"ironstar/nats/eventstore"
 	"ironstar/nats/natstest"
 )
-
-// syncBuffer is a log sink shared by the watcher's goroutine and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // A capped stream refuses new events with es.ErrStoreFull and keeps every
 // old one; the watcher warns well before and says when it is full.
@@ -46,7 +27,7 @@ func TestCappedStreamRefusesNewEventsAndKeepsOldOnes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &logbuf.Buffer{}
 	watchCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	go s.WatchCapacity(watchCtx, 10*time.Millisecond, 0.8, slog.New(slog.NewTextHandler(logs, nil)))
@@ -140,7 +121,7 @@ func firstID(events []es.Envelope) string {
 }
 
 // waitLog polls the log until it contains want, for at most 10 s.
-func waitLog(t *testing.T, logs *syncBuffer, want string) {
+func waitLog(t *testing.T, logs *logbuf.Buffer, want string) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for !strings.Contains(logs.String(), want) {

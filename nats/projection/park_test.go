@@ -1,12 +1,10 @@
 package projection_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -15,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"ironstar/es"
+	"ironstar/internal/logbuf"
 	"ironstar/nats/eventstore"
 	"ironstar/nats/natstest"
 	"ironstar/nats/projection"
@@ -71,24 +70,6 @@ func (w *items) add(id, typ string) uint64 {
 	return v
 }
 
-// logBuffer is a log destination safe for several runners.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) count(s string) int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return strings.Count(b.buf.String(), s)
-}
-
 func bagOf(t *testing.T, view *projection.View[bag], key string) projection.Entry[bag] {
 	t.Helper()
 	e, err := view.Get(t.Context(), key)
@@ -127,7 +108,7 @@ func TestAPoisonEventIsParkedAndEveryOtherKeyGoesOn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &logBuffer{}
+	logs := &logbuf.Buffer{}
 	o := opts()
 	o.Logger = slog.New(slog.NewTextHandler(logs, nil))
 	fixed := new(atomic.Bool)
@@ -196,8 +177,8 @@ func TestAPoisonEventIsParkedAndEveryOtherKeyGoesOn(t *testing.T) {
 			t.Errorf("%s runner's health = %v, want degraded, naming the projection", name, err)
 		}
 	}
-	if n := logs.count("parked an event"); n != 3 {
-		t.Errorf("%d parked events logged, want 3 (each once)\n%s", n, logs.buf.String())
+	if n := logs.Count("parked an event"); n != 3 {
+		t.Errorf("%d parked events logged, want 3 (each once)\n%s", n, logs.String())
 	}
 
 	// A later event for a recovers it, on its last good value.
@@ -213,7 +194,7 @@ func TestAPoisonEventIsParkedAndEveryOtherKeyGoesOn(t *testing.T) {
 		seqs := parkedSeqs(t, r)
 		return len(seqs) == 1 && seqs[0] == fail
 	})
-	if n := logs.count("a later event healed a parked key"); n != 1 {
+	if n := logs.Count("a later event healed a parked key"); n != 1 {
 		t.Errorf("the runner healed %d keys, want 1 (a)", n)
 	}
 
