@@ -76,15 +76,7 @@ func TestAnEventTheProjectionCannotApplyIsParked(t *testing.T) {
 	t.Parallel()
 	port := freePort(t)
 	a := startApp(t, appOptions{env: []string{"NATS_PORT=" + port}})
-	nc, err := natsclient.Connect("nats://127.0.0.1:" + port)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := embeddedJetStream(t, port)
 	publish := func(data string) uint64 {
 		t.Helper()
 		msg := natsclient.NewMsg("events.todo.poisoned")
@@ -133,15 +125,7 @@ func TestAListTooLargeToStoreIsParked(t *testing.T) {
 	t.Parallel()
 	port := freePort(t)
 	a := startApp(t, appOptions{env: []string{"NATS_PORT=" + port}})
-	nc, err := natsclient.Connect("nats://127.0.0.1:" + port)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := embeddedJetStream(t, port)
 	var futures []jetstream.PubAckFuture
 	publish := func(typ string, data any) {
 		t.Helper()

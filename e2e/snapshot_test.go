@@ -23,15 +23,7 @@ type storedSnapshot struct {
 // snapshots reads the app's snapshots bucket through its NATS port.
 func snapshots(t *testing.T, port string) map[string]storedSnapshot {
 	t.Helper()
-	nc, err := natsclient.Connect("nats://127.0.0.1:" + port)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := embeddedJetStream(t, port)
 	kv, err := js.KeyValue(t.Context(), "snapshots")
 	if err != nil {
 		t.Fatalf("the snapshots bucket: %v", err)
@@ -124,4 +116,20 @@ func TestEveryAggregateIsSnapshottedOnTheRealBinary(t *testing.T) {
 		g, _ := c.counters()
 		return g == 30
 	})
+}
+
+// embeddedJetStream connects to the app's embedded NATS server, started with
+// NATS_PORT=port, for a test that reads or writes past the app.
+func embeddedJetStream(t *testing.T, port string) jetstream.JetStream {
+	t.Helper()
+	nc, err := natsclient.Connect("nats://127.0.0.1:" + port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js
 }

@@ -86,13 +86,7 @@ func TestHealerRestartsJetStreamOnceAFullDiskIsFreed(t *testing.T) {
 	if !strings.Contains(logs.String(), "restarting jetstream") {
 		t.Errorf("the log does not say JetStream was restarted:\n%s", logs.String())
 	}
-	info, err := c.JS.Stream(ctx, "PROBE")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := info.CachedInfo().State.Msgs; got < uint64(acked) {
-		t.Fatalf("stream holds %d messages, but %d were acknowledged", got, acked)
-	}
+	assertKept(t, c, acked)
 }
 
 // Descriptors running out while JetStream opens a block file leave the
@@ -194,13 +188,7 @@ func TestHealerRestartsJetStreamOnceDescriptorsAreBack(t *testing.T) {
 	if !strings.Contains(logs.String(), "critical write error") || !strings.Contains(logs.String(), "restarting jetstream") {
 		t.Fatalf("no write error, or no restart, in the log:\n%s", logs)
 	}
-	info, err := c.JS.Stream(ctx, "PROBE")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := info.CachedInfo().State.Msgs; got < uint64(acked) {
-		t.Fatalf("stream holds %d messages, but %d were acknowledged", got, acked)
-	}
+	assertKept(t, c, acked)
 }
 
 // A store that restarts do not heal (here a stream directory the server
@@ -247,5 +235,18 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// assertKept fails the test unless the PROBE stream holds at least the
+// acked messages: a heal must lose nothing acknowledged.
+func assertKept(t *testing.T, c *nats.Conn, acked int) {
+	t.Helper()
+	info, err := c.JS.Stream(t.Context(), "PROBE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := info.CachedInfo().State.Msgs; got < uint64(acked) {
+		t.Fatalf("stream holds %d messages, but %d were acknowledged", got, acked)
 	}
 }
