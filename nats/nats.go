@@ -193,7 +193,7 @@ func startEmbedded(opts Options, logger *slog.Logger) (*server.Server, error) {
 		ns.Shutdown()
 		return nil, fmt.Errorf("nats: embedded server not ready after %s (store %s)", timeout, storeDir)
 	}
-	logger.Info("embedded nats started", "store", storeDir, "listen", serverOpts.Port != 0)
+	logger.Info("embedded nats started", "store", storeDir, "listen", opts.Port != 0)
 	return ns, nil
 }
 
