@@ -119,32 +119,53 @@ func FromContext(ctx context.Context) (Session, bool) {
 	return sess, ok
 }
 
+// ErrUnavailable means the sessions bucket could not be reached when a
+// request needed it: a command's session cannot be kept, or a session from
+// before signed cookies cannot be found. It passes in seconds (a NATS node
+// restarting, a leader being elected), so it is answered 503 + Retry-After.
+var ErrUnavailable = errors.New("session: the sessions bucket is not answering")
+
+// Refusal answers a request that Guard does not let through; err is
+// ErrNoSession or wraps ErrUnavailable. It is how a feature answers in its
+// own page (an alert fragment, say) without this package knowing features.
+type Refusal func(w http.ResponseWriter, r *http.Request, err error)
+
 // Middleware finds the request's session from its cookie, or for a page or
 // stream (GET, HEAD) starts one, storing nothing. A command (any other
 // method) without a valid session is refused: 403, plain text. If the
-// bucket cannot be reached when it is needed it answers 503.
+// bucket cannot be reached when it is needed it answers 503 +
+// Retry-After, plain text.
 func (s *Store) Middleware(next http.Handler) http.Handler {
-	return s.Guard(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		http.Error(w, "no valid session: reload the page", http.StatusForbidden)
-	}))(next)
+	return s.Guard(plainRefusal)(next)
 }
 
-// Guard is Middleware whose refusal of a command without a valid session
-// is refuse (a feature's alert fragment, say).
-func (s *Store) Guard(refuse http.Handler) func(http.Handler) http.Handler {
+// plainRefusal is the Refusal of Middleware: plain text, for pages and
+// for clients that are not a feature's Datastar page.
+func plainRefusal(w http.ResponseWriter, _ *http.Request, err error) {
+	if errors.Is(err, ErrUnavailable) {
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, "sessions are unavailable, try again shortly", http.StatusServiceUnavailable)
+		return
+	}
+	http.Error(w, "no valid session: reload the page", http.StatusForbidden)
+}
+
+// Guard is Middleware whose refusals are refuse's: a command without a
+// valid session (ErrNoSession), and any request whose session needs the
+// bucket while it cannot be reached (ErrUnavailable, logged here at warn).
+func (s *Store) Guard(refuse Refusal) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			sess, err := s.resolve(w, r)
 			switch {
 			case errors.Is(err, ErrNoSession):
-				refuse.ServeHTTP(w, r)
+				refuse(w, r, err)
 				return
 			case errors.Is(err, context.Canceled):
 				return // the client went away
 			case err != nil:
-				s.logger.Warn("session", "err", err)
-				w.Header().Set("Retry-After", "1")
-				http.Error(w, "sessions are unavailable, try again shortly", http.StatusServiceUnavailable)
+				s.logger.Warn("session", "method", r.Method, "path", r.URL.Path, "err", err)
+				refuse(w, r, fmt.Errorf("%w: %w", ErrUnavailable, err))
 				return
 			}
 			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, sess)))

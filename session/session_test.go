@@ -77,6 +77,7 @@ type req struct {
 type answer struct {
 	code   int
 	body   string
+	header http.Header
 	cookie *http.Cookie   // the session cookie set, if any
 	all    []*http.Cookie // every cookie set, drops included
 }
@@ -105,7 +106,7 @@ func send(t *testing.T, h http.Handler, q req) answer {
 	}
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, r)
-	a := answer{code: rec.Code, body: rec.Body.String(), all: rec.Result().Cookies()}
+	a := answer{code: rec.Code, body: rec.Body.String(), header: rec.Header(), all: rec.Result().Cookies()}
 	for _, c := range a.all {
 		if (c.Name == CookieName || c.Name == SecureCookieName) && c.MaxAge > 0 {
 			a.cookie = c
@@ -358,10 +359,13 @@ func TestACommandWithoutASessionIsRefusedAndNothingIsStored(t *testing.T) {
 		}
 	}
 	// Guard answers with the feature's refusal.
-	guarded := s.Guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	guarded := s.Guard(func(w http.ResponseWriter, r *http.Request, err error) {
+		if !errors.Is(err, ErrNoSession) {
+			t.Errorf("the refusal got %v, want ErrNoSession", err)
+		}
 		w.WriteHeader(http.StatusUnauthorized)
 		io.WriteString(w, "<p id=x>refused</p>")
-	}))(h)
+	})(h)
 	if a := send(t, guarded, req{method: http.MethodPost}); a.code != http.StatusUnauthorized || a.body != "<p id=x>refused</p>" {
 		t.Errorf("guarded command without a cookie = %d %q; want the refusal", a.code, a.body)
 	}
@@ -550,5 +554,47 @@ func TestInstancesStartingTogetherAgreeOnOneKey(t *testing.T) {
 		if _, ok := s.verify(cookie, time.Now()); !ok {
 			t.Errorf("instance %d refuses instance 0's cookie", i)
 		}
+	}
+}
+
+func TestAnUnreachableBucketIsAnswered503WithRetryAfterByTheRefusal(t *testing.T) {
+	t.Parallel()
+	s, _ := newStore(t, time.Hour)
+	h := newApp(s)
+	page := get(t, h).cookie
+	legacy := &http.Cookie{Name: CookieName, Value: legacyRecord(t, s, "legacyList0123456789ab", time.Now())}
+	if err := s.js.DeleteStream(t.Context(), "KV_"+Bucket); err != nil {
+		t.Fatal(err)
+	}
+	h.reached = 0
+
+	// A feature's refusal is handed the reason, and answers in its page.
+	var got error
+	guarded := s.Guard(func(w http.ResponseWriter, r *http.Request, err error) {
+		got = err
+		w.Header().Set("Retry-After", "1")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		io.WriteString(w, "<p id=x>try again</p>")
+	})(h)
+	if a := post(t, guarded, page); a.code != http.StatusServiceUnavailable || a.body != "<p id=x>try again</p>" || !errors.Is(got, ErrUnavailable) {
+		t.Errorf("guarded command, bucket gone = %d %q (refusal got %v); want the refusal's 503 with ErrUnavailable", a.code, a.body, got)
+	}
+	// Middleware's own answers, for a command and for a page whose session
+	// only the bucket knows.
+	for name, q := range map[string]req{
+		"command":             {method: http.MethodPost, cookies: []*http.Cookie{page}},
+		"legacy-session page": {cookies: []*http.Cookie{legacy}},
+	} {
+		a := send(t, h, q)
+		if ra, _ := strconv.Atoi(a.header.Get("Retry-After")); a.code != http.StatusServiceUnavailable || ra < 1 {
+			t.Errorf("%s, bucket gone = %d, Retry-After %q; want 503 with Retry-After", name, a.code, a.header.Get("Retry-After"))
+		}
+	}
+	if h.reached != 0 {
+		t.Errorf("%d requests reached the handler without their session", h.reached)
+	}
+	// A page of a signed session needs no bucket.
+	if a := get(t, h, page); a.list() == "" {
+		t.Error("a signed session's page did not get its session")
 	}
 }

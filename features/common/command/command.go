@@ -114,12 +114,14 @@ func validKey(key string) bool {
 	return true
 }
 
-// NoSession answers a command without a valid session (the refusal
-// session.Store.Guard needs): 403 with the feature's alert, nothing run.
-func NoSession(logger *slog.Logger, alertID string) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		Fail(w, r, logger, alertID, session.ErrNoSession, func(error) (Problem, bool) { return Problem{}, false })
-	})
+// Refusal answers a request session.Store.Guard does not let through, as
+// Fail answers any command: the feature's alert, nothing run. 403 for a
+// command without a valid session, 503 + Retry-After while the sessions
+// bucket is not answering (Guard has logged it).
+func Refusal(logger *slog.Logger, alertID string) session.Refusal {
+	return func(w http.ResponseWriter, r *http.Request, err error) {
+		Fail(w, r, logger, alertID, err, func(error) (Problem, bool) { return Problem{}, false })
+	}
 }
 
 // Problem is how a feature wants one of its errors answered.
@@ -158,6 +160,9 @@ func Fail(w http.ResponseWriter, r *http.Request, logger *slog.Logger, alertID s
 			// Not transient: the cap must be raised. WatchCapacity logs it.
 			logger.Debug("command", "path", r.URL.Path, "err", err)
 			p = Problem{http.StatusInsufficientStorage, "The store is full, so nothing was saved. The site's operator has been warned."}
+		case errors.Is(err, session.ErrUnavailable):
+			w.Header().Set("Retry-After", "1")
+			p = Problem{http.StatusServiceUnavailable, "Sessions are not answering, so nothing was saved; please try again in a moment."}
 		case errors.Is(err, es.ErrUnavailable):
 			// A NATS node is down or a leader is being elected: seconds.
 			logger.Warn("command", "path", r.URL.Path, "err", err)

@@ -7,8 +7,11 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"ironstar/es"
+	"ironstar/nats/natstest"
+	"ironstar/session"
 )
 
 func TestFailAnswersAFullStoreWith507AndNoRetryAfter(t *testing.T) {
@@ -24,5 +27,41 @@ func TestFailAnswersAFullStoreWith507AndNoRetryAfter(t *testing.T) {
 	}
 	if ra := rec.Header().Get("Retry-After"); ra != "" {
 		t.Errorf("Retry-After = %q on a full store, which retrying will not fix", ra)
+	}
+}
+
+func TestACommandWhileTheSessionsBucketIsDownGetsTheAlertWith503AndRetryAfter(t *testing.T) {
+	t.Parallel()
+	conn := natstest.Connect(t)
+	logger := slog.New(slog.DiscardHandler)
+	sessions, err := session.NewStore(t.Context(), conn.JS, session.Options{TTL: time.Hour}, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reached := false
+	h := sessions.Guard(Refusal(logger, "todo-error"))(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { reached = true }))
+	page := httptest.NewRecorder()
+	h.ServeHTTP(page, httptest.NewRequest(http.MethodGet, "/", nil))
+	cookies := page.Result().Cookies()
+	if len(cookies) == 0 {
+		t.Fatal("the page got no session cookie")
+	}
+	if err := conn.JS.DeleteStream(t.Context(), "KV_"+session.Bucket); err != nil {
+		t.Fatal(err)
+	}
+	reached = false
+
+	rec := httptest.NewRecorder()
+	r := httptest.NewRequest(http.MethodPost, "/todos", nil)
+	r.AddCookie(cookies[0])
+	h.ServeHTTP(rec, r)
+	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") != "1" {
+		t.Errorf("code = %d, Retry-After %q; want 503 with Retry-After 1", rec.Code, rec.Header().Get("Retry-After"))
+	}
+	if body := rec.Body.String(); !strings.Contains(body, `id="todo-error"`) || !strings.Contains(body, "try again") {
+		t.Errorf("body = %q; want the feature's alert asking to try again", body)
+	}
+	if reached {
+		t.Error("the command ran without its session")
 	}
 }
