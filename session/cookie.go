@@ -6,10 +6,11 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"net/http"
-	"net/netip"
 	"strconv"
 	"strings"
 	"time"
+
+	"ironstar/clientip"
 )
 
 // Cookie names. Over HTTPS the cookie is Secure and carries the __Host-
@@ -125,29 +126,13 @@ func (s *Store) secure(r *http.Request) bool {
 		return true
 	}
 	proto := r.Header.Get("X-Forwarded-Proto")
-	if proto == "" || len(s.trusted) == 0 {
-		return false
-	}
-	peer, err := netip.ParseAddrPort(r.RemoteAddr)
-	if err != nil {
-		return false
-	}
-	if !trusted(s.trusted, peer.Addr().Unmap()) {
+	if proto == "" || !clientip.New(s.trusted).FromTrustedProxy(r) {
 		return false
 	}
 	// A chain of proxies may list several: the first is the one the
 	// browser spoke to.
 	first, _, _ := strings.Cut(proto, ",")
 	return strings.EqualFold(strings.TrimSpace(first), "https")
-}
-
-func trusted(prefixes []netip.Prefix, addr netip.Addr) bool {
-	for _, p := range prefixes {
-		if p.Contains(addr) {
-			return true
-		}
-	}
-	return false
 }
 
 func cookieName(secure bool) string {
