@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"reflect"
 	"slices"
@@ -31,6 +32,8 @@ type Storage struct {
 	Registry  *Registry
 	// SnapshotEvery is Handler.SnapshotEvery (DefaultSnapshotEvery if 0).
 	SnapshotEvery int
+	// Logger is Handler.Logger (nil: nothing is logged).
+	Logger *slog.Logger
 }
 
 // NewHandler returns the Handler of one kind of aggregate, snapshotted in
@@ -40,6 +43,7 @@ func NewHandler[S, C, E any](st Storage, d Decider[S, C, E], schema int) *Handle
 	return &Handler[S, C, E]{
 		Store: st.Store, Registry: st.Registry, Decider: d,
 		Snapshots: st.Snapshots, SnapshotEvery: st.SnapshotEvery, SnapshotSchema: schema,
+		Logger: st.Logger,
 	}
 }
 
@@ -66,6 +70,11 @@ type Handler[S, C, E any] struct {
 	// SnapshotSchema versions the shape of S: bump it when S changes, and
 	// older snapshots are ignored (and replaced) instead of misread.
 	SnapshotSchema int
+	// Logger gets what a command's caller cannot see: a snapshot that
+	// failed to load, decode or save (warn; the command went on without
+	// it, so nothing else would tell), and a stored event that does not
+	// decode (error, with its aggregate and sequence). Nil: nothing.
+	Logger *slog.Logger
 
 	locks streamLocks
 }
@@ -161,7 +170,11 @@ func (h *Handler[S, C, E]) attempt(ctx context.Context, stream StreamID, cmd C, 
 	for _, env := range stored {
 		e, err := DecodeAs[E](h.Registry, env)
 		if err != nil {
-			return Result[S]{}, err
+			// Never skipped: a decision on the state without it could
+			// undo what it recorded.
+			h.logger().Error("es: an event of the aggregate does not decode: no command on it can run",
+				"aggregate", stream.String(), "seq", env.Sequence, "type", env.Type, "version", env.Version, "err", err)
+			return Result[S]{}, fmt.Errorf("%w: %s at sequence %d: %w", ErrUndecodable, stream, env.Sequence, err)
 		}
 		state = h.Decider.Evolve(state, e)
 		if n := len(recent); n == 0 || recent[n-1] != env.Meta.CommandID { // a command's events are adjacent
@@ -227,11 +240,15 @@ func (h *Handler[S, C, E]) snapshot(ctx context.Context, stream StreamID) (S, ui
 		return h.Decider.Initial, 0, nil
 	}
 	snap, ok, err := h.Snapshots.LoadSnapshot(ctx, stream)
+	if err != nil && ctx.Err() == nil {
+		h.logger().Warn("es: snapshot load failed; folding the whole history", "aggregate", stream.String(), "err", err)
+	}
 	if err != nil || !ok || snap.Schema != h.SnapshotSchema {
-		return h.Decider.Initial, 0, nil
+		return h.Decider.Initial, 0, nil // an older schema is expected after a bump: not logged
 	}
 	var state S
 	if err := json.Unmarshal(snap.State, &state); err != nil {
+		h.logger().Warn("es: snapshot does not decode; folding the whole history", "aggregate", stream.String(), "version", snap.Version, "err", err)
 		return h.Decider.Initial, 0, nil
 	}
 	return state, snap.Version, slices.Clone(snap.Commands)
@@ -241,13 +258,23 @@ func (h *Handler[S, C, E]) snapshot(ctx context.Context, stream StreamID) (S, ui
 // command succeeded, and a lost snapshot costs only a longer load.
 func (h *Handler[S, C, E]) saveSnapshot(ctx context.Context, stream StreamID, state S, version uint64, commands []string) {
 	data, err := json.Marshal(state)
-	if err != nil {
-		return
+	if err == nil {
+		if len(commands) > RecentCommands {
+			commands = commands[len(commands)-RecentCommands:]
+		}
+		err = h.Snapshots.SaveSnapshot(ctx, stream, Snapshot{Version: version, Schema: h.SnapshotSchema, State: data, Commands: commands})
 	}
-	if len(commands) > RecentCommands {
-		commands = commands[len(commands)-RecentCommands:]
+	if err != nil && ctx.Err() == nil {
+		h.logger().Warn("es: snapshot save failed; the next command loads more events", "aggregate", stream.String(), "version", version, "err", err)
 	}
-	h.Snapshots.SaveSnapshot(ctx, stream, Snapshot{Version: version, Schema: h.SnapshotSchema, State: data, Commands: commands})
+}
+
+// logger is Logger, or one that discards.
+func (h *Handler[S, C, E]) logger() *slog.Logger {
+	if h.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return h.Logger
 }
 
 // DecodeAs decodes env and asserts that the event is an E.

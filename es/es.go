@@ -40,6 +40,13 @@ var (
 	// its size cap (or the server its disk budget): nothing was stored, and
 	// nothing old is ever dropped to make room; an operator must act.
 	ErrStoreFull = errors.New("es: store full")
+	// ErrUndecodable means an aggregate's own history holds an event this
+	// build cannot read: a type or version not (or no longer) registered,
+	// or data that does not decode. No command on the aggregate can be
+	// decided until the code reads it (a rolling deploy finishing, an
+	// upcaster), since skipping the event would decide on a wrong state.
+	// It wraps the decoding error (often ErrUnknownEventType).
+	ErrUndecodable = errors.New("es: a stored event does not decode")
 )
 
 // StreamID names one aggregate instance: events of Aggregate "todo" with ID

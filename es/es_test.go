@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"ironstar/es"
 	"ironstar/es/estest"
 	"ironstar/es/memstore"
+	"ironstar/internal/logbuf"
 )
 
 // A small account aggregate to exercise the kernel.
@@ -237,14 +239,47 @@ func TestHandleRetriesOnConflict(t *testing.T) {
 	}
 }
 
-func TestHandleRefusesEventsOfAnotherAggregateType(t *testing.T) {
+// An event of the aggregate's own history that this build cannot read
+// stops every command on it, loudly: skipping it would decide on a wrong
+// state. The error names the aggregate and sequence, and so does the log.
+func TestAnEventThatDoesNotDecodeStopsTheAggregateAndIsLogged(t *testing.T) {
 	t.Parallel()
-	store := memstore.New()
-	ctx := context.Background()
-	store.Append(ctx, acct, 0, []es.Envelope{{ID: "x", Type: "todo.added", Version: 1, Data: json.RawMessage(`{}`)}})
-	_, err := handler(store).Handle(ctx, acct, open{}, meta("c"))
-	if !errors.Is(err, es.ErrUnknownEventType) || !strings.Contains(err.Error(), "todo.added") {
-		t.Errorf("Handle over an unknown stored type = %v, want ErrUnknownEventType naming it", err)
+	for _, tc := range []struct {
+		name string
+		bad  es.Envelope
+		want error
+	}{
+		{"another aggregate's type", es.Envelope{Type: "todo.added", Version: 1, Data: json.RawMessage(`{}`)}, es.ErrUnknownEventType},
+		{"a type no longer registered", es.Envelope{Type: "account.frozen", Version: 1, Data: json.RawMessage(`{}`)}, es.ErrUnknownEventType},
+		{"data that does not decode", es.Envelope{Type: "account.deposited", Version: 2, Data: json.RawMessage(`{"Amount":"x"}`)}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			store := memstore.New()
+			ctx := t.Context()
+			h := handler(store)
+			logs := &logbuf.Buffer{}
+			h.Logger = slog.New(slog.NewTextHandler(logs, nil))
+			if _, err := h.Handle(ctx, acct, open{}, meta("open")); err != nil {
+				t.Fatal(err)
+			}
+			tc.bad.ID = "bad"
+			seq, err := store.Append(ctx, acct, 1, []es.Envelope{tc.bad})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = h.Handle(ctx, acct, deposit{Amount: 1}, meta("c"))
+			if !errors.Is(err, es.ErrUndecodable) || (tc.want != nil && !errors.Is(err, tc.want)) || !strings.Contains(err.Error(), tc.bad.Type) {
+				t.Errorf("Handle over %s = %v, want ErrUndecodable (and %v) naming %s", tc.name, err, tc.want, tc.bad.Type)
+			}
+			got := logs.String()
+			if !strings.Contains(got, "level=ERROR") || !strings.Contains(got, "aggregate="+acct.String()) || !strings.Contains(got, fmt.Sprintf("seq=%d", seq)) {
+				t.Errorf("logs = %q; want an error naming the aggregate and sequence %d", got, seq)
+			}
+			if events, _, _ := store.Load(ctx, acct, 0); len(events) != 2 {
+				t.Errorf("the aggregate holds %d events, want the 2 stored before: nothing decided", len(events))
+			}
+		})
 	}
 }
 

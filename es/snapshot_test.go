@@ -2,11 +2,15 @@ package es_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
+	"strings"
 	"testing"
 
 	"ironstar/es"
 	"ironstar/es/memstore"
+	"ironstar/internal/logbuf"
 )
 
 // storage is the app's es.Storage over memory, with the default interval
@@ -142,5 +146,69 @@ func TestASnapshotRemembersEachCommandOnce(t *testing.T) {
 	snap, ok, _ := snaps.LoadSnapshot(context.Background(), acct)
 	if !ok || fmt.Sprint(snap.Commands) != "[open pair one]" {
 		t.Errorf("snapshot = %+v, %v; want one at version 4 remembering [open pair one]", snap, ok)
+	}
+}
+
+// failingSnapshots is a snapshot store in memory whose loads or saves fail
+// with the errors set.
+type failingSnapshots struct {
+	*memstore.Snapshots
+	loadErr, saveErr error
+}
+
+func (s *failingSnapshots) LoadSnapshot(ctx context.Context, stream es.StreamID) (es.Snapshot, bool, error) {
+	if s.loadErr != nil {
+		return es.Snapshot{}, false, s.loadErr
+	}
+	return s.Snapshots.LoadSnapshot(ctx, stream)
+}
+
+func (s *failingSnapshots) SaveSnapshot(ctx context.Context, stream es.StreamID, snap es.Snapshot) error {
+	if s.saveErr != nil {
+		return s.saveErr
+	}
+	return s.Snapshots.SaveSnapshot(ctx, stream, snap)
+}
+
+// loggedStorage is storage over snaps that logs to the returned buffer.
+func loggedStorage(snaps es.SnapshotStore, every int) (es.Storage, *logbuf.Buffer) {
+	logs := &logbuf.Buffer{}
+	return es.Storage{Store: memstore.New(), Snapshots: snaps, Registry: registry(), SnapshotEvery: every, Logger: slog.New(slog.NewTextHandler(logs, nil))}, logs
+}
+
+// A snapshot is a shortcut: failing to save, load or decode one does not
+// fail the command, but is logged, since nothing else would tell.
+func TestASnapshotThatFailsIsLoggedAndTheCommandsGoOn(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		// spoil breaks the snapshot store after its first snapshot.
+		spoil func(*failingSnapshots)
+		want  string
+	}{
+		{"a save that fails", func(s *failingSnapshots) { s.saveErr = errors.New("bucket gone") }, "snapshot save failed"},
+		{"a load that fails", func(s *failingSnapshots) { s.loadErr = errors.New("bucket gone") }, "snapshot load failed"},
+		{"a snapshot that does not decode", func(s *failingSnapshots) {
+			s.Snapshots.SaveSnapshot(context.Background(), acct, es.Snapshot{Version: 5, Schema: 1, State: []byte(`{"Balance":"x"}`)})
+		}, "snapshot does not decode"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			snaps := &failingSnapshots{Snapshots: memstore.NewSnapshots()}
+			st, logs := loggedStorage(snaps, 5)
+			h := es.NewHandler(st, decider(), 1)
+			deposits(t, h, 4) // a snapshot at 5
+			tc.spoil(snaps)
+			// Five more: a full interval, so a snapshot is due again.
+			for i := range 5 {
+				res, err := h.Handle(t.Context(), acct, deposit{Amount: 1}, meta(fmt.Sprint("more", i)))
+				if want := 5 + i; err != nil || res.State.Balance != want || res.Version != uint64(want+1) {
+					t.Fatalf("command %d over %s = %+v, %v; want balance %d at version %d", i, tc.name, res, err, want, want+1)
+				}
+			}
+			if got := logs.String(); !strings.Contains(got, "level=WARN") || !strings.Contains(got, tc.want) || !strings.Contains(got, "aggregate="+acct.String()) {
+				t.Errorf("logs = %q; want a warning %q naming the aggregate", got, tc.want)
+			}
+		})
 	}
 }
