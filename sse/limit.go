@@ -7,65 +7,100 @@ import (
 	"sync"
 )
 
-// Limiter caps the streams open at once, in the process and per key (a
-// session). Every stream holds a connection, and so a file descriptor, for
-// as long as its page stays open; without a cap one visitor opening pages
-// could take every descriptor the process has, JetStream's files included.
+// Limiter caps the streams open at once, in the process and per key of
+// each of its Caps (a session, a client address). Every stream holds a
+// connection, and so a file descriptor, for as long as its page stays
+// open; without a cap one visitor opening pages could take every
+// descriptor the process has, JetStream's files included. Sessions cost
+// nothing to get, so a per-session cap alone stops only a visitor who
+// keeps their cookie: the per-client cap stops one who churns them.
 type Limiter struct {
-	max, perKey int
-	key         func(*http.Request) string
+	max  int
+	caps []Cap
 
 	mu    sync.Mutex
 	open  int
-	byKey map[string]int
+	byKey []map[string]int // per cap
 }
 
-// NewLimiter returns a limiter allowing max streams in the process and
-// perKey streams for any one key, which key derives from the request ("" for
-// a request with no key: only the process's cap applies). A cap of 0 or less
-// is no cap.
-func NewLimiter(max, perKey int, key func(*http.Request) string) *Limiter {
-	return &Limiter{max: max, perKey: perKey, key: key, byKey: map[string]int{}}
+// Cap limits the streams of any one key of a kind.
+type Cap struct {
+	// Max is the streams one key may hold; 0 or less is no cap.
+	Max int
+	// Key derives the request's key; "" (or a nil Key) is no key: the cap
+	// does not apply to that request.
+	Key func(*http.Request) string
 }
 
-// Acquire takes a place for a stream of key. It reports false, taking
-// nothing, when the process or the key is at its cap. Otherwise release
-// gives the place back; calling it more than once is harmless.
-func (l *Limiter) Acquire(key string) (release func(), ok bool) {
+// NewLimiter returns a limiter allowing max streams in the process (0 or
+// less: no cap) and, for each of caps, its Max per key.
+func NewLimiter(max int, caps ...Cap) *Limiter {
+	l := &Limiter{max: max, caps: caps, byKey: make([]map[string]int, len(caps))}
+	for i := range l.byKey {
+		l.byKey[i] = map[string]int{}
+	}
+	return l
+}
+
+// Acquire takes a place for a stream whose key under caps[i] is keys[i]
+// (missing keys are ""). It reports false, taking nothing, when the
+// process or any key is at its cap. Otherwise release gives the place
+// back; calling it more than once is harmless.
+func (l *Limiter) Acquire(keys ...string) (release func(), ok bool) {
+	keys = l.pad(keys)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.max > 0 && l.open >= l.max {
 		return nil, false
 	}
-	if key != "" && l.perKey > 0 && l.byKey[key] >= l.perKey {
-		return nil, false
+	for i, key := range keys {
+		if key != "" && l.caps[i].Max > 0 && l.byKey[i][key] >= l.caps[i].Max {
+			return nil, false
+		}
 	}
 	l.open++
-	if key != "" {
-		l.byKey[key]++
+	for i, key := range keys {
+		if key != "" {
+			l.byKey[i][key]++
+		}
 	}
 	var once sync.Once
-	return func() { once.Do(func() { l.release(key) }) }, true
+	return func() { once.Do(func() { l.release(keys) }) }, true
 }
 
-func (l *Limiter) release(key string) {
+// pad returns one key per cap.
+func (l *Limiter) pad(keys []string) []string {
+	padded := make([]string, len(l.caps))
+	copy(padded, keys)
+	return padded
+}
+
+func (l *Limiter) release(keys []string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.open--
-	if key == "" {
-		return
-	}
-	// Deleting at zero keeps the map as small as the set of open sessions.
-	if l.byKey[key]--; l.byKey[key] <= 0 {
-		delete(l.byKey, key)
+	for i, key := range keys {
+		if key == "" {
+			continue
+		}
+		// Deleting at zero keeps each map as small as its set of open keys.
+		if l.byKey[i][key]--; l.byKey[i][key] <= 0 {
+			delete(l.byKey[i], key)
+		}
 	}
 }
 
-// Open reports how many streams hold a place, in all and for key.
-func (l *Limiter) Open(key string) (all, forKey int) {
+// Open reports how many streams hold a place in all, and for each of keys
+// how many hold one under it (keys[i] under caps[i]).
+func (l *Limiter) Open(keys ...string) (all int, forKeys []int) {
+	keys = l.pad(keys)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.open, l.byKey[key]
+	forKeys = make([]int, len(keys))
+	for i, key := range keys {
+		forKeys[i] = l.byKey[i][key]
+	}
+	return l.open, forKeys
 }
 
 type limiterKey struct{}
@@ -92,11 +127,13 @@ func admit(w http.ResponseWriter, r *http.Request) (release func(), ok bool) {
 	if l == nil {
 		return func() {}, true
 	}
-	key := ""
-	if l.key != nil {
-		key = l.key(r)
+	keys := make([]string, len(l.caps))
+	for i, c := range l.caps {
+		if c.Key != nil {
+			keys[i] = c.Key(r)
+		}
 	}
-	release, ok = l.Acquire(key)
+	release, ok = l.Acquire(keys...)
 	if !ok {
 		w.Header().Set("Retry-After", strconv.Itoa(RetryAfter))
 		http.Error(w, "too many open update streams, try again shortly", http.StatusServiceUnavailable)

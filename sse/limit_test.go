@@ -3,6 +3,7 @@ package sse
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -13,7 +14,7 @@ import (
 
 func TestLimiterCapsStreamsPerKeyAndPerProcess(t *testing.T) {
 	t.Parallel()
-	l := NewLimiter(5, 2, nil)
+	l := NewLimiter(5, Cap{Max: 2})
 	var releases []func()
 	take := func(key string) bool {
 		release, ok := l.Acquire(key)
@@ -31,7 +32,7 @@ func TestLimiterCapsStreamsPerKeyAndPerProcess(t *testing.T) {
 	if !take("b") || !take("b") || !take("") {
 		t.Fatal("other keys were refused before the process cap")
 	}
-	if all, a := l.Open("a"); all != 5 || a != 2 {
+	if all, a := l.Open("a"); all != 5 || a[0] != 2 {
 		t.Errorf("open = %d, for a %d; want 5, 2", all, a)
 	}
 	if take("c") || take("") {
@@ -42,7 +43,7 @@ func TestLimiterCapsStreamsPerKeyAndPerProcess(t *testing.T) {
 	// gives back only one place.
 	releases[0]()
 	releases[0]()
-	if all, a := l.Open("a"); all != 4 || a != 1 {
+	if all, a := l.Open("a"); all != 4 || a[0] != 1 {
 		t.Errorf("after one release: open = %d, for a %d; want 4, 1", all, a)
 	}
 	if !take("a") {
@@ -54,14 +55,14 @@ func TestLimiterCapsStreamsPerKeyAndPerProcess(t *testing.T) {
 	for _, release := range releases {
 		release()
 	}
-	if all, _ := l.Open(""); all != 0 || len(l.byKey) != 0 {
-		t.Errorf("after releasing all: open = %d, keys kept = %d", all, len(l.byKey))
+	if all, _ := l.Open(""); all != 0 || len(l.byKey[0]) != 0 {
+		t.Errorf("after releasing all: open = %d, keys kept = %d", all, len(l.byKey[0]))
 	}
 }
 
 func TestLimiterUnderConcurrentUseNeverPassesItsCaps(t *testing.T) {
 	t.Parallel()
-	l := NewLimiter(10, 3, nil)
+	l := NewLimiter(10, Cap{Max: 3})
 	var (
 		mu        sync.Mutex
 		peak      int
@@ -79,7 +80,7 @@ func TestLimiterUnderConcurrentUseNeverPassesItsCaps(t *testing.T) {
 				all, forKey := l.Open(key)
 				mu.Lock()
 				peak = max(peak, all)
-				peakByKey[key] = max(peakByKey[key], forKey)
+				peakByKey[key] = max(peakByKey[key], forKey[0])
 				mu.Unlock()
 				release()
 			}
@@ -99,12 +100,46 @@ func TestLimiterUnderConcurrentUseNeverPassesItsCaps(t *testing.T) {
 	}
 }
 
+// A client that takes a new session for every stream is still held to
+// its per-client cap, which leaves the rest of the process's places to
+// other clients.
+func TestLimiterCapsAClientWhateverItsSessions(t *testing.T) {
+	t.Parallel()
+	l := NewLimiter(8, Cap{Max: 2}, Cap{Max: 3})
+	var releases []func()
+	for i := range 3 {
+		release, ok := l.Acquire(fmt.Sprint("churned-", i), "10.0.0.1")
+		if !ok {
+			t.Fatalf("the client's stream %d (a fresh session) was refused below its cap of 3", i+1)
+		}
+		releases = append(releases, release)
+	}
+	if _, ok := l.Acquire("churned-3", "10.0.0.1"); ok {
+		t.Fatal("a 4th stream from one client was allowed past its cap of 3 by a fresh session")
+	}
+	if _, ok := l.Acquire("s", "10.0.0.2"); !ok {
+		t.Fatal("another client was refused while places remain")
+	}
+	all, open := l.Open("churned-0", "10.0.0.1")
+	if all != 4 || open[0] != 1 || open[1] != 3 {
+		t.Errorf("open = %d, session %d, client %d; want 4, 1, 3", all, open[0], open[1])
+	}
+	releases[0]()
+	if _, ok := l.Acquire("churned-4", "10.0.0.1"); !ok {
+		t.Error("the client's stream was refused after one of its places came free")
+	}
+	// A request with no client key (no TCP peer) meets the other caps only.
+	if _, ok := l.Acquire("x", ""); !ok {
+		t.Error("a stream without a client key was refused")
+	}
+}
+
 // TestStreamAtItsCapAnswers503WithRetryAfter opens streams through Stream
 // over HTTP: the one past the session's cap is refused with 503 and
 // Retry-After, and a place comes free when a stream's client goes away.
 func TestStreamAtItsCapAnswers503WithRetryAfter(t *testing.T) {
 	t.Parallel()
-	l := NewLimiter(0, 2, func(r *http.Request) string { return r.Header.Get("Session") })
+	l := NewLimiter(0, Cap{Max: 2, Key: func(r *http.Request) string { return r.Header.Get("Session") }})
 	stream := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		Stream(w, r, nil, func(ctx context.Context) (<-chan Frame, error) {
 			ch := make(chan Frame, 1)
@@ -146,7 +181,7 @@ func TestStreamAtItsCapAnswers503WithRetryAfter(t *testing.T) {
 	}
 
 	cancel1()
-	waitUntil(t, "the closed stream's place to come free", func() bool { _, n := l.Open("s"); return n < 2 })
+	waitUntil(t, "the closed stream's place to come free", func() bool { _, n := l.Open("s"); return n[0] < 2 })
 	again, cancelAgain := open("s")
 	cancelAgain()
 	if again.StatusCode != http.StatusOK {
