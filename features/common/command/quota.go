@@ -10,10 +10,12 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"ironstar/clientip"
 	"ironstar/session"
 )
 
-// QuotaOptions are the per-session limits; a zero rate turns that limit off.
+// QuotaOptions are the per-session limits, and the per-client-address
+// ones in Client; a zero rate turns that limit off.
 type QuotaOptions struct {
 	// CommandsPerMinute is the sustained rate of commands per session.
 	CommandsPerMinute int
@@ -23,23 +25,37 @@ type QuotaOptions struct {
 	// session (a minute's worth may come at once): a bound on what one
 	// session can make the app store, whatever its commands' sizes.
 	BytesPerMinute int64
+	// Client limits each client address (clientip.FromContext) the same
+	// way, whatever its sessions: sessions cost nothing to get, so the
+	// per-session limits alone stop only a client that keeps its cookie.
+	Client Rates
+}
+
+// Rates are one key's limits: commands per minute, how many at once, and
+// request-body bytes per minute.
+type Rates struct {
+	CommandsPerMinute int
+	Burst             int
+	BytesPerMinute    int64
 }
 
 // idleAfter is how long a session's buckets are kept without a command:
 // by then they are full again, so forgetting them changes nothing.
 const idleAfter = 10 * time.Minute
 
-// Quota limits how much each session may write: a token bucket per session
-// (by its public ID) for commands and one for bytes. A command past either
+// Quota limits how much each session, and each client address, may
+// write: a token bucket per session (by its public ID) for commands and one
+// for bytes, and the same per client address. A command past any of them
 // is answered 429 with Retry-After before its handler runs, so it changes
-// nothing. The buckets live in this process: with several instances behind
-// a balancer a session's budget is per instance.
+// nothing, and is charged to none. The buckets live in this process: with
+// several instances behind a balancer a budget is per instance.
 type Quota struct {
-	opts   QuotaOptions
-	logger *slog.Logger
+	session, client Rates
+	logger          *slog.Logger
 
 	mu       sync.Mutex
 	sessions map[string]*buckets
+	clients  map[string]*buckets
 	swept    time.Time
 }
 
@@ -49,22 +65,27 @@ type buckets struct {
 	used     time.Time
 }
 
-// NewQuota returns the limits, or nil (no limit) when both rates are zero.
+// NewQuota returns the limits, or nil (no limit) when every rate is zero.
 func NewQuota(opts QuotaOptions, logger *slog.Logger) *Quota {
-	if opts.CommandsPerMinute <= 0 && opts.BytesPerMinute <= 0 {
+	session := Rates{CommandsPerMinute: opts.CommandsPerMinute, Burst: opts.Burst, BytesPerMinute: opts.BytesPerMinute}
+	if session.off() && opts.Client.off() {
 		return nil
 	}
-	return &Quota{opts: opts, logger: logger, sessions: make(map[string]*buckets), swept: time.Now()}
+	return &Quota{session: session, client: opts.Client, logger: logger,
+		sessions: make(map[string]*buckets), clients: make(map[string]*buckets), swept: time.Now()}
 }
 
-// OverQuotaError is a command refused because its session is over quota.
+func (r Rates) off() bool { return r.CommandsPerMinute <= 0 && r.BytesPerMinute <= 0 }
+
+// OverQuotaError is a command refused because its session, or its client
+// address, is over quota.
 type OverQuotaError struct {
 	// RetryAfter is when the command would fit the quota again.
 	RetryAfter time.Duration
 }
 
 func (e *OverQuotaError) Error() string {
-	return fmt.Sprintf("session over its write quota; retry after %s", e.RetryAfter)
+	return fmt.Sprintf("over the write quota; retry after %s", e.RetryAfter)
 }
 
 // retryAfter is Retry-After's value: whole seconds, rounded up.
@@ -73,9 +94,10 @@ func (e *OverQuotaError) retryAfter() string {
 }
 
 // Limit returns the middleware that refuses a command past its session's
-// quota (429, Retry-After, the feature's alert alertID) before its handler
-// runs. A nil Quota lets everything through. It belongs after the session
-// middleware, on the command routes.
+// or its client address's quota (429, Retry-After, the feature's alert
+// alertID) before its handler runs. A nil Quota lets everything through. It
+// belongs after the session middleware (and clientip's, which the router
+// runs for every request), on the command routes.
 func (q *Quota) Limit(alertID string) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		if q == nil {
@@ -88,7 +110,7 @@ func (q *Quota) Limit(alertID string) func(http.Handler) http.Handler {
 			if size < 0 || size > MaxBody {
 				size = MaxBody
 			}
-			if wait := q.take(sess.PublicID, size, time.Now()); wait > 0 {
+			if wait := q.take(sess.PublicID, clientip.FromContext(r.Context()), size, time.Now()); wait > 0 {
 				Fail(w, r, q.logger, alertID, &OverQuotaError{RetryAfter: wait}, func(error) (Problem, bool) { return Problem{}, false })
 				return
 			}
@@ -97,25 +119,39 @@ func (q *Quota) Limit(alertID string) func(http.Handler) http.Handler {
 	}
 }
 
-// take charges one command of size bytes to the session at now. It returns
-// zero when the command may run, or how long to wait before it could: then
-// nothing was charged.
-func (q *Quota) take(id string, size int64, now time.Time) time.Duration {
+// take charges one command of size bytes to the session and to the client
+// at now; a client of "" (no address known) is charged nothing. It returns zero when
+// the command may run, or how long to wait before it could: then nothing
+// was charged to either.
+func (q *Quota) take(session, client string, size int64, now time.Time) time.Duration {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.sweep(now)
-	b := q.sessions[id]
-	if b == nil {
-		b = q.newBuckets()
-		q.sessions[id] = b
-	}
-	b.used = now
-	var waits []*rate.Reservation
-	var wait time.Duration
-	for _, charge := range []struct {
+	type charge struct {
 		l *rate.Limiter
 		n int
-	}{{b.commands, 1}, {b.bytes, int(size)}} {
+	}
+	var charges []charge
+	for _, of := range []struct {
+		key      string
+		rates    Rates
+		buckets  map[string]*buckets
+		optional bool // "" is no key, not a key
+	}{{session, q.session, q.sessions, false}, {client, q.client, q.clients, true}} {
+		if of.rates.off() || (of.optional && of.key == "") {
+			continue
+		}
+		b := of.buckets[of.key]
+		if b == nil {
+			b = newBuckets(of.rates)
+			of.buckets[of.key] = b
+		}
+		b.used = now
+		charges = append(charges, charge{b.commands, 1}, charge{b.bytes, int(size)})
+	}
+	var waits []*rate.Reservation
+	var wait time.Duration
+	for _, charge := range charges {
 		if charge.l == nil {
 			continue
 		}
@@ -136,28 +172,30 @@ func (q *Quota) take(id string, size int64, now time.Time) time.Duration {
 	return wait
 }
 
-func (q *Quota) newBuckets() *buckets {
+func newBuckets(r Rates) *buckets {
 	b := &buckets{}
-	if q.opts.CommandsPerMinute > 0 {
-		b.commands = rate.NewLimiter(rate.Limit(float64(q.opts.CommandsPerMinute)/60), max(q.opts.Burst, 1))
+	if r.CommandsPerMinute > 0 {
+		b.commands = rate.NewLimiter(rate.Limit(float64(r.CommandsPerMinute)/60), max(r.Burst, 1))
 	}
-	if q.opts.BytesPerMinute > 0 {
+	if r.BytesPerMinute > 0 {
 		// The bucket holds a minute's worth, and at least one largest body.
-		b.bytes = rate.NewLimiter(rate.Limit(float64(q.opts.BytesPerMinute)/60), int(max(q.opts.BytesPerMinute, MaxBody)))
+		b.bytes = rate.NewLimiter(rate.Limit(float64(r.BytesPerMinute)/60), int(max(r.BytesPerMinute, MaxBody)))
 	}
 	return b
 }
 
-// sweep forgets sessions idle for idleAfter, at most once a minute, so that
-// memory follows the number of recently active sessions.
+// sweep forgets sessions and clients idle for idleAfter, at most once a
+// minute, so that memory follows the number of recently active ones.
 func (q *Quota) sweep(now time.Time) {
 	if now.Sub(q.swept) < time.Minute {
 		return
 	}
 	q.swept = now
-	for id, b := range q.sessions {
-		if now.Sub(b.used) > idleAfter {
-			delete(q.sessions, id)
+	for _, m := range []map[string]*buckets{q.sessions, q.clients} {
+		for id, b := range m {
+			if now.Sub(b.used) > idleAfter {
+				delete(m, id)
+			}
 		}
 	}
 }
