@@ -66,6 +66,7 @@ type HTTPLimits struct {
 	MaxConns             int           // HTTP_MAX_CONNS: open connections (0: half the fd limit)
 	MaxStreams           int           // HTTP_MAX_STREAMS: open SSE streams (0: ¾ of the connections)
 	MaxStreamsPerSession int           // HTTP_MAX_STREAMS_PER_SESSION: one session's SSE streams
+	MaxStreamsPerClient  int           // HTTP_MAX_STREAMS_PER_CLIENT: one client address's SSE streams (0: ¼ of the streams)
 	IdleTimeout          time.Duration // HTTP_IDLE_TIMEOUT: an idle keep-alive connection closes
 	BodyTimeout          time.Duration // HTTP_BODY_TIMEOUT: a request body must have arrived
 }
@@ -316,6 +317,14 @@ func parseHTTPLimits(get func(key, def string) string, fail func(key, val, why s
 	count("HTTP_MAX_CONNS", 0, 0, &l.MaxConns)
 	count("HTTP_MAX_STREAMS", 0, 0, &l.MaxStreams)
 	count("HTTP_MAX_STREAMS_PER_SESSION", DefaultMaxStreamsPerSession, 1, &l.MaxStreamsPerSession)
+	// Sessions are free, so one client address could open streams under
+	// ever new ones: its own cap, 0 deriving a quarter of HTTP_MAX_STREAMS.
+	perClient := get("HTTP_MAX_STREAMS_PER_CLIENT", "0")
+	if n, err := strconv.Atoi(perClient); err == nil && n >= 0 {
+		l.MaxStreamsPerClient = n
+	} else {
+		fail("HTTP_MAX_STREAMS_PER_CLIENT", perClient, "must be a number, or 0 for a quarter of HTTP_MAX_STREAMS")
+	}
 	duration := func(key string, def time.Duration, into *time.Duration) {
 		text := get(key, def.String())
 		if d, err := time.ParseDuration(text); err == nil && d >= time.Second {

@@ -24,7 +24,8 @@ func TestParseDefaults(t *testing.T) {
 	want := Config{Host: DefaultHost, Port: DefaultPort, DataDir: DefaultDataDir, LogLevel: slog.LevelInfo, Replicas: 1, SessionTTL: DefaultSessionTTL, SnapshotEvery: DefaultSnapshotEvery, Dev: Dev,
 		HTTP: HTTPLimits{MaxStreamsPerSession: DefaultMaxStreamsPerSession, IdleTimeout: DefaultIdleTimeout, BodyTimeout: DefaultBodyTimeout},
 		Quotas: Quotas{EventsMaxBytes: DefaultEventsMaxBytes, EventsWarnPercent: DefaultEventsWarnPercent,
-			SessionWriteRate: DefaultSessionWriteRate, SessionWriteBurst: DefaultSessionWriteBurst, SessionWriteBytes: DefaultSessionWriteBytes}}
+			SessionWriteRate: DefaultSessionWriteRate, SessionWriteBurst: DefaultSessionWriteBurst, SessionWriteBytes: DefaultSessionWriteBytes,
+			ClientWriteRate: DefaultClientWriteRate, ClientWriteBurst: DefaultClientWriteBurst, ClientWriteBytes: DefaultClientWriteBytes}}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("Parse(empty env) = %+v, want %+v", cfg, want)
 	}
@@ -85,6 +86,7 @@ func TestParseRejectsBadValuesNamingTheVariable(t *testing.T) {
 		{"stream cap is not a number", map[string]string{"HTTP_MAX_STREAMS": "many"}, `HTTP_MAX_STREAMS="many"`},
 		{"more streams than connections", map[string]string{"HTTP_MAX_CONNS": "10", "HTTP_MAX_STREAMS": "11"}, `HTTP_MAX_STREAMS="11": must not exceed HTTP_MAX_CONNS`},
 		{"no streams per session", map[string]string{"HTTP_MAX_STREAMS_PER_SESSION": "0"}, `HTTP_MAX_STREAMS_PER_SESSION="0"`},
+		{"streams per client are negative", map[string]string{"HTTP_MAX_STREAMS_PER_CLIENT": "-1"}, `HTTP_MAX_STREAMS_PER_CLIENT="-1"`},
 		{"idle timeout is not a duration", map[string]string{"HTTP_IDLE_TIMEOUT": "60"}, `HTTP_IDLE_TIMEOUT="60"`},
 		{"body timeout is too short", map[string]string{"HTTP_BODY_TIMEOUT": "10ms"}, `HTTP_BODY_TIMEOUT="10ms"`},
 	}
@@ -151,13 +153,13 @@ func TestParseSessionSettings(t *testing.T) {
 func TestParseHTTPLimits(t *testing.T) {
 	t.Parallel()
 	cfg, err := Parse(lookup(map[string]string{
-		"HTTP_MAX_CONNS": "500", "HTTP_MAX_STREAMS": "400", "HTTP_MAX_STREAMS_PER_SESSION": "4",
+		"HTTP_MAX_CONNS": "500", "HTTP_MAX_STREAMS": "400", "HTTP_MAX_STREAMS_PER_SESSION": "4", "HTTP_MAX_STREAMS_PER_CLIENT": "100",
 		"HTTP_IDLE_TIMEOUT": "5s", "HTTP_BODY_TIMEOUT": "2s",
 	}))
 	if err != nil {
 		t.Fatalf("Parse: %v", err)
 	}
-	want := HTTPLimits{MaxConns: 500, MaxStreams: 400, MaxStreamsPerSession: 4, IdleTimeout: 5 * time.Second, BodyTimeout: 2 * time.Second}
+	want := HTTPLimits{MaxConns: 500, MaxStreams: 400, MaxStreamsPerSession: 4, MaxStreamsPerClient: 100, IdleTimeout: 5 * time.Second, BodyTimeout: 2 * time.Second}
 	if cfg.HTTP != want {
 		t.Errorf("HTTP = %+v, want %+v", cfg.HTTP, want)
 	}

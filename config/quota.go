@@ -23,6 +23,14 @@ type Quotas struct {
 	// SessionWriteBytes is the request-body bytes per minute one session
 	// may send (SESSION_WRITE_BYTES); 0 turns the limit off.
 	SessionWriteBytes int64
+	// ClientWriteRate, ClientWriteBurst and ClientWriteBytes are the same
+	// limits per client address (CLIENT_WRITE_RATE, CLIENT_WRITE_BURST,
+	// CLIENT_WRITE_BYTES): sessions cost nothing to get, so without them
+	// one client could write without limit under ever new sessions. A rate
+	// of 0 turns that limit off.
+	ClientWriteRate  int
+	ClientWriteBurst int
+	ClientWriteBytes int64
 }
 
 // Defaults of the quotas; the README's table mirrors them.
@@ -35,9 +43,14 @@ const (
 	DefaultSessionWriteRate  = 120
 	DefaultSessionWriteBurst = 60
 	DefaultSessionWriteBytes = 256 << 10
+	// A client address may be an office or a phone network behind one
+	// NAT: ten busy sessions' worth.
+	DefaultClientWriteRate  = 10 * DefaultSessionWriteRate
+	DefaultClientWriteBurst = 10 * DefaultSessionWriteBurst
+	DefaultClientWriteBytes = 10 * DefaultSessionWriteBytes
 )
 
-// parseQuotas reads the EVENTS_* and SESSION_WRITE_* settings.
+// parseQuotas reads the EVENTS_*, SESSION_WRITE_* and CLIENT_WRITE_* settings.
 func parseQuotas(get func(key, def string) string, fail func(key, val, why string)) Quotas {
 	var q Quotas
 	size := func(key string, def int64, into *int64) {
@@ -67,6 +80,9 @@ func parseQuotas(get func(key, def string) string, fail func(key, val, why strin
 	count("SESSION_WRITE_RATE", DefaultSessionWriteRate, 0, &q.SessionWriteRate, "must be a number of commands per minute, or 0 for no limit")
 	count("SESSION_WRITE_BURST", DefaultSessionWriteBurst, 1, &q.SessionWriteBurst, "must be a number of commands of at least 1")
 	size("SESSION_WRITE_BYTES", DefaultSessionWriteBytes, &q.SessionWriteBytes)
+	count("CLIENT_WRITE_RATE", DefaultClientWriteRate, 0, &q.ClientWriteRate, "must be a number of commands per minute, or 0 for no limit")
+	count("CLIENT_WRITE_BURST", DefaultClientWriteBurst, 1, &q.ClientWriteBurst, "must be a number of commands of at least 1")
+	size("CLIENT_WRITE_BYTES", DefaultClientWriteBytes, &q.ClientWriteBytes)
 	return q
 }
 

@@ -10,11 +10,13 @@ func TestParseQuotas(t *testing.T) {
 	cfg, err := Parse(lookup(map[string]string{
 		"EVENTS_MAX_BYTES": "512MiB", "EVENTS_WARN_PERCENT": "70",
 		"SESSION_WRITE_RATE": "0", "SESSION_WRITE_BURST": "5", "SESSION_WRITE_BYTES": "64KiB",
+		"CLIENT_WRITE_RATE": "600", "CLIENT_WRITE_BURST": "50", "CLIENT_WRITE_BYTES": "0",
 	}))
 	if err != nil {
 		t.Fatalf("Parse: %v", err)
 	}
-	want := Quotas{EventsMaxBytes: 512 << 20, EventsWarnPercent: 70, SessionWriteRate: 0, SessionWriteBurst: 5, SessionWriteBytes: 64 << 10}
+	want := Quotas{EventsMaxBytes: 512 << 20, EventsWarnPercent: 70, SessionWriteRate: 0, SessionWriteBurst: 5, SessionWriteBytes: 64 << 10,
+		ClientWriteRate: 600, ClientWriteBurst: 50, ClientWriteBytes: 0}
 	if cfg.Quotas != want {
 		t.Errorf("Quotas = %+v, want %+v", cfg.Quotas, want)
 	}
@@ -28,6 +30,9 @@ func TestParseQuotasRejectsBadValuesNamingTheVariable(t *testing.T) {
 		"SESSION_WRITE_RATE":  "-1",
 		"SESSION_WRITE_BURST": "0",
 		"SESSION_WRITE_BYTES": "1.5MiB",
+		"CLIENT_WRITE_RATE":   "fast",
+		"CLIENT_WRITE_BURST":  "0",
+		"CLIENT_WRITE_BYTES":  "-5",
 	}
 	for key, val := range cases {
 		_, err := Parse(lookup(map[string]string{key: val}))

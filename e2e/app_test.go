@@ -121,6 +121,10 @@ func launchApp(t testing.TB, opts appOptions) *app {
 	// Tests drive a session harder than a person does: no per-session write
 	// quota unless a test sets one (quota_test.go tests the defaults).
 	a.cmd.Env = append(a.cmd.Env, "SESSION_WRITE_RATE=0", "SESSION_WRITE_BYTES=0")
+	// Every test client is 127.0.0.1: no per-client write quota or stream
+	// cap (a cap at least HTTP_MAX_STREAMS is none) unless a test sets one
+	// (client_test.go tests them).
+	a.cmd.Env = append(a.cmd.Env, "CLIENT_WRITE_RATE=0", "CLIENT_WRITE_BYTES=0", "HTTP_MAX_STREAMS_PER_CLIENT=1000000")
 	a.cmd.Env = append(a.cmd.Env, opts.env...)
 	stdout, err := a.cmd.StdoutPipe()
 	if err != nil {

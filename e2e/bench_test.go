@@ -72,7 +72,7 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 
 // benchApp starts the app with one session holding one todo. The
 // benchmarks open up to 2,000 streams of that one session, so the
-// per-session stream cap is lifted.
+// per-session stream cap is lifted (launchApp lifts the per-client one).
 func benchApp(b *testing.B) (*app, *client, string) {
 	b.Helper()
 	a := startApp(b, appOptions{env: []string{"HTTP_MAX_STREAMS_PER_SESSION=100000"}})

@@ -24,6 +24,10 @@ type Options struct {
 	MaxStreams int
 	// MaxStreamsPerSession caps one session's streams (its open tabs).
 	MaxStreamsPerSession int
+	// MaxStreamsPerClient caps one client address's streams, whatever its
+	// sessions; 0 is a quarter of MaxStreams, so that no one address can
+	// take every place.
+	MaxStreamsPerClient int
 	// IdleTimeout closes a keep-alive connection idle for this long.
 	IdleTimeout time.Duration
 	// BodyTimeout bounds reading a request's body, from the moment its
@@ -48,6 +52,7 @@ type Budget struct {
 	MaxConns             int
 	MaxStreams           int
 	MaxStreamsPerSession int
+	MaxStreamsPerClient  int
 	IdleTimeout          time.Duration
 	BodyTimeout          time.Duration
 }
@@ -55,7 +60,7 @@ type Budget struct {
 // NewBudget fills the caps opts leaves at zero from fdLimit.
 func NewBudget(opts Options, fdLimit uint64) Budget {
 	b := Budget{FDLimit: fdLimit, MaxConns: opts.MaxConns, MaxStreams: opts.MaxStreams,
-		MaxStreamsPerSession: opts.MaxStreamsPerSession, IdleTimeout: opts.IdleTimeout, BodyTimeout: opts.BodyTimeout}
+		MaxStreamsPerSession: opts.MaxStreamsPerSession, MaxStreamsPerClient: opts.MaxStreamsPerClient, IdleTimeout: opts.IdleTimeout, BodyTimeout: opts.BodyTimeout}
 	if b.MaxConns <= 0 {
 		b.MaxConns = fallbackMaxConns
 		if fdLimit > 0 {
@@ -68,13 +73,18 @@ func NewBudget(opts Options, fdLimit uint64) Budget {
 	// Every stream holds a connection: places past MaxConns could never be
 	// taken.
 	b.MaxStreams = min(b.MaxStreams, b.MaxConns)
+	if b.MaxStreamsPerClient <= 0 {
+		b.MaxStreamsPerClient = max(1, b.MaxStreams/4)
+	}
+	// A cap at or above MaxStreams is no per-client cap at all.
+	b.MaxStreamsPerClient = min(b.MaxStreamsPerClient, b.MaxStreams)
 	return b
 }
 
 // LogAttrs describes the budget for the start-up log line.
 func (b Budget) LogAttrs() []any {
 	return []any{"fd_limit", b.FDLimit, "max_conns", b.MaxConns, "max_streams", b.MaxStreams,
-		"max_streams_per_session", b.MaxStreamsPerSession, "idle_timeout", b.IdleTimeout, "body_timeout", b.BodyTimeout}
+		"max_streams_per_session", b.MaxStreamsPerSession, "max_streams_per_client", b.MaxStreamsPerClient, "idle_timeout", b.IdleTimeout, "body_timeout", b.BodyTimeout}
 }
 
 // Overcommitted reports whether the connections may take more than half

@@ -38,6 +38,20 @@ func TestBudgetDerivesCapsFromTheFDLimit(t *testing.T) {
 			}
 		})
 	}
+	for _, c := range []struct {
+		name      string
+		opts      Options
+		perClient int
+	}{
+		{"a quarter of the streams by default", Options{}, 24},
+		{"a set cap wins", Options{MaxStreamsPerClient: 10}, 10},
+		{"never more than the streams", Options{MaxStreamsPerClient: 1000}, 96},
+		{"at least one", Options{MaxConns: 2, MaxStreams: 1}, 1},
+	} {
+		if got := NewBudget(c.opts, 256).MaxStreamsPerClient; got != c.perClient {
+			t.Errorf("%s: MaxStreamsPerClient = %d; want %d", c.name, got, c.perClient)
+		}
+	}
 	if NewBudget(Options{}, 256).Overcommitted() {
 		t.Error("the derived budget is overcommitted")
 	}

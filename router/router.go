@@ -10,6 +10,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 
+	"ironstar/clientip"
 	"ironstar/features/analytics"
 	"ironstar/features/counter"
 	"ironstar/features/health"
@@ -31,9 +32,13 @@ type Deps struct {
 	Ready []health.Check
 	// Dev adds the browser reload stream of development builds.
 	Dev bool
-	// MaxStreams and MaxStreamsPerSession cap the SSE streams open at once
-	// in the process and per session (see sse.Limiter); 0 is no cap.
-	MaxStreams, MaxStreamsPerSession int
+	// MaxStreams, MaxStreamsPerSession and MaxStreamsPerClient cap the SSE
+	// streams open at once in the process, per session and per client
+	// address (see sse.Limiter); 0 is no cap.
+	MaxStreams, MaxStreamsPerSession, MaxStreamsPerClient int
+	// Clients finds each request's client address (see clientip), which
+	// per-client limits key on.
+	Clients clientip.Resolver
 	// The features' shares.
 	Todo      todo.Deps
 	Counter   counter.Deps
@@ -46,11 +51,14 @@ func New(deps Deps) (http.Handler, error) {
 	r := chi.NewRouter()
 	r.Use(
 		middleware.RequestID,
+		deps.Clients.Middleware,
 		securityHeaders(deps.Dev),
 		logRequests(deps.Logger),
 		recoverPanics(deps.Logger),
 		sse.WithLifetime(deps.Lifetime),
-		sse.WithLimiter(sse.NewLimiter(deps.MaxStreams, deps.MaxStreamsPerSession, streamOwner)),
+		sse.WithLimiter(sse.NewLimiter(deps.MaxStreams,
+			sse.Cap{Max: deps.MaxStreamsPerSession, Key: streamOwner},
+			sse.Cap{Max: deps.MaxStreamsPerClient, Key: clientip.FromRequest})),
 		// Cross-origin POST/PUT/PATCH/DELETE get 403; safe methods pass.
 		http.NewCrossOriginProtection().Handler,
 		compressPages(),

@@ -21,6 +21,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"ironstar/clientip"
 	"ironstar/config"
 	"ironstar/es"
 	"ironstar/features/analytics"
@@ -151,10 +152,12 @@ func run(ctx context.Context, logOutput io.Writer) error {
 	stopAnalytics := runAnalytics(analytics.Projection{Store: olap, Events: store, Changed: refresher.Notify, Logger: logger}, logger)
 	defer stopAnalytics()
 
-	// Each session's budget of commands and bytes, in this process.
+	// Each session's and each client address's budget of commands and
+	// bytes, in this process.
 	quota := command.NewQuota(command.QuotaOptions{
 		CommandsPerMinute: cfg.Quotas.SessionWriteRate, Burst: cfg.Quotas.SessionWriteBurst,
 		BytesPerMinute: cfg.Quotas.SessionWriteBytes,
+		Client:         command.Rates{CommandsPerMinute: cfg.Quotas.ClientWriteRate, Burst: cfg.Quotas.ClientWriteBurst, BytesPerMinute: cfg.Quotas.ClientWriteBytes},
 	}, logger)
 	ready := []health.Check{{Name: "nats", Check: nc.Ready}}
 	ready = append(ready, runners.checks...)
@@ -164,7 +167,8 @@ func run(ctx context.Context, logOutput io.Writer) error {
 
 	handler, err := router.New(router.Deps{
 		Logger: logger, Lifetime: lifetime, Ready: ready, Dev: cfg.Dev,
-		MaxStreams: budget.MaxStreams, MaxStreamsPerSession: budget.MaxStreamsPerSession,
+		MaxStreams: budget.MaxStreams, MaxStreamsPerSession: budget.MaxStreamsPerSession, MaxStreamsPerClient: budget.MaxStreamsPerClient,
+		Clients:   clientip.New(cfg.TrustedProxies),
 		Todo:      todo.Deps{Logger: logger, Storage: storage, View: todoView, Sessions: sessions, Quota: quota},
 		Counter:   counter.Deps{Logger: logger, Storage: storage, View: counterView, Sessions: sessions, Quota: quota},
 		Sortable:  sortable.Deps{Logger: logger, Storage: storage, View: boardView, Sessions: sessions, Quota: quota},
