@@ -163,6 +163,14 @@ func Fail(w http.ResponseWriter, r *http.Request, logger *slog.Logger, alertID s
 		case errors.Is(err, session.ErrUnavailable):
 			w.Header().Set("Retry-After", "1")
 			p = Problem{http.StatusServiceUnavailable, "Sessions are not answering, so nothing was saved; please try again in a moment."}
+		case errors.Is(err, es.ErrUndecodable):
+			// es.Handler logged the aggregate, sequence and cause at error.
+			// 503, not 500: the server recognised what it cannot do (often
+			// for the moment: a rolling deploy's older instance meeting a
+			// newer event); not 4xx: the request is fine. No Retry-After,
+			// as with a full store: no delay can be promised.
+			logger.Debug("command", "path", r.URL.Path, "err", err)
+			p = Problem{http.StatusServiceUnavailable, "This cannot be changed right now: its history holds a change this version of the site cannot read. Nothing was saved; the error is logged for the site's operator."}
 		case errors.Is(err, es.ErrUnavailable):
 			// A NATS node is down or a leader is being elected: seconds.
 			logger.Warn("command", "path", r.URL.Path, "err", err)
