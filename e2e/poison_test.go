@@ -186,53 +186,63 @@ func freePort(t *testing.T) string {
 }
 
 // TestAnEventOfAListThatDoesNotDecodeStopsOnlyThatList writes, past the
-// app, an event of a type no release registers into a session's own list
-// (as an older release's retired type would be) on the real binary. The
-// next command on that list is refused with a 503 alert saying it cannot
-// be changed now, stores nothing, and is logged at error with the list and
-// the event's sequence; the app does not crash, skips nothing, and another
+// app, into two sessions' own lists: an event of a type no release
+// registers (as an older release's retired type would be), and one without
+// the version header the app writes. On the real binary the next command
+// on each list is refused with a 503 alert saying it cannot be changed
+// now, stores nothing, and is logged at error with the list (and the
+// event's sequence); the app does not crash, skips nothing, and another
 // session's list goes on.
 func TestAnEventOfAListThatDoesNotDecodeStopsOnlyThatList(t *testing.T) {
 	t.Parallel()
 	port := freePort(t)
 	a := startApp(t, appOptions{env: []string{"NATS_PORT=" + port}})
 	js := embeddedJetStream(t, port)
-	c := newClient(t, a.URL)
-	if res, _ := c.command(http.MethodPost, "/todos", `{"title":"first"}`); res.StatusCode != http.StatusOK {
-		t.Fatalf("the first add = %d", res.StatusCode)
-	}
 	events, err := js.Stream(t.Context(), "EVENTS")
 	if err != nil {
 		t.Fatal(err)
 	}
-	first, err := events.GetLastMsgForSubject(t.Context(), "events.todo.>")
-	if err != nil {
-		t.Fatal(err)
-	}
-	list := strings.TrimPrefix(first.Subject, "events.todo.")
-
-	msg := natsclient.NewMsg(first.Subject)
-	msg.Header.Set("Ironstar-Type", "todo.archived")
-	msg.Header.Set("Ironstar-Version", "1")
-	msg.Data = []byte(`{"id":"x"}`)
-	ack, err := js.PublishMsg(t.Context(), msg)
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	for range 2 { // the same answer every time: nothing is skipped or cached
-		res, body := c.command(http.MethodPost, "/todos", `{"title":"second"}`)
-		if res.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, `id="todo-error"`) || !strings.Contains(body, "cannot be changed right now") {
-			t.Fatalf("an add to the list = %d %q; want 503 with the list's alert saying it cannot be changed now", res.StatusCode, body)
+	for _, tc := range []struct {
+		name    string
+		headers map[string]string
+		logged  string // in the error line, after the list's name
+	}{
+		{"a retired event type", map[string]string{"Ironstar-Type": "todo.archived", "Ironstar-Version": "1"}, " seq=%d type=todo.archived"},
+		{"no version header", map[string]string{"Ironstar-Type": "todo.added"}, ` err="eventstore: message %d: es: a stored event does not decode: bad Ironstar-Version`},
+	} {
+		c := newClient(t, a.URL)
+		if res, _ := c.command(http.MethodPost, "/todos", `{"title":"first"}`); res.StatusCode != http.StatusOK {
+			t.Fatalf("%s: the first add = %d", tc.name, res.StatusCode)
 		}
-	}
-	if last, err := events.GetLastMsgForSubject(t.Context(), first.Subject); err != nil || last.Sequence != ack.Sequence {
-		t.Errorf("the list's last event is %v (%v), want the undecodable one at %d: nothing stored", last, err, ack.Sequence)
-	}
-	logs := a.logs.String()
-	want := fmt.Sprintf("aggregate=todo/%s seq=%d type=todo.archived", list, ack.Sequence)
-	if !strings.Contains(logs, "level=ERROR") || !strings.Contains(logs, want) || strings.Contains(logs, "status=500") || strings.Contains(logs, "panic") {
-		t.Errorf("want the event logged at error (%s), no 500, no panic:\n%s", want, a.failureLogs())
+		// The session's first event names its list.
+		first, err := events.GetLastMsgForSubject(t.Context(), "events.todo.>")
+		if err != nil {
+			t.Fatal(err)
+		}
+		list := strings.TrimPrefix(first.Subject, "events.todo.")
+		msg := natsclient.NewMsg(first.Subject)
+		for k, v := range tc.headers {
+			msg.Header.Set(k, v)
+		}
+		msg.Data = []byte(`{"id":"x","text":"x"}`)
+		ack, err := js.PublishMsg(t.Context(), msg)
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		for range 2 { // the same answer every time: nothing is skipped or cached
+			res, body := c.command(http.MethodPost, "/todos", `{"title":"second"}`)
+			if res.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, `id="todo-error"`) || !strings.Contains(body, "cannot be changed right now") {
+				t.Fatalf("%s: an add to the list = %d %q; want 503 with the list's alert saying it cannot be changed now", tc.name, res.StatusCode, body)
+			}
+		}
+		if last, err := events.GetLastMsgForSubject(t.Context(), first.Subject); err != nil || last.Sequence != ack.Sequence {
+			t.Errorf("%s: the list's last event is %v (%v), want the undecodable one at %d: nothing stored", tc.name, last, err, ack.Sequence)
+		}
+		want := fmt.Sprintf("level=ERROR msg=\"es: an event of the aggregate does not decode: no command on it can run\" aggregate=todo/%s"+tc.logged, list, ack.Sequence)
+		if logs := a.logs.String(); !strings.Contains(logs, want) || strings.Contains(logs, "status=500") || strings.Contains(logs, "panic") {
+			t.Errorf("%s: want the event logged at error (%s), no 500, no panic:\n%s", tc.name, want, a.failureLogs())
+		}
 	}
 
 	bystander := newClient(t, a.URL)

@@ -165,6 +165,9 @@ func (h *Handler[S, C, E]) attempt(ctx context.Context, stream StreamID, cmd C, 
 	}
 	stored, version, err := h.Store.Load(ctx, stream, after)
 	if err != nil {
+		if errors.Is(err, ErrUndecodable) { // a message the store itself cannot read
+			h.logger().Error("es: an event of the aggregate does not decode: no command on it can run", "aggregate", stream.String(), "err", err)
+		}
 		return Result[S]{}, fmt.Errorf("load %s: %w", stream, err)
 	}
 	for _, env := range stored {

@@ -42,7 +42,8 @@ var (
 	ErrStoreFull = errors.New("es: store full")
 	// ErrUndecodable means an aggregate's own history holds an event this
 	// build cannot read: a type or version not (or no longer) registered,
-	// or data that does not decode. No command on the aggregate can be
+	// or data that does not decode; stores return it for a message without
+	// the envelope they write (headers missing). No command on the aggregate can be
 	// decided until the code reads it (a rolling deploy finishing, an
 	// upcaster), since skipping the event would decide on a wrong state.
 	// It wraps the decoding error (often ErrUnknownEventType).

@@ -304,15 +304,18 @@ func setIf(h natsclient.Header, key, value string) {
 	}
 }
 
-// Decode turns a stored message into an envelope.
+// Decode turns a stored message into an envelope. A message it cannot
+// read (written past the app, or by another release) is es.ErrUndecodable:
+// in an aggregate's own stream it stops that aggregate's commands, loudly,
+// rather than fail them as if the store had.
 func Decode(subject string, h natsclient.Header, data []byte, sequence uint64) (es.Envelope, error) {
 	parts := strings.Split(subject, ".")
 	if len(parts) != 3 || parts[0] != SubjectPrefix {
-		return es.Envelope{}, fmt.Errorf("eventstore: message %d: subject %q is not events.<aggregate>.<id>", sequence, subject)
+		return es.Envelope{}, fmt.Errorf("eventstore: message %d: %w: subject %q is not events.<aggregate>.<id>", sequence, es.ErrUndecodable, subject)
 	}
 	version, err := strconv.Atoi(h.Get(HeaderVersion))
 	if err != nil {
-		return es.Envelope{}, fmt.Errorf("eventstore: message %d: bad %s %q", sequence, HeaderVersion, h.Get(HeaderVersion))
+		return es.Envelope{}, fmt.Errorf("eventstore: message %d: %w: bad %s %q", sequence, es.ErrUndecodable, HeaderVersion, h.Get(HeaderVersion))
 	}
 	env := es.Envelope{
 		ID:       h.Get(jetstream.MsgIDHeader),
@@ -330,7 +333,7 @@ func Decode(subject string, h natsclient.Header, data []byte, sequence uint64) (
 	}
 	if at := h.Get(HeaderOccurredAt); at != "" {
 		if env.Meta.OccurredAt, err = time.Parse(time.RFC3339Nano, at); err != nil {
-			return es.Envelope{}, fmt.Errorf("eventstore: message %d: bad %s %q", sequence, HeaderOccurredAt, at)
+			return es.Envelope{}, fmt.Errorf("eventstore: message %d: %w: bad %s %q", sequence, es.ErrUndecodable, HeaderOccurredAt, at)
 		}
 	}
 	return env, nil

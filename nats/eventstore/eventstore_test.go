@@ -139,6 +139,25 @@ func TestOldEventsLoadAsTheCurrentType(t *testing.T) {
 	}
 }
 
+// A message of an aggregate without the envelope the store writes (here,
+// its version header) is es.ErrUndecodable, so the aggregate's commands say
+// so rather than fail as if the store had.
+func TestAMessageWithoutItsHeadersIsUndecodable(t *testing.T) {
+	s, js := newStore(t)
+	ctx := t.Context()
+	bare := nats.NewMsg("events.list.l1")
+	bare.Header.Set(eventstore.HeaderType, "list.item-added")
+	bare.Data = []byte(`{}`)
+	ack, err := js.PublishMsg(ctx, bare)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = s.Load(ctx, es.StreamID{Aggregate: "list", ID: "l1"}, 0)
+	if !errors.Is(err, es.ErrUndecodable) || !strings.Contains(err.Error(), "Ironstar-Version") {
+		t.Errorf("Load over message %d without its version = %v, want ErrUndecodable naming the header", ack.Sequence, err)
+	}
+}
+
 func TestSnapshotContract(t *testing.T) {
 	conn := natstest.Connect(t)
 	snaps, err := eventstore.NewSnapshots(t.Context(), conn.JS, 1)

@@ -14,19 +14,30 @@ import (
 	"ironstar/session"
 )
 
-func TestFailAnswersAFullStoreWith507AndNoRetryAfter(t *testing.T) {
+// Failures that retrying soon will not fix get their status, a clear
+// message, never the store's error, and no Retry-After.
+func TestFailAnswersWhatNoRetryFixesWithoutRetryAfter(t *testing.T) {
 	t.Parallel()
-	rec := httptest.NewRecorder()
-	err := fmt.Errorf("eventstore: publish todo/l1: %w: maximum bytes exceeded", es.ErrStoreFull)
-	Fail(rec, httptest.NewRequest(http.MethodPost, "/todos", nil), slog.New(slog.DiscardHandler), "todo-error", err, func(error) (Problem, bool) { return Problem{}, false })
-	if rec.Code != http.StatusInsufficientStorage {
-		t.Fatalf("code = %d; want 507", rec.Code)
-	}
-	if body := rec.Body.String(); !strings.Contains(body, "store is full") || strings.Contains(body, "maximum bytes") {
-		t.Errorf("body = %q; want the clear message, not the store's error", body)
-	}
-	if ra := rec.Header().Get("Retry-After"); ra != "" {
-		t.Errorf("Retry-After = %q on a full store, which retrying will not fix", ra)
+	for _, tc := range []struct {
+		name string
+		err  error
+		code int
+		want string
+	}{
+		{"a full store", fmt.Errorf("eventstore: publish todo/l1: %w: maximum bytes exceeded", es.ErrStoreFull), http.StatusInsufficientStorage, "store is full"},
+		{"an event that does not decode", fmt.Errorf("load todo/l1: %w: todo/l1 at sequence 7: %w: maximum bytes exceeded", es.ErrUndecodable, es.ErrUnknownEventType), http.StatusServiceUnavailable, "cannot be changed right now"},
+	} {
+		rec := httptest.NewRecorder()
+		Fail(rec, httptest.NewRequest(http.MethodPost, "/todos", nil), slog.New(slog.DiscardHandler), "todo-error", tc.err, func(error) (Problem, bool) { return Problem{}, false })
+		if rec.Code != tc.code {
+			t.Errorf("%s: code = %d; want %d", tc.name, rec.Code, tc.code)
+		}
+		if body := rec.Body.String(); !strings.Contains(body, tc.want) || !strings.Contains(body, `id="todo-error"`) || strings.Contains(body, "maximum bytes") {
+			t.Errorf("%s: body = %q; want the alert saying %q, not the store's error", tc.name, body, tc.want)
+		}
+		if ra := rec.Header().Get("Retry-After"); ra != "" {
+			t.Errorf("%s: Retry-After = %q, which retrying will not honour", tc.name, ra)
+		}
 	}
 }
 
