@@ -14,6 +14,7 @@ import (
 
 	"ironstar/es"
 	"ironstar/internal/logbuf"
+	"ironstar/nats"
 	"ironstar/nats/eventstore"
 	"ironstar/nats/natstest"
 	"ironstar/nats/projection"
@@ -101,23 +102,32 @@ func parkedSeqs(t *testing.T, r *projection.Runner[bag]) []uint64 {
 	return seqs
 }
 
-func TestAPoisonEventIsParkedAndEveryOtherKeyGoesOn(t *testing.T) {
-	t.Parallel()
+// startPoison starts an embedded server with an event store and p's runner
+// on it (stopped when the test ends), and returns the server, a writer of
+// item events and the runner.
+func startPoison(t *testing.T, p projection.Projection[bag], o projection.Options) (*nats.Conn, *items, *projection.Runner[bag]) {
+	t.Helper()
 	conn := natstest.Connect(t)
 	store, err := eventstore.New(t.Context(), conn.JS, eventstore.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &logbuf.Buffer{}
-	o := opts()
-	o.Logger = slog.New(slog.NewTextHandler(logs, nil))
-	fixed := new(atomic.Bool)
-	p := poisonProjection(fixed)
 	r, err := projection.Start(t.Context(), conn.JS, p, o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { r.Stop(context.Background()) })
+	return conn, &items{t: t, store: store, versions: map[string]uint64{}}, r
+}
+
+func TestAPoisonEventIsParkedAndEveryOtherKeyGoesOn(t *testing.T) {
+	t.Parallel()
+	logs := &logbuf.Buffer{}
+	o := opts()
+	o.Logger = slog.New(slog.NewTextHandler(logs, nil))
+	fixed := new(atomic.Bool)
+	p := poisonProjection(fixed)
+	conn, w, r := startPoison(t, p, o)
 	// A second instance's runner, on standby: it must see the same state.
 	_, js2, err := conn.NewClient("instance-b")
 	if err != nil {
@@ -129,7 +139,6 @@ func TestAPoisonEventIsParkedAndEveryOtherKeyGoesOn(t *testing.T) {
 	}
 	t.Cleanup(func() { standby.Stop(context.Background()) })
 
-	w := &items{t: t, store: store, versions: map[string]uint64{}}
 	w.add("a", "ok")
 	bloat := w.add("a", "bloat") // 1.1 MB: more than NATS takes
 	w.add("b", "ok")
@@ -223,22 +232,12 @@ func TestAPoisonEventIsParkedAndEveryOtherKeyGoesOn(t *testing.T) {
 
 func TestAnEventThatDoesNotDecodeIsParkedUntilARebuild(t *testing.T) {
 	t.Parallel()
-	conn := natstest.Connect(t)
-	store, err := eventstore.New(t.Context(), conn.JS, eventstore.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := projection.Start(t.Context(), conn.JS, poisonProjection(new(atomic.Bool)), opts())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.Stop(context.Background()) })
+	conn, w, r := startPoison(t, poisonProjection(new(atomic.Bool)), opts())
 	// Written past the store: no version header.
 	ack, err := conn.JS.PublishMsg(t.Context(), &natsclient.Msg{Subject: "events.item.d", Data: []byte("{")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &items{t: t, store: store, versions: map[string]uint64{}}
 	last := w.add("b", "ok")
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
@@ -268,16 +267,7 @@ func TestAnEventThatDoesNotDecodeIsParkedUntilARebuild(t *testing.T) {
 
 func TestAStoredValueThatDoesNotDecodeParksItsKeyOnly(t *testing.T) {
 	t.Parallel()
-	conn := natstest.Connect(t)
-	store, err := eventstore.New(t.Context(), conn.JS, eventstore.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := projection.Start(t.Context(), conn.JS, poisonProjection(new(atomic.Bool)), opts())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.Stop(context.Background()) })
+	conn, w, r := startPoison(t, poisonProjection(new(atomic.Bool)), opts())
 	// A value from an older, incompatible release, say.
 	kv, err := conn.JS.KeyValue(t.Context(), "proj_poison_1")
 	if err != nil {
@@ -286,7 +276,6 @@ func TestAStoredValueThatDoesNotDecodeParksItsKeyOnly(t *testing.T) {
 	if _, err := kv.Put(t.Context(), "z", []byte(`{"seq":"not a number"}`)); err != nil {
 		t.Fatal(err)
 	}
-	w := &items{t: t, store: store, versions: map[string]uint64{}}
 	bad := w.add("z", "ok")
 	last := w.add("b", "ok")
 	view, err := projection.OpenView[bag](t.Context(), conn.JS, "poison")
