@@ -139,6 +139,15 @@ func writes(t *testing.T, s *Store) uint64 {
 	return stream.CachedInfo().State.LastSeq
 }
 
+// wroteNothing fails the test if the sessions bucket was ever written;
+// what names the requests that must not have written it.
+func wroteNothing(t *testing.T, s *Store, what string) {
+	t.Helper()
+	if n := writes(t, s); n != 0 {
+		t.Errorf("%s wrote the sessions bucket %d times, want 0", what, n)
+	}
+}
+
 func stored(t *testing.T, s *Store, id string) (record, bool) {
 	t.Helper()
 	entry, err := s.kv.Get(t.Context(), id)
@@ -190,9 +199,7 @@ func TestANewVisitorGetsASignedCookieAndNothingIsStored(t *testing.T) {
 		}
 	}
 	send(t, h, req{method: http.MethodHead})
-	if n := writes(t, s); n != 0 {
-		t.Errorf("cookieless GETs wrote %d times to the sessions bucket, want 0", n)
-	}
+	wroteNothing(t, s, "cookieless GETs")
 }
 
 func TestAKnownCookieKeepsItsSession(t *testing.T) {
@@ -343,9 +350,7 @@ func TestACookieTheServerDidNotIssueIsNotAdopted(t *testing.T) {
 			t.Errorf("%s: a command = %d, cookie %v; want 403 and no session", name, cmd.code, cmd.cookie)
 		}
 	}
-	if n := writes(t, s); n != 0 {
-		t.Errorf("forged cookies wrote the bucket %d times, want 0", n)
-	}
+	wroteNothing(t, s, "forged cookies")
 }
 
 func TestACommandWithoutASessionIsRefusedAndNothingIsStored(t *testing.T) {
@@ -372,9 +377,7 @@ func TestACommandWithoutASessionIsRefusedAndNothingIsStored(t *testing.T) {
 	if h.reached != 0 {
 		t.Errorf("%d refused commands reached the handler", h.reached)
 	}
-	if n := writes(t, s); n != 0 {
-		t.Errorf("refused commands wrote the bucket %d times, want 0", n)
-	}
+	wroteNothing(t, s, "refused commands")
 }
 
 func TestTheCookieIsSecureExactlyWhenTheBrowserUsedHTTPS(t *testing.T) {
