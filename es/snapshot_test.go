@@ -20,6 +20,17 @@ func storage(store es.Store, every int) (es.Storage, *memstore.Snapshots) {
 	return es.Storage{Store: store, Snapshots: snaps, Registry: registry(), SnapshotEvery: every}, snaps
 }
 
+// snapshotted is a handler of accounts over store, snapshotted in memory
+// every `every` events (the default if 0), with its Storage and snapshot
+// store, after acct was opened and given n deposits.
+func snapshotted(t *testing.T, store es.Store, every, n int) (*es.Handler[account, command, event], es.Storage, *memstore.Snapshots) {
+	t.Helper()
+	st, snaps := storage(store, every)
+	h := es.NewHandler(st, decider(), 1)
+	deposits(t, h, n)
+	return h, st, snaps
+}
+
 // deposits opens acct and then deposits 1 with the command IDs d0, d1, …
 func deposits(t *testing.T, h *es.Handler[account, command, event], n int) {
 	t.Helper()
@@ -36,9 +47,7 @@ func deposits(t *testing.T, h *es.Handler[account, command, event], n int) {
 func TestNewHandlerSnapshotsWithoutOptingIn(t *testing.T) {
 	t.Parallel()
 	store := &countingStore{Store: memstore.New()}
-	st, snaps := storage(store, 0)
-	h := es.NewHandler(st, decider(), 1)
-	deposits(t, h, 149) // 150 events: a snapshot at the 100th (DefaultSnapshotEvery)
+	h, _, snaps := snapshotted(t, store, 0, 149) // 150 events: a snapshot at the 100th (DefaultSnapshotEvery)
 	snap, ok, _ := snaps.LoadSnapshot(t.Context(), acct)
 	if !ok || snap.Version != es.DefaultSnapshotEvery || snap.Schema != 1 {
 		t.Fatalf("snapshot = %+v, %v; want one at version %d, schema 1", snap, ok, es.DefaultSnapshotEvery)
@@ -58,9 +67,7 @@ func TestNewHandlerSnapshotsWithoutOptingIn(t *testing.T) {
 func TestADuplicateCommandIsRecognisedAcrossSnapshots(t *testing.T) {
 	t.Parallel()
 	store := memstore.New()
-	st, snaps := storage(store, 10)
-	h := es.NewHandler(st, decider(), 1)
-	deposits(t, h, 149)
+	h, st, snaps := snapshotted(t, store, 10, 149)
 	ctx := t.Context()
 	if snap, _, _ := snaps.LoadSnapshot(ctx, acct); snap.Version != 150 {
 		t.Fatalf("snapshot at %d, want 150", snap.Version)
@@ -99,10 +106,7 @@ func TestADuplicateCommandIsRecognisedAcrossSnapshots(t *testing.T) {
 
 func TestASnapshotAheadOfTheEventsIsReplaced(t *testing.T) {
 	t.Parallel()
-	store := memstore.New()
-	st, snaps := storage(store, 10)
-	h := es.NewHandler(st, decider(), 1)
-	deposits(t, h, 3)
+	h, _, snaps := snapshotted(t, memstore.New(), 10, 3)
 	// As if the events had been restored from a backup older than the
 	// snapshot bucket.
 	snaps.SaveSnapshot(t.Context(), acct, es.Snapshot{Version: 1000, Schema: 1, State: []byte(`{"Open":true,"Balance":999}`)})
@@ -172,8 +176,10 @@ func (s *failingSnapshots) SaveSnapshot(ctx context.Context, stream es.StreamID,
 
 // loggedStorage is storage over snaps that logs to the returned buffer.
 func loggedStorage(snaps es.SnapshotStore, every int) (es.Storage, *logbuf.Buffer) {
+	st, _ := storage(memstore.New(), every)
 	logs := &logbuf.Buffer{}
-	return es.Storage{Store: memstore.New(), Snapshots: snaps, Registry: registry(), SnapshotEvery: every, Logger: slog.New(slog.NewTextHandler(logs, nil))}, logs
+	st.Snapshots, st.Logger = snaps, slog.New(slog.NewTextHandler(logs, nil))
+	return st, logs
 }
 
 // A snapshot is a shortcut: failing to save, load or decode one does not
