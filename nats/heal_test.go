@@ -23,38 +23,9 @@ import (
 // writes succeed again, with every acknowledged message still there.
 func TestHealerRestartsJetStreamOnceAFullDiskIsFreed(t *testing.T) {
 	dir := natstest.SmallDisk(t, "16m")
-	logs := &logbuf.Buffer{}
-	logger := slog.New(slog.NewTextHandler(logs, nil))
-	c, err := nats.Connect(t.Context(), nats.Options{DataDir: dir}, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close(context.Background())
+	p := startProbe(t, dir, 1000)
+	healer, logs, publish := p.healer, p.logs, p.publish
 	ctx := t.Context()
-	if _, err := c.JS.CreateStream(ctx, jetstream.StreamConfig{Name: "PROBE", Subjects: []string{"probe.>"}, Storage: jetstream.FileStorage}); err != nil {
-		t.Fatal(err)
-	}
-	healer := c.Healer(nats.HealOptions{Interval: 50 * time.Millisecond}, logger)
-	runErr := make(chan error, 1)
-	runCtx, stop := context.WithCancel(ctx)
-	go func() { runErr <- healer.Run(runCtx) }()
-	defer func() {
-		stop()
-		if err := <-runErr; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	}()
-
-	acked := 0
-	publish := func() error {
-		pctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
-		defer cancel()
-		_, err := c.JS.Publish(pctx, "probe.x", make([]byte, 1000))
-		if err == nil {
-			acked++
-		}
-		return err
-	}
 	for range 50 {
 		if err := publish(); err != nil {
 			t.Fatalf("publish before the disk is full: %v", err)
@@ -86,7 +57,7 @@ func TestHealerRestartsJetStreamOnceAFullDiskIsFreed(t *testing.T) {
 	if !strings.Contains(logs.String(), "restarting jetstream") {
 		t.Errorf("the log does not say JetStream was restarted:\n%s", logs.String())
 	}
-	assertKept(t, c, acked)
+	p.assertKept(t)
 }
 
 // Descriptors running out while JetStream opens a block file leave the
@@ -94,37 +65,9 @@ func TestHealerRestartsJetStreamOnceAFullDiskIsFreed(t *testing.T) {
 // test takes every descriptor of the process: nothing in this package may
 // run in parallel with it.
 func TestHealerRestartsJetStreamOnceDescriptorsAreBack(t *testing.T) {
-	logs := &logbuf.Buffer{}
-	logger := slog.New(slog.NewTextHandler(logs, nil))
-	c, err := nats.Connect(t.Context(), nats.Options{DataDir: t.TempDir()}, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close(context.Background())
-	ctx := t.Context()
-	if _, err := c.JS.CreateStream(ctx, jetstream.StreamConfig{Name: "PROBE", Subjects: []string{"probe.>"}, Storage: jetstream.FileStorage}); err != nil {
-		t.Fatal(err)
-	}
-	healer := c.Healer(nats.HealOptions{Interval: 50 * time.Millisecond}, logger)
-	runCtx, stop := context.WithCancel(ctx)
-	runErr := make(chan error, 1)
-	go func() { runErr <- healer.Run(runCtx) }()
-	defer func() {
-		stop()
-		if err := <-runErr; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	}()
-	acked := 0
-	publish := func() error {
-		pctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
-		defer cancel()
-		_, err := c.JS.Publish(pctx, "probe.x", make([]byte, 64<<10))
-		if err == nil {
-			acked++
-		}
-		return err
-	}
+	// 64 KiB messages: a new 8 MiB block every 128.
+	p := startProbe(t, t.TempDir(), 64<<10)
+	logs, publish := p.logs, p.publish
 
 	// Take every descriptor left, and each one JetStream frees (as a flood
 	// of connections accepting would): rolling to a new block file closes
@@ -168,7 +111,6 @@ func TestHealerRestartsJetStreamOnceDescriptorsAreBack(t *testing.T) {
 			}
 		}
 	}()
-	// 64 KiB messages: a new 8 MiB block every 128.
 	deadline := time.Now().Add(10 * time.Second)
 	for publish() == nil {
 		if time.Now().After(deadline) {
@@ -188,7 +130,7 @@ func TestHealerRestartsJetStreamOnceDescriptorsAreBack(t *testing.T) {
 	if !strings.Contains(logs.String(), "critical write error") || !strings.Contains(logs.String(), "restarting jetstream") {
 		t.Fatalf("no write error, or no restart, in the log:\n%s", logs)
 	}
-	assertKept(t, c, acked)
+	p.assertKept(t)
 }
 
 // A store that restarts do not heal (here a stream directory the server
@@ -238,15 +180,62 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// assertKept fails the test unless the PROBE stream holds at least the
-// acked messages: a heal must lose nothing acknowledged.
-func assertKept(t *testing.T, c *nats.Conn, acked int) {
+// probe is an embedded server with a stream PROBE, logging to logs, and
+// its healer running (checking every 50 ms) until the test ends.
+type probe struct {
+	c      *nats.Conn
+	healer *nats.Healer
+	logs   *logbuf.Buffer
+	size   int // bytes a publish sends
+	acked  int // publishes acknowledged
+}
+
+func startProbe(t *testing.T, dir string, size int) *probe {
 	t.Helper()
-	info, err := c.JS.Stream(t.Context(), "PROBE")
+	p := &probe{logs: &logbuf.Buffer{}, size: size}
+	logger := slog.New(slog.NewTextHandler(p.logs, nil))
+	c, err := nats.Connect(t.Context(), nats.Options{DataDir: dir}, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := info.CachedInfo().State.Msgs; got < uint64(acked) {
-		t.Fatalf("stream holds %d messages, but %d were acknowledged", got, acked)
+	t.Cleanup(func() { c.Close(context.Background()) })
+	if _, err := c.JS.CreateStream(t.Context(), jetstream.StreamConfig{Name: "PROBE", Subjects: []string{"probe.>"}, Storage: jetstream.FileStorage}); err != nil {
+		t.Fatal(err)
+	}
+	p.c, p.healer = c, c.Healer(nats.HealOptions{Interval: 50 * time.Millisecond}, logger)
+	// Not t.Context(): it ends before cleanups run, and Run must end here.
+	runCtx, stop := context.WithCancel(context.Background())
+	runErr := make(chan error, 1)
+	go func() { runErr <- p.healer.Run(runCtx) }()
+	t.Cleanup(func() {
+		stop()
+		if err := <-runErr; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	return p
+}
+
+// publish sends one message to PROBE, counting it if acknowledged.
+func (p *probe) publish() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	_, err := p.c.JS.Publish(ctx, "probe.x", make([]byte, p.size))
+	if err == nil {
+		p.acked++
+	}
+	return err
+}
+
+// assertKept fails the test unless PROBE holds at least the acknowledged
+// messages: a heal must lose nothing acknowledged.
+func (p *probe) assertKept(t *testing.T) {
+	t.Helper()
+	info, err := p.c.JS.Stream(t.Context(), "PROBE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := info.CachedInfo().State.Msgs; got < uint64(p.acked) {
+		t.Fatalf("stream holds %d messages, but %d were acknowledged", got, p.acked)
 	}
 }
