@@ -211,21 +211,25 @@ type generation struct {
 }
 
 func ensureGeneration(ctx context.Context, js jetstream.JetStream, name string, subjects []string, number uint64, o Options) (*generation, error) {
-	res := resourceName(name, number)
-	kv, err := ensure.KeyValue(ctx, js, jetstream.KeyValueConfig{
-		Bucket: res, Storage: jetstream.FileStorage, Replicas: o.Replicas, History: 1,
-		Description: fmt.Sprintf("projection %s, generation %d", name, number),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("projection %s: bucket %s: %w", name, res, err)
+	// A generation's values and its parked events live in buckets alike.
+	bucket := func(bucket, description string) (jetstream.KeyValue, error) {
+		kv, err := ensure.KeyValue(ctx, js, jetstream.KeyValueConfig{
+			Bucket: bucket, Storage: jetstream.FileStorage, Replicas: o.Replicas, History: 1,
+			Description: fmt.Sprintf(description, name, number),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("projection %s: bucket %s: %w", name, bucket, err)
+		}
+		return kv, nil
 	}
-	parkedName := parkedBucketName(name, number)
-	parked, err := ensure.KeyValue(ctx, js, jetstream.KeyValueConfig{
-		Bucket: parkedName, Storage: jetstream.FileStorage, Replicas: o.Replicas, History: 1,
-		Description: fmt.Sprintf("events projection %s, generation %d, could not apply", name, number),
-	})
+	res := resourceName(name, number)
+	kv, err := bucket(res, "projection %s, generation %d")
 	if err != nil {
-		return nil, fmt.Errorf("projection %s: bucket %s: %w", name, parkedName, err)
+		return nil, err
+	}
+	parked, err := bucket(parkedBucketName(name, number), "events projection %s, generation %d, could not apply")
+	if err != nil {
+		return nil, err
 	}
 	cons, err := ensure.Consumer(ctx, js, eventstore.StreamName, jetstream.ConsumerConfig{
 		Durable:        res,
