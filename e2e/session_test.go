@@ -91,6 +91,38 @@ func TestSessionCommandsWithoutOneAreRefusedAndVisitorsStoreNothing(t *testing.T
 	}
 }
 
+// While the sessions bucket cannot be reached (here: deleted past the app
+// on the real binary), every feature's command gets its alert with 503 and
+// Retry-After, nothing run; a page of a signed session still renders.
+func TestSessionsUnreachableAnswer503WithEachFeaturesAlert(t *testing.T) {
+	t.Parallel()
+	port := freePort(t)
+	a := startApp(t, appOptions{env: []string{"NATS_PORT=" + port}})
+	c := newClient(t, a.URL)
+	if res, _ := c.do(http.MethodGet, "/", "", nil); res.StatusCode != http.StatusOK || sessionCookie(t, c) == nil {
+		t.Fatalf("the page = %d, cookie %v", res.StatusCode, sessionCookie(t, c))
+	}
+	if err := embeddedJetStream(t, port).DeleteStream(t.Context(), "KV_"+session.Bucket); err != nil {
+		t.Fatal(err)
+	}
+	for _, cmd := range []struct{ method, path, body, alert string }{
+		{"POST", "/todos", `{"title":"lost"}`, "todo-error"},
+		{"POST", "/counter/global/increment", `{}`, "counter-error"},
+		{"POST", "/sortable", `{"order":["ship","test","build","design","plan"]}`, "sortable-error"},
+	} {
+		res, body := c.command(cmd.method, cmd.path, cmd.body)
+		if res.StatusCode != http.StatusServiceUnavailable || res.Header.Get("Retry-After") == "" || !strings.Contains(body, `id="`+cmd.alert+`"`) || !strings.Contains(body, "try again") {
+			t.Errorf("%s %s = %d (Retry-After %q) %q; want 503 with Retry-After and the %s alert", cmd.method, cmd.path, res.StatusCode, res.Header.Get("Retry-After"), body, cmd.alert)
+		}
+	}
+	if res, _ := c.do(http.MethodGet, "/", "", nil); res.StatusCode != http.StatusOK {
+		t.Errorf("a signed session's page = %d, want 200: it needs no bucket", res.StatusCode)
+	}
+	if logs := a.logs.String(); strings.Contains(logs, "status=500") || !strings.Contains(logs, "level=WARN msg=session") {
+		t.Errorf("want the failures logged at warn, no 500:\n%s", a.failureLogs())
+	}
+}
+
 func TestSessionIsRenewedWhileUsed(t *testing.T) {
 	t.Parallel()
 	// A one-minute TTL renews after six seconds of use.
