@@ -45,22 +45,17 @@ const (
 	maxDerivedConns = 1 << 16
 )
 
-// Budget is what the process allows HTTP clients, derived once at start.
+// Budget is what the process allows HTTP clients, derived once at start:
+// Options with every cap filled in.
 type Budget struct {
 	// FDLimit is the soft RLIMIT_NOFILE after raising it (0: unknown).
-	FDLimit              uint64
-	MaxConns             int
-	MaxStreams           int
-	MaxStreamsPerSession int
-	MaxStreamsPerClient  int
-	IdleTimeout          time.Duration
-	BodyTimeout          time.Duration
+	FDLimit uint64
+	Options
 }
 
 // NewBudget fills the caps opts leaves at zero from fdLimit.
 func NewBudget(opts Options, fdLimit uint64) Budget {
-	b := Budget{FDLimit: fdLimit, MaxConns: opts.MaxConns, MaxStreams: opts.MaxStreams,
-		MaxStreamsPerSession: opts.MaxStreamsPerSession, MaxStreamsPerClient: opts.MaxStreamsPerClient, IdleTimeout: opts.IdleTimeout, BodyTimeout: opts.BodyTimeout}
+	b := Budget{FDLimit: fdLimit, Options: opts}
 	if b.MaxConns <= 0 {
 		b.MaxConns = fallbackMaxConns
 		if fdLimit > 0 {

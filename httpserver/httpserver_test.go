@@ -97,7 +97,7 @@ func ok(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }
 
 func TestConnectionsPastTheCapGet503WithRetryAfter(t *testing.T) {
 	t.Parallel()
-	addr := serve(t, Budget{MaxConns: 3, IdleTimeout: time.Minute}, http.HandlerFunc(ok))
+	addr := serve(t, Budget{Options: Options{MaxConns: 3, IdleTimeout: time.Minute}}, http.HandlerFunc(ok))
 
 	// Three idle keep-alive connections take every place.
 	var held []net.Conn
@@ -144,7 +144,7 @@ func TestConnectionsPastTheCapGet503WithRetryAfter(t *testing.T) {
 
 func TestIdleKeepAliveConnectionsAreClosed(t *testing.T) {
 	t.Parallel()
-	addr := serve(t, Budget{MaxConns: 10, IdleTimeout: 200 * time.Millisecond}, http.HandlerFunc(ok))
+	addr := serve(t, Budget{Options: Options{MaxConns: 10, IdleTimeout: 200 * time.Millisecond}}, http.HandlerFunc(ok))
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
@@ -163,7 +163,7 @@ func TestIdleKeepAliveConnectionsAreClosed(t *testing.T) {
 func TestATrickledBodyIsCutAndAReadBodyIsNot(t *testing.T) {
 	t.Parallel()
 	handlerErrs := make(chan error, 2)
-	addr := serve(t, Budget{MaxConns: 10, IdleTimeout: time.Minute, BodyTimeout: 300 * time.Millisecond},
+	addr := serve(t, Budget{Options: Options{MaxConns: 10, IdleTimeout: time.Minute, BodyTimeout: 300 * time.Millisecond}},
 		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if _, err := io.ReadAll(r.Body); err != nil {
 				handlerErrs <- err
