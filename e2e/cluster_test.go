@@ -593,30 +593,6 @@ func (l *load) stop(t *testing.T) []loadResult {
 	return out
 }
 
-func containsAll(have, want []string) bool {
-	set := make(map[string]bool, len(have))
-	for _, h := range have {
-		set[h] = true
-	}
-	for _, w := range want {
-		if !set[w] {
-			return false
-		}
-	}
-	return true
-}
-
-func firstDuplicate(list []string) string {
-	seen := make(map[string]bool, len(list))
-	for _, s := range list {
-		if seen[s] {
-			return s
-		}
-		seen[s] = true
-	}
-	return ""
-}
-
 // requestCount counts the requests the page made to URLs containing part.
 func (b *browser) requestCount(part string) int {
 	b.mu.Lock()
