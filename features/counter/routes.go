@@ -44,7 +44,7 @@ func SetupRoutes(r chi.Router, deps Deps) error {
 	// Commands run only in the session the page started (the global
 	// counter's too: its events name the session).
 	r.Group(func(r chi.Router) {
-		r.Use(command.DatastarOnly, deps.Sessions.Guard(command.Refusal(deps.Logger, errorID)), deps.Quota.Limit(errorID))
+		r.Use(command.Guarded(deps.Sessions, deps.Quota, deps.Logger, errorID)...)
 		r.Post("/counter/{which}/increment", h.command(Increment{}))
 		r.Post("/counter/{which}/decrement", h.command(Decrement{}))
 	})

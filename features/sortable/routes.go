@@ -42,6 +42,6 @@ func SetupRoutes(r chi.Router, deps Deps) error {
 		r.Get("/sortable/updates", h.updates)
 	})
 	// The command runs only in the session the page started.
-	r.With(command.DatastarOnly, deps.Sessions.Guard(command.Refusal(deps.Logger, errorID)), deps.Quota.Limit(errorID)).Post("/sortable", h.reorder)
+	r.With(command.Guarded(deps.Sessions, deps.Quota, deps.Logger, errorID)...).Post("/sortable", h.reorder)
 	return nil
 }

@@ -42,7 +42,7 @@ func SetupRoutes(r chi.Router, deps Deps) error {
 	})
 	// Commands run only in the session the page started.
 	r.Group(func(r chi.Router) {
-		r.Use(command.DatastarOnly, deps.Sessions.Guard(command.Refusal(deps.Logger, errorID)), deps.Quota.Limit(errorID))
+		r.Use(command.Guarded(deps.Sessions, deps.Quota, deps.Logger, errorID)...)
 		r.Post("/todos", h.command(add))
 		r.Post("/todos/complete-all", h.command(constant(SetAllCompleted{Completed: true})))
 		r.Post("/todos/reopen-all", h.command(constant(SetAllCompleted{Completed: false})))

@@ -114,13 +114,26 @@ func validKey(key string) bool {
 	return true
 }
 
-// Refusal answers a request session.Store.Guard does not let through, as
+// Guarded is the chain every command route of a feature sits behind, in
+// order: Datastar requests only, a valid session (never a fresh one), and
+// the session's and client's write quota (quota may be nil: no limit).
+// Every refusal is answered as Fail answers, with the feature's alert
+// alertID, and nothing runs.
+func Guarded(sessions *session.Store, quota *Quota, logger *slog.Logger, alertID string) []func(http.Handler) http.Handler {
+	return []func(http.Handler) http.Handler{
+		DatastarOnly,
+		sessions.Guard(refusal(logger, alertID)),
+		quota.Limit(alertID),
+	}
+}
+
+// refusal answers a request session.Store.Guard does not let through, as
 // Fail answers any command: the feature's alert, nothing run. 403 for a
 // command without a valid session, 503 + Retry-After while the sessions
 // bucket is not answering (Guard has logged it).
-func Refusal(logger *slog.Logger, alertID string) session.Refusal {
+func refusal(logger *slog.Logger, alertID string) session.Refusal {
 	return func(w http.ResponseWriter, r *http.Request, err error) {
-		Fail(w, r, logger, alertID, err, func(error) (Problem, bool) { return Problem{}, false })
+		Fail(w, r, logger, alertID, err, nil)
 	}
 }
 
@@ -133,11 +146,12 @@ type Problem struct {
 // Fail is the one place where a command's error becomes an HTTP answer.
 // The body is the feature's alert fragment (id alertID): Datastar morphs a
 // non-2xx HTML answer into the page. known maps the feature's own errors;
-// infrastructure errors are logged and shown as a generic message.
+// infrastructure errors are logged and shown as a generic message. known
+// may be nil when the error can only be a shared one.
 func Fail(w http.ResponseWriter, r *http.Request, logger *slog.Logger, alertID string, err error, known func(error) (Problem, bool)) {
 	p := Problem{http.StatusInternalServerError, "Something went wrong; please try again."}
 	var overQuota *OverQuotaError
-	if k, ok := known(err); ok {
+	if k, ok := knownBy(known, err); ok {
 		p = k
 	} else {
 		switch {
@@ -185,4 +199,12 @@ func Fail(w http.ResponseWriter, r *http.Request, logger *slog.Logger, alertID s
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(p.Status)
 	components.Alert(alertID, p.Message).Render(r.Context(), w)
+}
+
+// knownBy asks a feature's known, if any, how to answer err.
+func knownBy(known func(error) (Problem, bool), err error) (Problem, bool) {
+	if known == nil {
+		return Problem{}, false
+	}
+	return known(err)
 }

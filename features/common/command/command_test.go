@@ -50,7 +50,7 @@ func TestACommandWhileTheSessionsBucketIsDownGetsTheAlertWith503AndRetryAfter(t 
 		t.Fatal(err)
 	}
 	reached := false
-	h := sessions.Guard(Refusal(logger, "todo-error"))(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { reached = true }))
+	h := sessions.Guard(refusal(logger, "todo-error"))(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { reached = true }))
 	page := httptest.NewRecorder()
 	h.ServeHTTP(page, httptest.NewRequest(http.MethodGet, "/", nil))
 	cookies := page.Result().Cookies()
