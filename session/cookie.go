@@ -9,8 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"ironstar/clientip"
 )
 
 // Cookie names. Over HTTPS the cookie is Secure and carries the __Host-
@@ -126,7 +124,7 @@ func (s *Store) secure(r *http.Request) bool {
 		return true
 	}
 	proto := r.Header.Get("X-Forwarded-Proto")
-	if proto == "" || !clientip.New(s.trusted).FromTrustedProxy(r) {
+	if proto == "" || !s.clients.FromTrustedProxy(r) {
 		return false
 	}
 	// A chain of proxies may list several: the first is the one the

@@ -23,6 +23,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"ironstar/clientip"
 	"ironstar/nats"
 	"ironstar/nats/ensure"
 )
@@ -70,7 +71,7 @@ type Store struct {
 	ttl       time.Duration
 	cookieKey []byte
 	publicKey []byte
-	trusted   []netip.Prefix
+	clients   clientip.Resolver
 	now       func() time.Time
 	logger    *slog.Logger
 }
@@ -99,7 +100,7 @@ func NewStore(ctx context.Context, js jetstream.JetStream, opts Options, logger 
 	return &Store{
 		js: js, kv: kv, ttl: opts.TTL,
 		cookieKey: deriveKey(key, "cookie"), publicKey: deriveKey(key, "public-id"),
-		trusted: opts.TrustedProxies, now: time.Now, logger: logger,
+		clients: clientip.New(opts.TrustedProxies), now: time.Now, logger: logger,
 	}, nil
 }
 
