@@ -197,9 +197,10 @@ func (s *Store) resolve(w http.ResponseWriter, r *http.Request) (Session, error)
 			}
 			sess = kept
 		} else if due {
-			// A page or stream renews the record of a kept session too;
-			// it does not need the record, so a failure only waits.
-			if err := s.touch(ctx, t.id, now); err != nil && !errors.Is(err, context.Canceled) {
+			// A page or stream renews the record of a kept session too
+			// (none is found for a session that never sent a command); it
+			// does not need the record, so a failure only waits.
+			if _, _, err := s.lookup(ctx, t.id, now); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) && !errors.Is(err, context.Canceled) {
 				s.logger.Debug("session: renew", "err", err)
 			}
 		}
@@ -230,14 +231,13 @@ func (s *Store) resolve(w http.ResponseWriter, r *http.Request) (Session, error)
 // (the cookie keeps its value), until they go unused for TTL; a cookie of
 // the bare name over HTTPS is moved to the __Host- name.
 func (s *Store) legacy(ctx context.Context, w http.ResponseWriter, id, foundAs string, secure bool, now time.Time) (Session, bool, error) {
-	rec, revision, err := s.get(ctx, id)
+	rec, renewed, err := s.lookup(ctx, id, now)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return Session{}, false, nil // never issued, or expired
 	}
 	if err != nil {
 		return Session{}, false, err
 	}
-	renewed := s.renew(ctx, id, rec, revision, now)
 	if moved := foundAs != cookieName(secure); renewed || moved {
 		s.setCookie(w, secure, id)
 		if moved {
@@ -250,41 +250,31 @@ func (s *Store) legacy(ctx context.Context, w http.ResponseWriter, id, foundAs s
 // keep makes sure a session that sends a command is in the bucket, and
 // renews its record when due. A record found keeps its public ID.
 func (s *Store) keep(ctx context.Context, sess Session, now time.Time) (Session, error) {
-	rec, revision, err := s.get(ctx, sess.ID)
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		data, _ := json.Marshal(record{PublicID: sess.PublicID, Created: now.UTC(), Touched: now.UTC()})
-		// A concurrent command may have stored it first: the same record.
-		if _, err := s.kv.Create(ctx, sess.ID, data); err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
-			return Session{}, fmt.Errorf("session: store: %w", err)
-		}
+	rec, _, err := s.lookup(ctx, sess.ID, now)
+	if err == nil {
+		sess.PublicID = rec.PublicID
 		return sess, nil
 	}
-	if err != nil {
+	if !errors.Is(err, jetstream.ErrKeyNotFound) {
 		return Session{}, err
 	}
-	s.renew(ctx, sess.ID, rec, revision, now)
-	sess.PublicID = rec.PublicID
+	data, _ := json.Marshal(record{PublicID: sess.PublicID, Created: now.UTC(), Touched: now.UTC()})
+	// A concurrent command may have stored it first: the same record.
+	if _, err := s.kv.Create(ctx, sess.ID, data); err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
+		return Session{}, fmt.Errorf("session: store: %w", err)
+	}
 	return sess, nil
 }
 
-// touch renews the record of id if there is one and it is due.
-func (s *Store) touch(ctx context.Context, id string, now time.Time) error {
+// lookup returns the record of id, or jetstream.ErrKeyNotFound for a
+// session not kept (never, or no longer), and rewrites it (restarting the
+// bucket's TTL) if it was last written at least renewEvery ago; renewed
+// reports whether it did. A failed renewal is only logged: the next
+// request due tries again.
+func (s *Store) lookup(ctx context.Context, id string, now time.Time) (rec record, renewed bool, err error) {
 	rec, revision, err := s.get(ctx, id)
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return nil // a session that never sent a command: nothing kept
-	}
-	if err != nil {
-		return err
-	}
-	s.renew(ctx, id, rec, revision, now)
-	return nil
-}
-
-// renew rewrites the record (restarting the bucket's TTL) if it was last
-// written at least renewEvery ago, and reports whether it did.
-func (s *Store) renew(ctx context.Context, id string, rec record, revision uint64, now time.Time) bool {
-	if now.Sub(rec.Touched) < s.renewEvery() {
-		return false
+	if err != nil || now.Sub(rec.Touched) < s.renewEvery() {
+		return rec, false, err
 	}
 	rec.Touched = now.UTC()
 	data, _ := json.Marshal(rec)
@@ -292,9 +282,9 @@ func (s *Store) renew(ctx context.Context, id string, rec record, revision uint6
 	// stays deleted.
 	if _, err := s.kv.Update(ctx, id, data, revision); err != nil {
 		s.logger.Debug("session: renew", "err", err)
-		return false
+		return rec, false, nil
 	}
-	return true
+	return rec, true, nil
 }
 
 // get reads a record from the bucket's leader: a lagging replica's "not
