@@ -39,8 +39,9 @@ type Rates struct {
 	BytesPerMinute    int64
 }
 
-// idleAfter is how long a session's buckets are kept without a command:
-// by then they are full again, so forgetting them changes nothing.
+// idleAfter bounds how long a key's buckets are kept without a command:
+// they are forgotten after between half of it and all of it, by when they
+// are full again, so forgetting them changes nothing.
 const idleAfter = 10 * time.Minute
 
 // Quota limits how much each session, and each client address, may
@@ -50,29 +51,65 @@ const idleAfter = 10 * time.Minute
 // nothing, and is charged to none. The buckets live in this process: with
 // several instances behind a balancer a budget is per instance.
 type Quota struct {
-	session, client Rates
-	logger          *slog.Logger
+	logger *slog.Logger
 
 	mu       sync.Mutex
-	sessions map[string]*buckets
-	clients  map[string]*buckets
-	swept    time.Time
+	sessions *keyed // nil when the session limits are off
+	clients  *keyed // nil when the client limits are off
 }
 
 type buckets struct {
 	commands *rate.Limiter // nil when off
 	bytes    *rate.Limiter // nil when off
-	used     time.Time
+}
+
+// keyed holds one kind of key's buckets (sessions, or client addresses)
+// in two generations: a lookup moves a key into the current one, and
+// every idleAfter/2 the current becomes the old and the old is dropped.
+// So keys unused for that long go without a scan on any request.
+type keyed struct {
+	rates    Rates
+	cur, old map[string]*buckets
+	rotated  time.Time
+}
+
+func newKeyed(r Rates, now time.Time) *keyed {
+	if r.off() {
+		return nil
+	}
+	return &keyed{rates: r, cur: make(map[string]*buckets), rotated: now}
+}
+
+// get returns key's buckets at now, made full if it has none.
+func (k *keyed) get(key string, now time.Time) *buckets {
+	switch since := now.Sub(k.rotated); {
+	case since >= idleAfter:
+		// No lookup since the last rotation's half-period was up (it would
+		// have rotated): every key has been idle for at least that long.
+		k.cur, k.old, k.rotated = make(map[string]*buckets), nil, now
+	case since >= idleAfter/2:
+		k.cur, k.old, k.rotated = make(map[string]*buckets), k.cur, now
+	}
+	b := k.cur[key]
+	if b == nil {
+		if b = k.old[key]; b == nil {
+			b = newBuckets(k.rates)
+		}
+		delete(k.old, key)
+		k.cur[key] = b
+	}
+	return b
 }
 
 // NewQuota returns the limits, or nil (no limit) when every rate is zero.
 func NewQuota(opts QuotaOptions, logger *slog.Logger) *Quota {
+	now := time.Now()
 	session := Rates{CommandsPerMinute: opts.CommandsPerMinute, Burst: opts.Burst, BytesPerMinute: opts.BytesPerMinute}
-	if session.off() && opts.Client.off() {
+	q := &Quota{logger: logger, sessions: newKeyed(session, now), clients: newKeyed(opts.Client, now)}
+	if q.sessions == nil && q.clients == nil {
 		return nil
 	}
-	return &Quota{session: session, client: opts.Client, logger: logger,
-		sessions: make(map[string]*buckets), clients: make(map[string]*buckets), swept: time.Now()}
+	return q
 }
 
 func (r Rates) off() bool { return r.CommandsPerMinute <= 0 && r.BytesPerMinute <= 0 }
@@ -126,46 +163,36 @@ func (q *Quota) Limit(alertID string) func(http.Handler) http.Handler {
 func (q *Quota) take(session, client string, size int64, now time.Time) time.Duration {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	q.sweep(now)
-	type charge struct {
-		l *rate.Limiter
-		n int
+	var charged []*buckets
+	if q.sessions != nil {
+		charged = append(charged, q.sessions.get(session, now))
 	}
-	var charges []charge
-	for _, of := range []struct {
-		key      string
-		rates    Rates
-		buckets  map[string]*buckets
-		optional bool // "" is no key, not a key
-	}{{session, q.session, q.sessions, false}, {client, q.client, q.clients, true}} {
-		if of.rates.off() || (of.optional && of.key == "") {
-			continue
-		}
-		b := of.buckets[of.key]
-		if b == nil {
-			b = newBuckets(of.rates)
-			of.buckets[of.key] = b
-		}
-		b.used = now
-		charges = append(charges, charge{b.commands, 1}, charge{b.bytes, int(size)})
+	if q.clients != nil && client != "" {
+		charged = append(charged, q.clients.get(client, now))
 	}
-	var waits []*rate.Reservation
-	var wait time.Duration
-	for _, charge := range charges {
-		if charge.l == nil {
-			continue
+	var (
+		held []*rate.Reservation
+		wait time.Duration
+	)
+	reserve := func(l *rate.Limiter, n int) {
+		if l == nil {
+			return
 		}
-		res := charge.l.ReserveN(now, charge.n)
+		res := l.ReserveN(now, n)
 		if !res.OK() {
 			// More than the bucket holds: never possible; a minute is honest.
 			wait = max(wait, time.Minute)
-			continue
+			return
 		}
-		waits = append(waits, res)
+		held = append(held, res)
 		wait = max(wait, res.DelayFrom(now))
 	}
+	for _, b := range charged {
+		reserve(b.commands, 1)
+		reserve(b.bytes, int(size))
+	}
 	if wait > 0 {
-		for _, res := range waits {
+		for _, res := range held {
 			res.CancelAt(now)
 		}
 	}
@@ -182,20 +209,4 @@ func newBuckets(r Rates) *buckets {
 		b.bytes = rate.NewLimiter(rate.Limit(float64(r.BytesPerMinute)/60), int(max(r.BytesPerMinute, MaxBody)))
 	}
 	return b
-}
-
-// sweep forgets sessions and clients idle for idleAfter, at most once a
-// minute, so that memory follows the number of recently active ones.
-func (q *Quota) sweep(now time.Time) {
-	if now.Sub(q.swept) < time.Minute {
-		return
-	}
-	q.swept = now
-	for _, m := range []map[string]*buckets{q.sessions, q.clients} {
-		for id, b := range m {
-			if now.Sub(b.used) > idleAfter {
-				delete(m, id)
-			}
-		}
-	}
 }

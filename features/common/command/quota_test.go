@@ -69,8 +69,28 @@ func TestQuotaForgetsIdleSessions(t *testing.T) {
 	}
 	q.take("active", "", 1, now.Add(idleAfter))
 	q.take("active", "", 1, now.Add(idleAfter+2*time.Minute))
-	if n := len(q.sessions); n != 1 {
+	if n := q.sessions.tracked(); n != 1 {
 		t.Fatalf("%d sessions tracked after the others were idle for %s; want 1", n, idleAfter)
+	}
+}
+
+// A key in use keeps its buckets (not fresh, full ones) across every
+// rotation of the generations; a key used once goes.
+func TestQuotaKeepsTheBucketsOfAKeyInUse(t *testing.T) {
+	t.Parallel()
+	q := NewQuota(QuotaOptions{CommandsPerMinute: 60, Burst: 1}, slog.New(slog.DiscardHandler))
+	now := time.Now()
+	q.take("once", "", 1, now)
+	q.take("busy", "", 1, now)
+	first := q.sessions.cur["busy"]
+	for at := time.Duration(0); at <= 4*idleAfter; at += idleAfter / 3 {
+		q.take("busy", "", 1, now.Add(at))
+	}
+	if got := q.sessions.cur["busy"]; got != first {
+		t.Error("a session sending a command every few minutes got fresh buckets")
+	}
+	if n := q.sessions.tracked(); n != 1 {
+		t.Errorf("%d sessions tracked; want only the busy one", n)
 	}
 }
 
@@ -90,8 +110,8 @@ func TestQuotaLimitsAClientAddressWhateverItsSessions(t *testing.T) {
 		t.Fatalf("a 6th command from a 6th session of one client: wait %s; want (0, 1s]", wait)
 	}
 	// The refused command was not charged to its fresh session either.
-	if _, ok := q.sessions["churned-5"]; ok {
-		if n := q.sessions["churned-5"].commands.TokensAt(now); n < 2 {
+	if b, ok := q.sessions.cur["churned-5"]; ok {
+		if n := b.commands.TokensAt(now); n < 2 {
 			t.Errorf("the refused session's bucket holds %.1f; want its full burst of 2", n)
 		}
 	}
@@ -115,10 +135,10 @@ func TestQuotaForgetsIdleClients(t *testing.T) {
 	}
 	q.take("s", "active", 1, now.Add(idleAfter))
 	q.take("s", "active", 1, now.Add(idleAfter+2*time.Minute))
-	if n := len(q.clients); n != 1 {
+	if n := q.clients.tracked(); n != 1 {
 		t.Fatalf("%d clients tracked after the others were idle for %s; want 1", n, idleAfter)
 	}
-	if n := len(q.sessions); n != 0 {
+	if n := q.sessions.tracked(); n != 0 {
 		t.Errorf("%d sessions tracked with the session limits off; want 0", n)
 	}
 }
@@ -190,4 +210,12 @@ func TestNilQuotaLimitsNothing(t *testing.T) {
 	if rec.Code != 200 {
 		t.Fatalf("nil quota answered %d", rec.Code)
 	}
+}
+
+// tracked is how many keys k holds buckets for (0 when k is off).
+func (k *keyed) tracked() int {
+	if k == nil {
+		return 0
+	}
+	return len(k.cur) + len(k.old)
 }
