@@ -23,9 +23,8 @@ func New(trusted []netip.Prefix) Resolver {
 	return Resolver{trusted: trusted}
 }
 
-// Trusts reports whether addr is one of the trusted proxies.
-func (res Resolver) Trusts(addr netip.Addr) bool {
-	addr = addr.Unmap()
+// trusts reports whether addr (unmapped) is one of the trusted proxies.
+func (res Resolver) trusts(addr netip.Addr) bool {
 	for _, p := range res.trusted {
 		if p.Contains(addr) {
 			return true
@@ -38,12 +37,12 @@ func (res Resolver) Trusts(addr netip.Addr) bool {
 // whose X-Forwarded-* headers may be believed. Anyone else could write
 // them, so from other peers they mean nothing.
 func (res Resolver) FromTrustedProxy(r *http.Request) bool {
-	peer, ok := Peer(r)
-	return ok && len(res.trusted) > 0 && res.Trusts(peer)
+	addr, ok := peer(r)
+	return ok && res.trusts(addr)
 }
 
-// Peer is the address of the request's TCP peer, if RemoteAddr holds one.
-func Peer(r *http.Request) (netip.Addr, bool) {
+// peer is the address of the request's TCP peer, if RemoteAddr holds one.
+func peer(r *http.Request) (netip.Addr, bool) {
 	ap, err := netip.ParseAddrPort(r.RemoteAddr)
 	if err != nil {
 		return netip.Addr{}, false
@@ -61,8 +60,8 @@ func Peer(r *http.Request) (netip.Addr, bool) {
 // let a client choose its key). ok is false when RemoteAddr is not an
 // address (not a TCP connection).
 func (res Resolver) Addr(r *http.Request) (addr netip.Addr, ok bool) {
-	addr, ok = Peer(r)
-	if !ok || len(res.trusted) == 0 || !res.Trusts(addr) {
+	addr, ok = peer(r)
+	if !ok || !res.trusts(addr) {
 		return addr, ok
 	}
 	hops := forwardedFor(r.Header)
@@ -72,7 +71,7 @@ func (res Resolver) Addr(r *http.Request) (addr netip.Addr, ok bool) {
 			return addr, true
 		}
 		addr = hop
-		if !res.Trusts(hop) {
+		if !res.trusts(hop) {
 			return addr, true
 		}
 	}
@@ -131,13 +130,8 @@ type contextKey struct{}
 // request's context for FromContext.
 func (res Resolver) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), res.Key(r))))
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), contextKey{}, res.Key(r))))
 	})
-}
-
-// NewContext returns ctx carrying the client key.
-func NewContext(ctx context.Context, key string) context.Context {
-	return context.WithValue(ctx, contextKey{}, key)
 }
 
 // FromContext is the client key Middleware found, or "" when none ran or
