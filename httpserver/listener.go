@@ -36,12 +36,12 @@ const rejectTimeout = time.Second
 // costs a bounded number of descriptors too.
 func rejecting(maxConns int) int { return max(8, min(64, maxConns/16)) }
 
-// Listener wraps l so that at most max connections are open at once. A
+// Listener wraps l so that at most maxConns connections are open at once. A
 // connection past the cap gets a 503 with Retry-After and is closed, without
 // reaching the server: refusing it takes one descriptor for at most a
 // second, while serving it could take one for as long as the client likes.
-func Listener(l net.Listener, max int, logger *slog.Logger) net.Listener {
-	return &listener{Listener: l, max: int64(max), rejectSlots: make(chan struct{}, rejecting(max)), logger: logger}
+func Listener(l net.Listener, maxConns int, logger *slog.Logger) net.Listener {
+	return &listener{Listener: l, max: int64(maxConns), rejectSlots: make(chan struct{}, rejecting(maxConns)), logger: logger}
 }
 
 type listener struct {
@@ -117,9 +117,6 @@ func readHead(c net.Conn) bool {
 	}
 	return true
 }
-
-// Open reports how many accepted connections are open.
-func (l *listener) Open() int { return int(l.open.Load()) }
 
 // conn gives its place back when closed.
 type conn struct {
