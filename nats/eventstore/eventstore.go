@@ -189,7 +189,7 @@ func (s *Store) publishOne(ctx context.Context, stream es.StreamID, expected uin
 		jetstream.WithExpectLastSequencePerSubject(expected),
 		jetstream.WithMsgID(e.ID))
 	if err != nil {
-		return 0, translate(err, stream, expected)
+		return 0, translate("publish", err, stream, expected)
 	}
 	// A duplicate is acknowledged with the sequence it was first stored at.
 	return ack.Sequence, nil
@@ -220,55 +220,47 @@ func (s *Store) publishBatch(ctx context.Context, stream es.StreamID, expected u
 			return 0, failed("commit batch", err)
 		}
 		var ack struct {
-			Sequence uint64 `json:"seq"`
-			Error    *struct {
-				ErrCode     int    `json:"err_code"`
-				Description string `json:"description"`
-			} `json:"error"`
+			Sequence uint64              `json:"seq"`
+			Error    *jetstream.APIError `json:"error"`
 		}
 		if err := json.Unmarshal(reply.Data, &ack); err != nil {
 			return 0, fmt.Errorf("eventstore: commit batch: bad reply %q: %w", reply.Data, err)
 		}
 		if ack.Error != nil {
-			switch ack.Error.ErrCode {
-			case errCodeWrongLastSequence, errCodeWrongLastSequenceConstant, errCodeBatchDuplicate:
-				// A duplicate batch means these events are already stored:
-				// a conflict makes the command helper reload and see them.
-				return 0, fmt.Errorf("%w: %s expected at %d: %s", es.ErrConcurrency, stream, expected, ack.Error.Description)
-			}
-			if full(ack.Error.ErrCode, ack.Error.Description) {
-				return 0, fmt.Errorf("eventstore: commit batch: %w: %s", es.ErrStoreFull, ack.Error.Description)
-			}
-			return 0, fmt.Errorf("eventstore: commit batch: %s (code %d)", ack.Error.Description, ack.Error.ErrCode)
+			return 0, translate("commit batch", ack.Error, stream, expected)
 		}
 		return ack.Sequence, nil
 	}
 	panic("unreachable")
 }
 
-func translate(err error, stream es.StreamID, expected uint64) error {
+// translate turns JetStream's refusal of an append (a publish's error, or
+// a batch's acknowledgement) into the es sentinels.
+func translate(what string, err error, stream es.StreamID, expected uint64) error {
 	var apiErr *jetstream.APIError
 	if errors.As(err, &apiErr) {
 		switch apiErr.ErrorCode {
-		case errCodeWrongLastSequence, errCodeWrongLastSequenceConstant:
-			return fmt.Errorf("%w: %s expected at %d", es.ErrConcurrency, stream, expected)
+		case errCodeWrongLastSequence, errCodeWrongLastSequenceConstant, errCodeBatchDuplicate:
+			// A duplicate batch means these events are already stored:
+			// a conflict makes the command helper reload and see them.
+			return fmt.Errorf("%w: %s expected at %d: %s", es.ErrConcurrency, stream, expected, apiErr.Description)
 		}
 		// Before the transient check: JetStream answers these with 503.
-		if full(int(apiErr.ErrorCode), apiErr.Description) {
-			return fmt.Errorf("eventstore: publish %s: %w: %s", stream, es.ErrStoreFull, apiErr.Description)
+		if full(apiErr) {
+			return fmt.Errorf("eventstore: %s %s: %w: %s", what, stream, es.ErrStoreFull, apiErr.Description)
 		}
 	}
-	return failed("publish", err)
+	return failed(what, err)
 }
 
 // full reports whether JetStream refused a message for lack of room: the
 // stream's cap, or the server's disk budget.
-func full(code int, description string) bool {
-	switch code {
+func full(err *jetstream.APIError) bool {
+	switch err.ErrorCode {
 	case errCodeInsufficientResources, errCodeStorageExceeded:
 		return true
 	case errCodeStoreFailed:
-		return strings.Contains(description, maxBytesExceeded)
+		return strings.Contains(err.Description, maxBytesExceeded)
 	}
 	return false
 }
