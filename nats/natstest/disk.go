@@ -20,9 +20,11 @@ func SmallDisk(tb testing.TB, size string) string {
 		tb.Fatalf("mount a %s tmpfs on %s (needs root): %v\n%s", size, dir, err, out)
 	}
 	tb.Cleanup(func() {
-		// Lazy: a process the test started may still hold files there.
-		if err := syscall.Unmount(dir, syscall.MNT_DETACH); err != nil {
-			tb.Errorf("unmount %s: %v", dir, err)
+		// Lazy (-l): a process the test started may still hold files there.
+		// umount(8) rather than syscall.MNT_DETACH, which exists on Linux
+		// only: this package must build wherever its other helpers are used.
+		if out, err := exec.Command("umount", "-l", dir).CombinedOutput(); err != nil {
+			tb.Errorf("unmount %s: %v\n%s", dir, err, out)
 		}
 	})
 	return dir
