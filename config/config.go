@@ -282,6 +282,18 @@ func parsePrefix(s string) (netip.Prefix, bool) {
 	return netip.Prefix{}, false
 }
 
+// count reads key as a whole number of at least least (def when unset);
+// anything else is reported to fail with why, and counts 0.
+func count(get func(key, def string) string, fail func(key, val, why string), key string, def, least int, why string) int {
+	text := get(key, strconv.Itoa(def))
+	n, err := strconv.Atoi(text)
+	if err != nil || n < least {
+		fail(key, text, why)
+		return 0
+	}
+	return n
+}
+
 func parsePort(s string) (int, bool) {
 	p, err := strconv.Atoi(s)
 	return p, err == nil && p >= 0 && p <= 65535
@@ -303,27 +315,14 @@ func checkNATSURL(s string) error {
 // parseHTTPLimits reads the HTTP_* budget; caps are counts (0 derives one
 // from the fd limit), timeouts at least a second.
 func parseHTTPLimits(get func(key, def string) string, fail func(key, val, why string)) HTTPLimits {
-	var l HTTPLimits
-	count := func(key string, def, least int, into *int) {
-		text := get(key, strconv.Itoa(def))
-		if n, err := strconv.Atoi(text); err == nil && n >= least {
-			*into = n
-		} else if least == 0 {
-			fail(key, text, "must be a number, or 0 to derive it from the fd limit")
-		} else {
-			fail(key, text, fmt.Sprintf("must be a number of at least %d", least))
-		}
-	}
-	count("HTTP_MAX_CONNS", 0, 0, &l.MaxConns)
-	count("HTTP_MAX_STREAMS", 0, 0, &l.MaxStreams)
-	count("HTTP_MAX_STREAMS_PER_SESSION", DefaultMaxStreamsPerSession, 1, &l.MaxStreamsPerSession)
-	// Sessions are free, so one client address could open streams under
-	// ever new ones: its own cap, 0 deriving a quarter of HTTP_MAX_STREAMS.
-	perClient := get("HTTP_MAX_STREAMS_PER_CLIENT", "0")
-	if n, err := strconv.Atoi(perClient); err == nil && n >= 0 {
-		l.MaxStreamsPerClient = n
-	} else {
-		fail("HTTP_MAX_STREAMS_PER_CLIENT", perClient, "must be a number, or 0 for a quarter of HTTP_MAX_STREAMS")
+	const derived = "must be a number, or 0 to derive it from the fd limit"
+	l := HTTPLimits{
+		MaxConns:             count(get, fail, "HTTP_MAX_CONNS", 0, 0, derived),
+		MaxStreams:           count(get, fail, "HTTP_MAX_STREAMS", 0, 0, derived),
+		MaxStreamsPerSession: count(get, fail, "HTTP_MAX_STREAMS_PER_SESSION", DefaultMaxStreamsPerSession, 1, "must be a number of at least 1"),
+		// Sessions are free, so one client address could open streams under
+		// ever new ones: its own cap, 0 deriving a quarter of HTTP_MAX_STREAMS.
+		MaxStreamsPerClient: count(get, fail, "HTTP_MAX_STREAMS_PER_CLIENT", 0, 0, "must be a number, or 0 for a quarter of HTTP_MAX_STREAMS"),
 	}
 	duration := func(key string, def time.Duration, into *time.Duration) {
 		text := get(key, def.String())

@@ -52,43 +52,38 @@ const (
 
 // parseQuotas reads the EVENTS_*, SESSION_WRITE_* and CLIENT_WRITE_* settings.
 func parseQuotas(get func(key, def string) string, fail func(key, val, why string)) Quotas {
-	var q Quotas
-	size := func(key string, def int64, into *int64) {
+	size := func(key string, def int64) int64 {
 		text := get(key, strconv.FormatInt(def, 10))
-		if n, err := ParseBytes(text); err == nil {
-			*into = n
-		} else {
+		n, err := parseBytes(text)
+		if err != nil {
 			fail(key, text, "must be a size such as 1GiB, 512MiB or 1048576 (bytes), or 0 for none")
 		}
+		return n
 	}
-	count := func(key string, def, least int, into *int, why string) {
-		text := get(key, strconv.Itoa(def))
-		if n, err := strconv.Atoi(text); err == nil && n >= least {
-			*into = n
-		} else {
-			fail(key, text, why)
-		}
+	const perMinute = "must be a number of commands per minute, or 0 for no limit"
+	const burst = "must be a number of commands of at least 1"
+	q := Quotas{
+		EventsMaxBytes:    size("EVENTS_MAX_BYTES", DefaultEventsMaxBytes),
+		EventsWarnPercent: count(get, fail, "EVENTS_WARN_PERCENT", DefaultEventsWarnPercent, 1, "must be a percentage from 1 to 99"),
+		SessionWriteRate:  count(get, fail, "SESSION_WRITE_RATE", DefaultSessionWriteRate, 0, perMinute),
+		SessionWriteBurst: count(get, fail, "SESSION_WRITE_BURST", DefaultSessionWriteBurst, 1, burst),
+		SessionWriteBytes: size("SESSION_WRITE_BYTES", DefaultSessionWriteBytes),
+		ClientWriteRate:   count(get, fail, "CLIENT_WRITE_RATE", DefaultClientWriteRate, 0, perMinute),
+		ClientWriteBurst:  count(get, fail, "CLIENT_WRITE_BURST", DefaultClientWriteBurst, 1, burst),
+		ClientWriteBytes:  size("CLIENT_WRITE_BYTES", DefaultClientWriteBytes),
 	}
-	size("EVENTS_MAX_BYTES", DefaultEventsMaxBytes, &q.EventsMaxBytes)
 	if q.EventsMaxBytes > 0 && q.EventsMaxBytes < 1<<20 {
 		fail("EVENTS_MAX_BYTES", get("EVENTS_MAX_BYTES", ""), "must be at least 1MiB, or 0 for no cap")
 	}
-	count("EVENTS_WARN_PERCENT", DefaultEventsWarnPercent, 1, &q.EventsWarnPercent, "must be a percentage from 1 to 99")
 	if q.EventsWarnPercent > 99 {
 		fail("EVENTS_WARN_PERCENT", strconv.Itoa(q.EventsWarnPercent), "must be a percentage from 1 to 99")
 	}
-	count("SESSION_WRITE_RATE", DefaultSessionWriteRate, 0, &q.SessionWriteRate, "must be a number of commands per minute, or 0 for no limit")
-	count("SESSION_WRITE_BURST", DefaultSessionWriteBurst, 1, &q.SessionWriteBurst, "must be a number of commands of at least 1")
-	size("SESSION_WRITE_BYTES", DefaultSessionWriteBytes, &q.SessionWriteBytes)
-	count("CLIENT_WRITE_RATE", DefaultClientWriteRate, 0, &q.ClientWriteRate, "must be a number of commands per minute, or 0 for no limit")
-	count("CLIENT_WRITE_BURST", DefaultClientWriteBurst, 1, &q.ClientWriteBurst, "must be a number of commands of at least 1")
-	size("CLIENT_WRITE_BYTES", DefaultClientWriteBytes, &q.ClientWriteBytes)
 	return q
 }
 
-// ParseBytes reads a size: a number of bytes, optionally with a unit
+// parseBytes reads a size: a number of bytes, optionally with a unit
 // (KiB, MiB, GiB, TiB, or KB, MB, GB, TB in powers of ten).
-func ParseBytes(text string) (int64, error) {
+func parseBytes(text string) (int64, error) {
 	units := []struct {
 		suffix string
 		factor int64

@@ -48,13 +48,13 @@ func TestParseQuotasRejectsBadValuesNamingTheVariable(t *testing.T) {
 func TestParseBytes(t *testing.T) {
 	t.Parallel()
 	for text, want := range map[string]int64{"0": 0, "1048576": 1 << 20, "8MiB": 8 << 20, "1 GiB": 1 << 30, "2GB": 2e9, "10KB": 10e3, "512B": 512} {
-		if got, err := ParseBytes(text); err != nil || got != want {
-			t.Errorf("ParseBytes(%q) = %d, %v; want %d", text, got, err, want)
+		if got, err := parseBytes(text); err != nil || got != want {
+			t.Errorf("parseBytes(%q) = %d, %v; want %d", text, got, err, want)
 		}
 	}
 	for _, text := range []string{"", "-1", "1.5GiB", "GiB", "9999999TiB"} {
-		if _, err := ParseBytes(text); err == nil {
-			t.Errorf("ParseBytes(%q) accepted", text)
+		if _, err := parseBytes(text); err == nil {
+			t.Errorf("parseBytes(%q) accepted", text)
 		}
 	}
 }
