@@ -149,67 +149,92 @@ func (a *applier[V]) heal(ctx context.Context, key string, since uint64) {
 	a.logger.Info("projection: a later event healed a parked key", "projection", a.p.Name, "key", key)
 }
 
-// maxListed bounds how many parked entries one listing reads.
+// maxListed bounds how many parked entries Runner.Parked returns.
 const maxListed = 1000
 
-// listParked returns a generation's parked entries that have not healed,
-// in sequence order. An entry whose key's record shows a later event
-// applied is healed and, as the applier could not delete it (it stopped in
-// between), deleted here.
-func listParked(ctx context.Context, js jetstream.JetStream, gen *generation) ([]Parked, error) {
+// listParked returns up to limit of a generation's parked entries that have
+// not healed, in sequence order, and how many entries the bucket held. An
+// entry whose key's record shows a later event applied is healed and, as
+// the applier could not delete it (it stopped in between), deleted here.
+//
+// The sequence is in each entry's ID, so the entries are read in order and
+// only until limit are found: a readiness probe, asking for one, reads one
+// entry and its key's record however many are parked (and that record can
+// be a value of nearly a megabyte, the very one that was too large).
+func listParked(ctx context.Context, js jetstream.JetStream, gen *generation, limit int) ([]Parked, int, error) {
 	// Status needs no consumer: the usual answer, none, is one request.
 	if status, err := gen.parked.Status(ctx); err != nil {
-		return nil, err
+		return nil, 0, err
 	} else if status.Values() == 0 {
-		return nil, nil
+		return nil, 0, nil
 	}
 	lister, err := gen.parked.ListKeys(ctx)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	defer lister.Stop()
-	var ids []string
+	type entryID struct {
+		id  string
+		seq uint64
+	}
+	var ids []entryID
 	for id := range lister.Keys() {
-		if len(ids) < maxListed {
-			ids = append(ids, id)
+		if seq, err := strconv.ParseUint(id[strings.LastIndexByte(id, '.')+1:], 10, 64); err == nil {
+			ids = append(ids, entryID{id, seq})
 		}
 	}
+	slices.SortFunc(ids, func(a, b entryID) int { return cmp.Compare(a.seq, b.seq) })
+	// records are the keys' records read so far (nil: not readable).
+	records := map[string]*record[json.RawMessage]{}
 	var out []Parked
 	for _, id := range ids {
-		entry, err := gen.parked.Get(ctx, id)
+		if len(out) == limit {
+			break
+		}
+		entry, err := gen.parked.Get(ctx, id.id)
 		if errors.Is(err, jetstream.ErrKeyNotFound) {
 			continue // healed meanwhile
 		} else if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		var p Parked
 		if err := json.Unmarshal(entry.Value(), &p); err != nil {
-			return nil, fmt.Errorf("parked entry %s: %w", id, err)
+			return nil, 0, fmt.Errorf("parked entry %s: %w", id.id, err)
 		}
-		if strings.HasPrefix(id, "k.") && healed(ctx, js, gen, p) {
-			gen.parked.Delete(ctx, id)
-			continue
+		if strings.HasPrefix(id.id, "k.") {
+			rec, ok := records[p.Key]
+			if !ok {
+				rec = readRecord(ctx, js, gen, p.Key)
+				records[p.Key] = rec
+			}
+			if healed(rec, p.Seq) {
+				gen.parked.Delete(ctx, id.id)
+				continue
+			}
 		}
 		out = append(out, p)
 	}
-	slices.SortFunc(out, func(a, b Parked) int { return cmp.Compare(a.Seq, b.Seq) })
-	return out, nil
+	return out, len(ids), nil
 }
 
-// healed reports whether p's key has since had an event applied: its
-// record is at or past p and no longer parked since p or earlier. A record
-// not written yet, or unreadable, is not healed.
-func healed(ctx context.Context, js jetstream.JetStream, gen *generation, p Parked) bool {
-	value, _, err := nats.KVGet(ctx, js, gen.kv, p.Key)
+// readRecord reads key's record, its value left undecoded; nil if it is
+// not written yet or cannot be read.
+func readRecord(ctx context.Context, js jetstream.JetStream, gen *generation, key string) *record[json.RawMessage] {
+	value, _, err := nats.KVGet(ctx, js, gen.kv, key)
 	if err != nil {
-		return false
+		return nil
 	}
-	var rec struct {
-		Seq         uint64 `json:"seq"`
-		ParkedSince uint64 `json:"parked_since"`
-	}
+	var rec record[json.RawMessage]
 	if json.Unmarshal(value, &rec) != nil {
-		return false
+		return nil
 	}
-	return rec.Seq >= p.Seq && (rec.ParkedSince == 0 || rec.ParkedSince > p.Seq)
+	return &rec
+}
+
+// healed reports whether an event parked at seq on rec's key has since had
+// an event applied after it: the record is at or past seq and no longer
+// parked since seq or earlier. A record not written yet, or unreadable, is
+// not healed.
+func healed(rec *record[json.RawMessage], seq uint64) bool {
+	return rec != nil && rec.Seq >= seq && (rec.ParkedSince == 0 || rec.ParkedSince > seq)
 }

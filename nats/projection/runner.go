@@ -144,27 +144,34 @@ func (r *Runner[V]) Generation() uint64 {
 // and not healed, in sequence order, whichever instance parked them (at
 // most 1,000).
 func (r *Runner[V]) Parked(ctx context.Context) ([]Parked, error) {
-	r.mu.Lock()
-	gen := r.gen
-	r.mu.Unlock()
-	parked, err := listParked(ctx, r.js, gen)
-	if err != nil {
-		return nil, fmt.Errorf("projection %s: list parked events: %w", r.p.Name, err)
-	}
-	return parked, nil
+	parked, _, err := r.listParked(ctx, maxListed)
+	return parked, err
 }
 
 // Health returns an error wrapping ErrDegraded, naming the projection and
 // its first parked event, while the projection has parked events that have
-// not healed; or an error reading them. It is meant for a readiness check.
+// not healed; or an error reading them. It is meant for a readiness check,
+// run on every probe: it reads the first parked event only.
 func (r *Runner[V]) Health(ctx context.Context) error {
-	parked, err := r.Parked(ctx)
+	parked, entries, err := r.listParked(ctx, 1)
 	if err != nil || len(parked) == 0 {
 		return err
 	}
 	first := parked[0]
-	return fmt.Errorf("%w: projection %s has %d parked events (%d parked by this process); first: event %d on key %q: %s",
-		ErrDegraded, r.p.Name, len(parked), r.parkedTotal.Load(), first.Seq, first.Key, first.Error)
+	return fmt.Errorf("%w: projection %s has parked events (%d entries, %d parked by this process); first: event %d on key %q: %s",
+		ErrDegraded, r.p.Name, entries, r.parkedTotal.Load(), first.Seq, first.Key, first.Error)
+}
+
+// listParked lists the current generation's parked events (see listParked).
+func (r *Runner[V]) listParked(ctx context.Context, limit int) ([]Parked, int, error) {
+	r.mu.Lock()
+	gen := r.gen
+	r.mu.Unlock()
+	parked, entries, err := listParked(ctx, r.js, gen, limit)
+	if err != nil {
+		return nil, 0, fmt.Errorf("projection %s: list parked events: %w", r.p.Name, err)
+	}
+	return parked, entries, nil
 }
 
 // waitFor polls the consumer until seq has been acknowledged, or nothing is
