@@ -11,16 +11,16 @@ import (
 	"time"
 )
 
-// RetryAfter is the Retry-After, in seconds, of a connection refused at the
+// retryAfter is the Retry-After, in seconds, of a connection refused at the
 // cap.
-const RetryAfter = 2
+const retryAfter = 2
 
 // tooBusy is the whole answer to a connection over the cap, written before
 // its request is read: the request does not matter.
 var tooBusy = func() []byte {
 	const body = "too many connections, retry shortly\n"
 	return []byte("HTTP/1.1 503 Service Unavailable\r\n" +
-		"Retry-After: " + strconv.Itoa(RetryAfter) + "\r\n" +
+		"Retry-After: " + strconv.Itoa(retryAfter) + "\r\n" +
 		"Content-Type: text/plain; charset=utf-8\r\n" +
 		"X-Content-Type-Options: nosniff\r\n" +
 		"Content-Length: " + strconv.Itoa(len(body)) + "\r\n" +

@@ -115,9 +115,9 @@ func WithLimiter(l *Limiter) func(http.Handler) http.Handler {
 	}
 }
 
-// RetryAfter is the Retry-After, in seconds, of a stream refused at a cap:
+// retryAfter is the Retry-After, in seconds, of a stream refused at a cap:
 // long enough for a closed tab's stream to be gone.
-const RetryAfter = 5
+const retryAfter = 5
 
 // admit takes a place for r's stream from the request's limiter, if it has
 // one. When there is none to take it answers 503 with Retry-After itself
@@ -135,7 +135,7 @@ func admit(w http.ResponseWriter, r *http.Request) (release func(), ok bool) {
 	}
 	release, ok = l.Acquire(keys...)
 	if !ok {
-		w.Header().Set("Retry-After", strconv.Itoa(RetryAfter))
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
 		http.Error(w, "too many open update streams, try again shortly", http.StatusServiceUnavailable)
 	}
 	return release, ok

@@ -24,7 +24,7 @@ func Stream(w http.ResponseWriter, r *http.Request, logger *slog.Logger, subscri
 	frames, err := subscribe(ctx)
 	if err != nil {
 		logger.Error("stream: subscribe", "path", r.URL.Path, "err", err)
-		w.Header().Set("Retry-After", strconv.Itoa(RetryAfter))
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
 		http.Error(w, "updates are unavailable, try again shortly", http.StatusServiceUnavailable)
 		return
 	}
