@@ -110,24 +110,22 @@ type parking struct {
 // recordParked stores the entries of a batch before its values are written and
 // logs each once: an entry that exists already (the batch is being
 // re-applied after a conflict or a restart) is neither written nor logged
-// again. It returns how many it logged.
-func (a *applier[V]) recordParked(ctx context.Context, entries []parking) (int, error) {
-	logged := 0
+// again.
+func (a *applier[V]) recordParked(ctx context.Context, entries []parking) error {
 	for _, e := range entries {
 		data, _ := json.Marshal(e.Parked)
 		if _, err := a.gen.parked.Create(ctx, parkedID(e.Parked, e.keyed), data); errors.Is(err, jetstream.ErrKeyExists) {
 			continue
 		} else if err != nil {
-			return logged, fmt.Errorf("projection %s: park event %d: %w", a.p.Name, e.Seq, err)
+			return fmt.Errorf("projection %s: park event %d: %w", a.p.Name, e.Seq, err)
 		}
 		attrs := []any{"projection", a.p.Name, "generation", a.gen.number, "seq", e.Seq, "key", e.Key, "type", e.Type, "err", e.err}
 		if pe, ok := errors.AsType[*panicError](e.err); ok {
 			attrs = append(attrs, "stack", string(pe.stack))
 		}
 		a.logger.Error("projection: parked an event it cannot apply; later events go on", attrs...)
-		logged++
 	}
-	return logged, nil
+	return nil
 }
 
 // heal deletes key's entries before the sequence since (all if 0): a later

@@ -45,7 +45,6 @@ import (
 	"regexp"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -271,8 +270,6 @@ type applier[V any] struct {
 	// applied again to find the events to park. (Measuring every value
 	// after every event would cost a replay its batching.)
 	careful map[string]bool
-	// parkedTotal counts the events this process parked and logged.
-	parkedTotal *atomic.Uint64
 }
 
 type cached[V any] struct {
@@ -294,10 +291,10 @@ const (
 // compare-and-set header.
 const headerRoom = 4 << 10
 
-func newApplier[V any](ctx context.Context, p Projection[V], js jetstream.JetStream, gen *generation, o Options, parkedTotal *atomic.Uint64) *applier[V] {
+func newApplier[V any](ctx context.Context, p Projection[V], js jetstream.JetStream, gen *generation, o Options) *applier[V] {
 	a := &applier[V]{
 		p: p, js: js, gen: gen, cache: map[string]*cached[V]{}, careful: map[string]bool{},
-		logger: o.Logger, maxValue: o.MaxValueBytes, parkedTotal: parkedTotal,
+		logger: o.Logger, maxValue: o.MaxValueBytes,
 	}
 	// Above the connection's limit a write would fail for ever.
 	if limit := int(js.Conn().MaxPayload()) - headerRoom; a.maxValue <= 0 || a.maxValue > limit {
@@ -394,9 +391,7 @@ func (a *applier[V]) apply(ctx context.Context, batch []jetstream.Msg) (err erro
 			dirty[key] = c
 		}
 	}
-	logged, err := a.recordParked(ctx, parked)
-	a.parkedTotal.Add(uint64(logged))
-	if err != nil {
+	if err := a.recordParked(ctx, parked); err != nil {
 		return err
 	}
 	if err := a.write(ctx, dirty); err != nil {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -25,8 +24,6 @@ type Runner[V any] struct {
 	progress *progressTracker
 	cancel   context.CancelFunc
 	done     chan struct{}
-	// parkedTotal counts the events this process has parked.
-	parkedTotal atomic.Uint64
 
 	mu  sync.Mutex
 	gen *generation
@@ -71,7 +68,7 @@ func (r *Runner[V]) run(ctx context.Context) {
 		loopDone := make(chan struct{})
 		go func() {
 			defer close(loopDone)
-			runLoop(genCtx, newApplier(genCtx, r.p, r.js, gen, r.o, &r.parkedTotal), r.o, r.progress.set)
+			runLoop(genCtx, newApplier(genCtx, r.p, r.js, gen, r.o), r.o, r.progress.set)
 		}()
 		next, err := r.awaitSwap(genCtx, gen.number)
 		stopGen()
@@ -158,8 +155,8 @@ func (r *Runner[V]) Health(ctx context.Context) error {
 		return err
 	}
 	first := parked[0]
-	return fmt.Errorf("%w: projection %s has parked events (%d entries, %d parked by this process); first: event %d on key %q: %s",
-		ErrDegraded, r.p.Name, entries, r.parkedTotal.Load(), first.Seq, first.Key, first.Error)
+	return fmt.Errorf("%w: projection %s has parked events (%d entries); first: event %d on key %q: %s",
+		ErrDegraded, r.p.Name, entries, first.Seq, first.Key, first.Error)
 }
 
 // listParked lists the current generation's parked events (see listParked).
@@ -244,7 +241,7 @@ func Rebuild[V any](ctx context.Context, js jetstream.JetStream, p Projection[V]
 	progress := newProgress()
 	go func() {
 		defer close(loopDone)
-		runLoop(runCtx, newApplier(runCtx, p, js, gen, o, new(atomic.Uint64)), o, progress.set)
+		runLoop(runCtx, newApplier(runCtx, p, js, gen, o), o, progress.set)
 	}()
 	err = waitFor(ctx, gen.consumer, info.State.LastSeq, progress)
 	stopRun()
