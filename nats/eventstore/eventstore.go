@@ -126,9 +126,13 @@ func New(ctx context.Context, js jetstream.JetStream, cfg Config) (*Store, error
 	if have := stream.CachedInfo().Config; have.MaxBytes != want.MaxBytes || have.Discard != jetstream.DiscardNew {
 		// Both change in one update: with discard-new in force, a cap
 		// below the stream's size refuses appends and deletes nothing.
+		// Retried as ensure.Stream's steps are, for instances starting
+		// together on a cluster that is still electing leaders.
 		have.MaxBytes, have.Discard = want.MaxBytes, jetstream.DiscardNew
-		if _, err := js.UpdateStream(ctx, have); err != nil {
-			return nil, fmt.Errorf("eventstore: set the cap of stream %s: %w", StreamName, translateCreate(err, cfg.MaxBytes))
+		if _, err := ensure.Retry(ctx, "set the cap of stream "+StreamName, func(ctx context.Context) (jetstream.Stream, error) {
+			return js.UpdateStream(ctx, have)
+		}); err != nil {
+			return nil, fmt.Errorf("eventstore: %w", translateCreate(err, cfg.MaxBytes))
 		}
 	}
 	return &Store{nc: js.Conn(), js: js, writable: cfg.Writable}, nil
