@@ -56,12 +56,14 @@ func wellFormed(id string) bool {
 // sign makes the cookie value of id, issued at issued.
 func (s *Store) sign(id string, issued time.Time) string {
 	payload := cookieVersion + "." + id + "." + strconv.FormatInt(issued.Unix(), 10)
-	return payload + "." + base64.RawURLEncoding.EncodeToString(s.mac(payload))
+	return payload + "." + base64.RawURLEncoding.EncodeToString(keyedHash(s.cookieKey, payload))
 }
 
-func (s *Store) mac(payload string) []byte {
-	m := hmac.New(sha256.New, s.cookieKey)
-	m.Write([]byte(payload))
+// keyedHash is the HMAC-SHA-256 of data under key: the cookies' MAC, the
+// public IDs and the keys derived for each.
+func keyedHash(key []byte, data string) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(data))
 	return m.Sum(nil)
 }
 
@@ -75,7 +77,7 @@ func (s *Store) verify(value string, now time.Time) (ticket, bool) {
 	version, rest, _ := strings.Cut(payload, ".")
 	id, issuedText, _ := strings.Cut(rest, ".")
 	mac, err := base64.RawURLEncoding.DecodeString(sum)
-	if version != cookieVersion || !wellFormed(id) || err != nil || !hmac.Equal(mac, s.mac(payload)) {
+	if version != cookieVersion || !wellFormed(id) || err != nil || !hmac.Equal(mac, keyedHash(s.cookieKey, payload)) {
 		return ticket{}, false
 	}
 	unix, err := strconv.ParseInt(issuedText, 10, 64)
@@ -103,17 +105,13 @@ func cutLast(value string) (before, after string, ok bool) {
 // hash: the same on every instance, nothing to store, and it reveals
 // nothing of the ID.
 func (s *Store) publicID(id string) string {
-	m := hmac.New(sha256.New, s.publicKey)
-	m.Write([]byte(id))
-	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))[:22]
+	return base64.RawURLEncoding.EncodeToString(keyedHash(s.publicKey, id))[:22]
 }
 
 // deriveKey makes one key per purpose from the master key, so that the
 // public IDs (which everyone sees) reveal nothing about cookie MACs.
 func deriveKey(master []byte, purpose string) []byte {
-	m := hmac.New(sha256.New, master)
-	m.Write([]byte("ironstar/session/" + purpose))
-	return m.Sum(nil)
+	return keyedHash(master, "ironstar/session/"+purpose)
 }
 
 // secure reports whether the browser reached us over HTTPS: directly, or
