@@ -148,7 +148,7 @@ func (q *Quota) Limit(alertID string) func(http.Handler) http.Handler {
 				size = MaxBody
 			}
 			if wait := q.take(sess.PublicID, clientip.FromContext(r.Context()), size, time.Now()); wait > 0 {
-				Fail(w, r, q.logger, alertID, &OverQuotaError{RetryAfter: wait}, func(error) (Problem, bool) { return Problem{}, false })
+				Fail(w, r, q.logger, alertID, &OverQuotaError{RetryAfter: wait}, nil)
 				return
 			}
 			next.ServeHTTP(w, r)
