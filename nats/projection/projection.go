@@ -99,12 +99,7 @@ type Options struct {
 	// PinnedTTL is how long a silent runner keeps the pin. It must exceed
 	// AckWait (see the package comment).
 	PinnedTTL time.Duration
-	// MaxValueBytes is the largest value written to the bucket; an event
-	// that would make a value larger is parked. If 0 (or more), the
-	// connection's maximum payload less 4 KiB for the headers (1 MB - 4 KiB
-	// by default).
-	MaxValueBytes int
-	Logger        *slog.Logger
+	Logger    *slog.Logger
 }
 
 func (o Options) withDefaults() Options {
@@ -263,7 +258,9 @@ type applier[V any] struct {
 	// can be skipped. Compare-and-set still checks that assumption, and a
 	// conflict clears fresh along with the cache.
 	fresh bool
-	// maxValue is the largest encoded record written.
+	// maxValue is the largest encoded record written: the connection's
+	// maximum payload less headerRoom. An event that would make a value
+	// larger is parked.
 	maxValue int
 	// careful are the keys whose values are measured after every event:
 	// a batch folded them into a value too large to store, and is being
@@ -287,18 +284,14 @@ const (
 	maxFreshCache = 200_000
 )
 
-// headerRoom is what MaxValueBytes leaves of the maximum payload for the
+// headerRoom is what maxValue leaves of the maximum payload for the
 // compare-and-set header.
 const headerRoom = 4 << 10
 
 func newApplier[V any](ctx context.Context, p Projection[V], js jetstream.JetStream, gen *generation, o Options) *applier[V] {
 	a := &applier[V]{
 		p: p, js: js, gen: gen, cache: map[string]*cached[V]{}, careful: map[string]bool{},
-		logger: o.Logger, maxValue: o.MaxValueBytes,
-	}
-	// Above the connection's limit a write would fail for ever.
-	if limit := int(js.Conn().MaxPayload()) - headerRoom; a.maxValue <= 0 || a.maxValue > limit {
-		a.maxValue = limit
+		logger: o.Logger, maxValue: int(js.Conn().MaxPayload()) - headerRoom,
 	}
 	if status, err := gen.kv.Status(ctx); err == nil && status.Values() == 0 {
 		a.fresh = true // a new projection or generation: replaying from 1
