@@ -155,9 +155,8 @@ func run(ctx context.Context, logOutput io.Writer) error {
 	// Each session's and each client address's budget of commands and
 	// bytes, in this process.
 	quota := command.NewQuota(command.QuotaOptions{
-		CommandsPerMinute: cfg.Quotas.SessionWriteRate, Burst: cfg.Quotas.SessionWriteBurst,
-		BytesPerMinute: cfg.Quotas.SessionWriteBytes,
-		Client:         command.Rates{CommandsPerMinute: cfg.Quotas.ClientWriteRate, Burst: cfg.Quotas.ClientWriteBurst, BytesPerMinute: cfg.Quotas.ClientWriteBytes},
+		Session: command.Rates{CommandsPerMinute: cfg.Quotas.SessionWriteRate, Burst: cfg.Quotas.SessionWriteBurst, BytesPerMinute: cfg.Quotas.SessionWriteBytes},
+		Client:  command.Rates{CommandsPerMinute: cfg.Quotas.ClientWriteRate, Burst: cfg.Quotas.ClientWriteBurst, BytesPerMinute: cfg.Quotas.ClientWriteBytes},
 	}, logger)
 	ready := []health.Check{{Name: "nats", Check: nc.Ready}}
 	ready = append(ready, runners.checks...)

@@ -14,29 +14,27 @@ import (
 	"ironstar/session"
 )
 
-// QuotaOptions are the per-session limits, and the per-client-address
-// ones in Client; a zero rate turns that limit off.
+// QuotaOptions are the limits per session and per client address; a zero
+// rate turns that limit off.
 type QuotaOptions struct {
-	// CommandsPerMinute is the sustained rate of commands per session.
-	CommandsPerMinute int
-	// Burst is how many commands a session may send at once.
-	Burst int
-	// BytesPerMinute is the sustained rate of request-body bytes per
-	// session (a minute's worth may come at once): a bound on what one
-	// session can make the app store, whatever its commands' sizes.
-	BytesPerMinute int64
+	// Session limits each session (by its public ID).
+	Session Rates
 	// Client limits each client address (clientip.FromContext) the same
 	// way, whatever its sessions: sessions cost nothing to get, so the
 	// per-session limits alone stop only a client that keeps its cookie.
 	Client Rates
 }
 
-// Rates are one key's limits: commands per minute, how many at once, and
-// request-body bytes per minute.
+// Rates are one key's limits.
 type Rates struct {
+	// CommandsPerMinute is the sustained rate of commands.
 	CommandsPerMinute int
-	Burst             int
-	BytesPerMinute    int64
+	// Burst is how many commands may come at once.
+	Burst int
+	// BytesPerMinute is the sustained rate of request-body bytes (a
+	// minute's worth may come at once): a bound on what one key can make
+	// the app store, whatever its commands' sizes.
+	BytesPerMinute int64
 }
 
 // idleAfter bounds how long a key's buckets are kept without a command:
@@ -104,8 +102,7 @@ func (k *keyed) get(key string, now time.Time) *buckets {
 // NewQuota returns the limits, or nil (no limit) when every rate is zero.
 func NewQuota(opts QuotaOptions, logger *slog.Logger) *Quota {
 	now := time.Now()
-	session := Rates{CommandsPerMinute: opts.CommandsPerMinute, Burst: opts.Burst, BytesPerMinute: opts.BytesPerMinute}
-	q := &Quota{logger: logger, sessions: newKeyed(session, now), clients: newKeyed(opts.Client, now)}
+	q := &Quota{logger: logger, sessions: newKeyed(opts.Session, now), clients: newKeyed(opts.Client, now)}
 	if q.sessions == nil && q.clients == nil {
 		return nil
 	}

@@ -16,7 +16,7 @@ import (
 
 func TestQuotaRefusesPastTheBurstAndRefillsAtTheRate(t *testing.T) {
 	t.Parallel()
-	q := NewQuota(QuotaOptions{CommandsPerMinute: 60, Burst: 3}, slog.New(slog.DiscardHandler))
+	q := NewQuota(QuotaOptions{Session: Rates{CommandsPerMinute: 60, Burst: 3}}, slog.New(slog.DiscardHandler))
 	now := time.Now()
 	for i := range 3 {
 		if wait := q.take("s1", "", 10, now); wait != 0 {
@@ -43,7 +43,7 @@ func TestQuotaRefusesPastTheBurstAndRefillsAtTheRate(t *testing.T) {
 
 func TestQuotaLimitsBytes(t *testing.T) {
 	t.Parallel()
-	q := NewQuota(QuotaOptions{BytesPerMinute: 60 << 10}, slog.New(slog.DiscardHandler))
+	q := NewQuota(QuotaOptions{Session: Rates{BytesPerMinute: 60 << 10}}, slog.New(slog.DiscardHandler))
 	now := time.Now()
 	for i := range 6 { // a minute's worth at once: 6 × 10 KiB
 		if wait := q.take("s", "", 10<<10, now); wait != 0 {
@@ -62,7 +62,7 @@ func TestQuotaLimitsBytes(t *testing.T) {
 
 func TestQuotaForgetsIdleSessions(t *testing.T) {
 	t.Parallel()
-	q := NewQuota(QuotaOptions{CommandsPerMinute: 60, Burst: 1}, slog.New(slog.DiscardHandler))
+	q := NewQuota(QuotaOptions{Session: Rates{CommandsPerMinute: 60, Burst: 1}}, slog.New(slog.DiscardHandler))
 	now := time.Now()
 	for i := range 1000 {
 		q.take(strconv.Itoa(i), "", 1, now)
@@ -78,7 +78,7 @@ func TestQuotaForgetsIdleSessions(t *testing.T) {
 // rotation of the generations; a key used once goes.
 func TestQuotaKeepsTheBucketsOfAKeyInUse(t *testing.T) {
 	t.Parallel()
-	q := NewQuota(QuotaOptions{CommandsPerMinute: 60, Burst: 1}, slog.New(slog.DiscardHandler))
+	q := NewQuota(QuotaOptions{Session: Rates{CommandsPerMinute: 60, Burst: 1}}, slog.New(slog.DiscardHandler))
 	now := time.Now()
 	q.take("once", "", 1, now)
 	q.take("busy", "", 1, now)
@@ -98,7 +98,7 @@ func TestQuotaKeepsTheBucketsOfAKeyInUse(t *testing.T) {
 // neither bucket, and another client address has its own.
 func TestQuotaLimitsAClientAddressWhateverItsSessions(t *testing.T) {
 	t.Parallel()
-	q := NewQuota(QuotaOptions{CommandsPerMinute: 60, Burst: 2, Client: Rates{CommandsPerMinute: 60, Burst: 5}}, slog.New(slog.DiscardHandler))
+	q := NewQuota(QuotaOptions{Session: Rates{CommandsPerMinute: 60, Burst: 2}, Client: Rates{CommandsPerMinute: 60, Burst: 5}}, slog.New(slog.DiscardHandler))
 	now := time.Now()
 	for i := range 5 {
 		if wait := q.take(fmt.Sprint("churned-", i), "203.0.113.7", 10, now); wait != 0 {
@@ -174,7 +174,7 @@ func TestQuotaMiddlewareRefusesAClientChurningSessions(t *testing.T) {
 
 func TestQuotaMiddlewareAnswers429WithRetryAfterAndSkipsTheHandler(t *testing.T) {
 	t.Parallel()
-	q := NewQuota(QuotaOptions{CommandsPerMinute: 1, Burst: 1}, slog.New(slog.DiscardHandler))
+	q := NewQuota(QuotaOptions{Session: Rates{CommandsPerMinute: 1, Burst: 1}}, slog.New(slog.DiscardHandler))
 	ran := 0
 	h := q.Limit("todo-error")(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { ran++ }))
 	send := func() *httptest.ResponseRecorder {
