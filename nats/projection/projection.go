@@ -442,10 +442,12 @@ func (a *applier[V]) load(ctx context.Context, key string) (*cached[V], error) {
 // applied again measuring those keys (see careful).
 func (a *applier[V]) write(ctx context.Context, dirty map[string]*cached[V]) error {
 	type pending struct {
-		c   *cached[V]
-		ack jetstream.PubAckFuture
+		key  string
+		c    *cached[V]
+		data []byte
+		ack  jetstream.PubAckFuture
 	}
-	encoded := make(map[string][]byte, len(dirty))
+	writes := make([]pending, 0, len(dirty))
 	var oversize []string
 	for key, c := range dirty {
 		data, err := json.Marshal(c.rec)
@@ -455,25 +457,24 @@ func (a *applier[V]) write(ctx context.Context, dirty map[string]*cached[V]) err
 		if err != nil || (len(data) > a.maxValue && !(a.careful[key] && c.rec.ParkedSince != 0)) {
 			oversize = append(oversize, key)
 		}
-		encoded[key] = data
+		writes = append(writes, pending{key: key, c: c, data: data})
 	}
 	if len(oversize) > 0 {
 		return &oversizeError{keys: oversize}
 	}
-	var inflight []pending
-	for key, c := range dirty {
-		ack, err := a.js.PublishAsync("$KV."+a.gen.bucket+"."+key, encoded[key], jetstream.WithExpectLastSequencePerSubject(c.revision))
+	for i, w := range writes {
+		ack, err := a.js.PublishAsync("$KV."+a.gen.bucket+"."+w.key, w.data, jetstream.WithExpectLastSequencePerSubject(w.c.revision))
 		if err != nil {
-			return fmt.Errorf("projection %s: write %q: %w", a.p.Name, key, err)
+			return fmt.Errorf("projection %s: write %q: %w", a.p.Name, w.key, err)
 		}
-		inflight = append(inflight, pending{c, ack})
+		writes[i].ack = ack
 	}
 	var errs []error
-	for _, p := range inflight {
+	for _, w := range writes {
 		select {
-		case ack := <-p.ack.Ok():
-			p.c.revision = ack.Sequence
-		case err := <-p.ack.Err():
+		case ack := <-w.ack.Ok():
+			w.c.revision = ack.Sequence
+		case err := <-w.ack.Err():
 			var apiErr *jetstream.APIError
 			if errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence {
 				err = errConflict
