@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"ironstar/internal/poll"
+
 	"github.com/nats-io/nats.go/jetstream"
 
 	"ironstar/internal/logbuf"
@@ -42,9 +44,9 @@ func TestHealerRestartsJetStreamOnceAFullDiskIsFreed(t *testing.T) {
 			t.Fatal("publishes still succeed on a full disk")
 		}
 	}
-	waitUntil(t, "the healer to report the store broken", func() bool { return healer.Check(ctx) != nil })
+	poll.Until(t, 15*time.Second, "the healer to report the store broken", func() bool { return healer.Check(ctx) != nil })
 	// While the disk stays full, the healer waits rather than restart.
-	waitUntil(t, "the healer to say it waits", func() bool { return strings.Contains(logs.String(), "still cannot write") })
+	poll.Until(t, 15*time.Second, "the healer to say it waits", func() bool { return strings.Contains(logs.String(), "still cannot write") })
 	if err := publish(); err == nil {
 		t.Fatal("a publish succeeded while the disk is full")
 	}
@@ -52,8 +54,8 @@ func TestHealerRestartsJetStreamOnceAFullDiskIsFreed(t *testing.T) {
 	if err := os.Remove(filler); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, "the healer to report the store healthy", func() bool { return healer.Check(ctx) == nil })
-	waitUntil(t, "a publish to succeed", func() bool { return publish() == nil })
+	poll.Until(t, 15*time.Second, "the healer to report the store healthy", func() bool { return healer.Check(ctx) == nil })
+	poll.Until(t, 15*time.Second, "a publish to succeed", func() bool { return publish() == nil })
 	if !strings.Contains(logs.String(), "restarting jetstream") {
 		t.Errorf("the log does not say JetStream was restarted:\n%s", logs.String())
 	}
@@ -126,7 +128,7 @@ func TestHealerRestartsJetStreamOnceDescriptorsAreBack(t *testing.T) {
 			t.Logf("log:\n%s", logs)
 		}
 	}()
-	waitUntil(t, "a publish to succeed once descriptors are back", func() bool { return publish() == nil })
+	poll.Until(t, 15*time.Second, "a publish to succeed once descriptors are back", func() bool { return publish() == nil })
 	if !strings.Contains(logs.String(), "critical write error") || !strings.Contains(logs.String(), "restarting jetstream") {
 		t.Fatalf("no write error, or no restart, in the log:\n%s", logs)
 	}
@@ -165,18 +167,6 @@ func TestHealerGivesUpWhenRestartsDoNotHeal(t *testing.T) {
 	}
 	if healer.Check(t.Context()) == nil {
 		t.Error("Check reports a store that never healed as healthy")
-	}
-}
-
-// waitUntil polls cond until it holds or 15 s pass.
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }
 

@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"ironstar/internal/poll"
 )
 
 // source is a watch whose values the test sends by hand.
@@ -86,7 +88,7 @@ func TestHubRendersOncePerViewAndShares(t *testing.T) {
 
 	// The last subscriber leaving stops the watch.
 	cancel()
-	waitUntil(t, "the watch to stop", func() bool { return src.canceled.Load() == 1 })
+	poll.Until(t, 5*time.Second, "the watch to stop", func() bool { return src.canceled.Load() == 1 })
 }
 
 func TestHubDeliversTheNewestAndClosesWhenTheWatchEnds(t *testing.T) {

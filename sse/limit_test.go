@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"ironstar/internal/poll"
 )
 
 func TestLimiterCapsStreamsPerKeyAndPerProcess(t *testing.T) {
@@ -181,22 +183,10 @@ func TestStreamAtItsCapAnswers503WithRetryAfter(t *testing.T) {
 	}
 
 	cancel1()
-	waitUntil(t, "the closed stream's place to come free", func() bool { _, n := l.Open("s"); return n[0] < 2 })
+	poll.Until(t, 5*time.Second, "the closed stream's place to come free", func() bool { _, n := l.Open("s"); return n[0] < 2 })
 	again, cancelAgain := open("s")
 	cancelAgain()
 	if again.StatusCode != http.StatusOK {
 		t.Errorf("stream after one closed = %d, want 200", again.StatusCode)
-	}
-}
-
-// waitUntil polls cond until it holds, failing the test after 5 s.
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }

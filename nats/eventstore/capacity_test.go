@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"ironstar/internal/poll"
+
 	"github.com/nats-io/nats.go/jetstream"
 
 	"ironstar/es"
@@ -123,12 +125,8 @@ func firstID(events []es.Envelope) string {
 // waitLog polls the log until it contains want, for at most 10 s.
 func waitLog(t *testing.T, logs *logbuf.Buffer, want string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(logs.String(), want) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the log never said %q:\n%s", want, logs)
-		}
-		time.Sleep(10 * time.Millisecond)
+	if !poll.Within(10*time.Second, func() bool { return strings.Contains(logs.String(), want) }) {
+		t.Fatalf("the log never said %q:\n%s", want, logs)
 	}
 }
 
