@@ -2,7 +2,9 @@ package projection_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync/atomic"
@@ -289,5 +291,39 @@ func TestAStoredValueThatDoesNotDecodeParksItsKeyOnly(t *testing.T) {
 	}
 	if len(parked) != 1 || parked[0].Seq != bad || parked[0].Key != "z" || !strings.Contains(parked[0].Error, "does not decode") {
 		t.Errorf("parked %+v, want z's event %d, its stored value not decoding", parked, bad)
+	}
+}
+
+func TestAParkedEntryLeftBehindByAHealIsNeitherReportedNorKept(t *testing.T) {
+	t.Parallel()
+	conn, w, r := startPoison(t, poisonProjection(new(atomic.Bool)), opts())
+	first := w.add("b", "ok")
+	w.add("b", "ok")
+	fail := w.add("c", "fail")
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	if err := r.Wait(ctx, fail); err != nil {
+		t.Fatal(err)
+	}
+	// As if a runner had parked b's first event, applied its second and
+	// stopped before deleting the entry: the entry comes before c's, which
+	// still stands, and Health, reading entries in order, must skip it.
+	parked, err := conn.JS.KeyValue(t.Context(), "proj_poison_1_parked")
+	if err != nil {
+		t.Fatal(err)
+	}
+	left := fmt.Sprintf("k.0000000000000000.%d", first)
+	data, _ := json.Marshal(projection.Parked{Projection: "poison", Generation: 1, Seq: first, Key: "b", Error: "left behind"})
+	if _, err := parked.Create(t.Context(), left, data); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Health(t.Context()); !errors.Is(err, projection.ErrDegraded) || !strings.Contains(err.Error(), fmt.Sprintf("event %d on key \"c\"", fail)) {
+		t.Errorf("health = %v, want degraded by c's event %d", err, fail)
+	}
+	if seqs := parkedSeqs(t, r); len(seqs) != 1 || seqs[0] != fail {
+		t.Errorf("parked %v, want c's event %d only", seqs, fail)
+	}
+	if _, err := parked.Get(t.Context(), left); !errors.Is(err, jetstream.ErrKeyNotFound) {
+		t.Errorf("the entry left behind: %v, want deleted", err)
 	}
 }
