@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"ironstar/internal/poll"
+
 	natsclient "github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -159,7 +161,7 @@ func TestAPoisonEventIsParkedAndEveryOtherKeyGoesOn(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The polls read what a page would.
-	poll(t, "b's events after the poison ones", func() bool { return seqOf(t, view, "b") == last })
+	poll.Until(t, 10*time.Second, "b's events after the poison ones", func() bool { return seqOf(t, view, "b") == last })
 	if got := bagOf(t, view, "b"); got.Value.Count != 3 {
 		t.Errorf("b = %+v, want its 3 events", got)
 	}
@@ -197,11 +199,11 @@ func TestAPoisonEventIsParkedAndEveryOtherKeyGoesOn(t *testing.T) {
 	if err := r.Wait(ctx, last); err != nil {
 		t.Fatal(err)
 	}
-	poll(t, "a's later event", func() bool { return seqOf(t, view, "a") == last })
+	poll.Until(t, 10*time.Second, "a's later event", func() bool { return seqOf(t, view, "a") == last })
 	if got := bagOf(t, view, "a"); got.Value.Count != 2 || got.Value.Pad != "" {
 		t.Errorf("a = %+v after a later event, want 2 events on its last good value", got)
 	}
-	poll(t, "a's parked events to heal", func() bool {
+	poll.Until(t, 10*time.Second, "a's parked events to heal", func() bool {
 		seqs := parkedSeqs(t, r)
 		return len(seqs) == 1 && seqs[0] == fail
 	})
@@ -214,7 +216,7 @@ func TestAPoisonEventIsParkedAndEveryOtherKeyGoesOn(t *testing.T) {
 	if _, err := projection.Rebuild(t.Context(), conn.JS, p, opts()); err != nil {
 		t.Fatal(err)
 	}
-	poll(t, "the runner to follow the rebuild", func() bool { return r.Generation() == 2 })
+	poll.Until(t, 10*time.Second, "the runner to follow the rebuild", func() bool { return r.Generation() == 2 })
 	if seqs := parkedSeqs(t, r); len(seqs) != 0 {
 		t.Errorf("parked after a rebuild: %v", seqs)
 	}
@@ -261,7 +263,7 @@ func TestAnEventThatDoesNotDecodeIsParkedUntilARebuild(t *testing.T) {
 	if _, err := projection.Rebuild(t.Context(), conn.JS, poisonProjection(new(atomic.Bool)), opts()); err != nil {
 		t.Fatal(err)
 	}
-	poll(t, "the runner to follow the rebuild", func() bool { return r.Generation() == 2 })
+	poll.Until(t, 10*time.Second, "the runner to follow the rebuild", func() bool { return r.Generation() == 2 })
 	if parked, err := r.Parked(t.Context()); err != nil || len(parked) != 1 || parked[0].Generation != 2 {
 		t.Errorf("parked after a rebuild: %+v, %v; want the same event, in generation 2", parked, err)
 	}
@@ -284,7 +286,7 @@ func TestAStoredValueThatDoesNotDecodeParksItsKeyOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	poll(t, "b's event after z's", func() bool { return seqOf(t, view, "b") == last })
+	poll.Until(t, 10*time.Second, "b's event after z's", func() bool { return seqOf(t, view, "b") == last })
 	parked, err := r.Parked(t.Context())
 	if err != nil {
 		t.Fatal(err)

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"ironstar/internal/poll"
+
 	"github.com/nats-io/nats.go/jetstream"
 
 	"ironstar/es"
@@ -289,23 +291,8 @@ func TestRebuildSwapsInAFreshGeneration(t *testing.T) {
 	}
 
 	// The runner follows the swap and keeps the new generation up to date.
-	poll(t, "the runner to switch to generation 2", func() bool { return r.Generation() == 2 })
+	poll.Until(t, 10*time.Second, "the runner to switch to generation 2", func() bool { return r.Generation() == 2 })
 	last = w.add(t, 40, 8)
 	waitFor(t, r, last)
 	same(t, values(t, conn.JS, "tally"), fold(t, store))
-}
-
-// poll waits for cond, checking every 10ms for up to 10s.
-func poll(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	timeout := time.After(10 * time.Second)
-	for !cond() {
-		select {
-		case <-tick.C:
-		case <-timeout:
-			t.Fatalf("timed out waiting for %s", what)
-		}
-	}
 }
