@@ -55,6 +55,9 @@ type Config struct {
 	HTTP HTTPLimits
 	// Quotas bound what visitors can make the app store (see quota.go).
 	Quotas Quotas
+	// PprofAddr, when set, serves net/http/pprof on its own listener
+	// (e.g. 127.0.0.1:6060): never on the app's port.
+	PprofAddr string
 	// Dev reports a development build (build tag dev): assets from disk,
 	// browser reload on rebuild.
 	Dev bool
@@ -206,6 +209,13 @@ func Parse(getenv func(string) string) (Config, error) {
 			cfg.NATSPort = p
 		} else {
 			fail("NATS_PORT", natsPort, "must be a number from 1 to 65535, or empty for an in-process connection only")
+		}
+	}
+
+	cfg.PprofAddr = get("PPROF_ADDR", "")
+	if cfg.PprofAddr != "" {
+		if _, _, err := net.SplitHostPort(cfg.PprofAddr); err != nil {
+			fail("PPROF_ADDR", cfg.PprofAddr, "must be host:port, e.g. 127.0.0.1:6060")
 		}
 	}
 

@@ -185,6 +185,17 @@ func run(ctx context.Context, logOutput io.Writer) error {
 	logger.Info("listening", "url", "http://"+listener.Addr().String(), "dev", cfg.Dev, "nats_embedded", cfg.Embedded())
 
 	g, gctx := errgroup.WithContext(ctx)
+	if cfg.PprofAddr != "" {
+		profiler := httpserver.Profiler(cfg.PprofAddr)
+		logger.Info("profiler", "url", "http://"+profiler.Addr+"/debug/pprof/")
+		g.Go(func() error {
+			if err := profiler.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
+				return fmt.Errorf("profiler on %s (PPROF_ADDR): %w", profiler.Addr, err)
+			}
+			return nil
+		})
+		context.AfterFunc(gctx, func() { profiler.Close() })
+	}
 	if healer != nil {
 		// A store that cannot be healed in-process ends the process
 		// (non-zero exit) for its supervisor to start afresh.
