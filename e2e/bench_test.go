@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -201,4 +202,65 @@ func cpuTime(b *testing.B, pid int) time.Duration {
 	stime, _ := strconv.ParseInt(fields[12], 10, 64)
 	const ticksPerSecond = 100 // USER_HZ on Linux
 	return time.Duration(utime+stime) * time.Second / ticksPerSecond
+}
+
+// BenchmarkTodoCommandNATSTraffic counts what one command and the stream
+// update it causes cost in NATS traffic, read from the app's own counters
+// (PPROF_ADDR's /debug/vars): messages the app's connection sent and
+// received, and JetStream API requests, per command.
+//
+//	go test ./e2e -run '^$' -bench NATSTraffic -benchtime 500x
+func BenchmarkTodoCommandNATSTraffic(b *testing.B) {
+	addr := "127.0.0.1:" + freePort(b)
+	a := startApp(b, appOptions{env: []string{"PPROF_ADDR=" + addr}})
+	c := newClient(b, a.URL)
+	if res, _ := c.command(http.MethodPost, "/todos", `{"title":"flip me"}`); res.StatusCode != 200 {
+		b.Fatalf("add = %d", res.StatusCode)
+	}
+	var item string
+	waitFor(b, 10*time.Second, "the todo", func() bool {
+		_, page := c.do(http.MethodGet, "/", "", nil)
+		if i := strings.Index(page, `<li id="todo-`); i >= 0 {
+			item = page[i+len(`<li id="todo-`):]
+			item = item[:strings.IndexByte(item, '"')]
+			return true
+		}
+		return false
+	})
+	s := openStreams(b, c, 1)
+	defer s.close()
+	toggle(b, c, item, 0) // warm: the first command of a process loads the aggregate
+	s.next(b)
+	before := natsTraffic(b, addr)
+	for i := 1; b.Loop(); i++ {
+		toggle(b, c, item, i)
+		s.next(b)
+	}
+	after := natsTraffic(b, addr)
+	n := float64(b.N)
+	b.ReportMetric(float64(after.Out-before.Out)/n, "msgs-sent/op")
+	b.ReportMetric(float64(after.In-before.In)/n, "msgs-received/op")
+	b.ReportMetric(float64(after.API-before.API-1)/n, "js-api/op") // less the reading itself
+}
+
+// traffic is the app's NATS counters at one moment.
+type traffic struct{ In, Out, API uint64 }
+
+func natsTraffic(b *testing.B, addr string) traffic {
+	b.Helper()
+	res, err := http.Get("http://" + addr + "/debug/vars")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer res.Body.Close()
+	var vars struct {
+		NATS struct{ InMsgs, OutMsgs uint64 }
+		JetStream struct {
+			Total uint64 `json:"total"`
+		} `json:"jetstream"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&vars); err != nil {
+		b.Fatal(err)
+	}
+	return traffic{In: vars.NATS.InMsgs, Out: vars.NATS.OutMsgs, API: vars.JetStream.Total}
 }

@@ -175,7 +175,7 @@ func TestAListTooLargeToStoreIsParked(t *testing.T) {
 }
 
 // freePort is a TCP port nothing listens on (for the embedded NATS).
-func freePort(t *testing.T) string {
+func freePort(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
