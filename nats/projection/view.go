@@ -26,20 +26,25 @@ type View[V any] struct {
 	js   jetstream.JetStream
 	name string
 	meta jetstream.KeyValue
+	// life ends the view's watches.
+	life context.Context
 
 	mu  sync.Mutex
 	gen uint64
 	kv  jetstream.KeyValue
+
+	watchers watchers[V]
 }
 
 // OpenView opens the read side of the projection called name. The view
-// follows generation swaps until ctx ends.
+// follows generation swaps, and its watches run, until ctx ends.
 func OpenView[V any](ctx context.Context, js jetstream.JetStream, name string) (*View[V], error) {
 	meta, err := js.KeyValue(ctx, MetaBucket)
 	if err != nil {
 		return nil, fmt.Errorf("projection %s: view: %w (start its runner first)", name, err)
 	}
-	v := &View[V]{js: js, name: name, meta: meta}
+	v := &View[V]{js: js, name: name, meta: meta, life: ctx}
+	v.watchers.byKey = map[string][]*watcher[V]{}
 	if _, err := v.bucket(ctx, true); err != nil {
 		return nil, err
 	}
@@ -52,6 +57,7 @@ func OpenView[V any](ctx context.Context, js jetstream.JetStream, name string) (
 			v.mu.Lock()
 			v.kv = nil // re-read the generation on the next Get
 			v.mu.Unlock()
+			v.signalSwap()
 		}
 	}()
 	return v, nil
@@ -136,42 +142,5 @@ func (v *View[V]) All(ctx context.Context) (map[string]Entry[V], error) {
 		}
 		out[key] = e
 	}
-	return out, nil
-}
-
-// Watch sends the value under key now (a zero Entry if there is none yet)
-// and after every change, until ctx ends. A slow reader misses intermediate
-// values, never the latest: each value is the whole read model at its
-// sequence. It keeps going through the loss of a NATS node.
-func (v *View[V]) Watch(ctx context.Context, key string) (<-chan Entry[V], error) {
-	kv, err := v.bucket(ctx, false)
-	if err != nil {
-		return nil, err
-	}
-	current, err := v.Get(ctx, key)
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		return nil, err
-	}
-	changes, err := watchKey(ctx, v.js, kv.Bucket(), key, false)
-	if err != nil {
-		return nil, fmt.Errorf("projection %s: watch %q: %w", v.name, key, err)
-	}
-	out := make(chan Entry[V], 1)
-	out <- current
-	go func() {
-		defer close(out)
-		for c := range changes {
-			var rec record[V]
-			if c.deleted || json.Unmarshal(c.value, &rec) != nil || rec.Seq <= current.Seq {
-				continue // the value Get read, or an older one
-			}
-			current = Entry[V]{Value: rec.Value, Seq: rec.Seq}
-			select { // replace an unread value with the newer one
-			case <-out:
-			default:
-			}
-			out <- current
-		}
-	}()
 	return out, nil
 }
