@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -12,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	natsclient "github.com/nats-io/nats.go"
 )
 
 // The todo stream's costs, measured on the real binary from outside:
@@ -204,15 +205,19 @@ func cpuTime(b *testing.B, pid int) time.Duration {
 	return time.Duration(utime+stime) * time.Second / ticksPerSecond
 }
 
-// BenchmarkTodoCommandNATSTraffic counts what one command and the stream
-// update it causes cost in NATS traffic, read from the app's own counters
-// (PPROF_ADDR's /debug/vars): messages the app's connection sent and
-// received, and JetStream API requests, per command.
+// BenchmarkTodoCommandNATSTraffic counts the NATS messages one command and
+// the stream update it causes cost, by kind, with a wiretap: a second
+// connection to the app's embedded server (NATS_PORT) subscribed to every
+// subject. Each kind is reported per command, by subject: a consumer's
+// delivery carries its message's own subject, so "event" counts the append
+// and every delivery of it (to each projection and analytics), "kv" a
+// read-model or session write and every watch that sees it; "reply" is
+// every answer to a request (each message of a batched direct get, say).
 //
 //	go test ./e2e -run '^$' -bench NATSTraffic -benchtime 500x
 func BenchmarkTodoCommandNATSTraffic(b *testing.B) {
-	addr := "127.0.0.1:" + freePort(b)
-	a := startApp(b, appOptions{env: []string{"PPROF_ADDR=" + addr}})
+	port := freePort(b)
+	a := startApp(b, appOptions{env: []string{"NATS_PORT=" + port}})
 	c := newClient(b, a.URL)
 	if res, _ := c.command(http.MethodPost, "/todos", `{"title":"flip me"}`); res.StatusCode != 200 {
 		b.Fatalf("add = %d", res.StatusCode)
@@ -229,38 +234,61 @@ func BenchmarkTodoCommandNATSTraffic(b *testing.B) {
 	})
 	s := openStreams(b, c, 1)
 	defer s.close()
-	toggle(b, c, item, 0) // warm: the first command of a process loads the aggregate
+	toggle(b, c, item, 0) // the first command of a process may load more
 	s.next(b)
-	before := natsTraffic(b, addr)
+
+	nc, err := natsclient.Connect("nats://127.0.0.1:" + port)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer nc.Close()
+	var mu sync.Mutex
+	kinds := map[string]int{}
+	tap, err := nc.Subscribe(">", func(m *natsclient.Msg) {
+		mu.Lock()
+		kinds[trafficKind(m.Subject)]++
+		mu.Unlock()
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer tap.Unsubscribe()
+	if err := nc.Flush(); err != nil {
+		b.Fatal(err)
+	}
 	for i := 1; b.Loop(); i++ {
 		toggle(b, c, item, i)
 		s.next(b)
 	}
-	after := natsTraffic(b, addr)
-	n := float64(b.N)
-	b.ReportMetric(float64(after.Out-before.Out)/n, "msgs-sent/op")
-	b.ReportMetric(float64(after.In-before.In)/n, "msgs-received/op")
-	b.ReportMetric(float64(after.API-before.API-1)/n, "js-api/op") // less the reading itself
+	if err := nc.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	total := 0
+	for kind, n := range kinds {
+		total += n
+		b.ReportMetric(float64(n)/float64(b.N), kind+"/op")
+	}
+	b.ReportMetric(float64(total)/float64(b.N), "nats-msgs/op")
 }
 
-// traffic is the app's NATS counters at one moment.
-type traffic struct{ In, Out, API uint64 }
-
-func natsTraffic(b *testing.B, addr string) traffic {
-	b.Helper()
-	res, err := http.Get("http://" + addr + "/debug/vars")
-	if err != nil {
-		b.Fatal(err)
+// trafficKind names what a message on subject is.
+func trafficKind(subject string) string {
+	for _, k := range []struct{ prefix, kind string }{
+		{"events.", "event"},
+		{"$KV.", "kv"},
+		{"$JS.API.DIRECT.GET.", "direct-get"},
+		{"$JS.API.STREAM.MSG.GET.", "leader-get"},
+		{"$JS.API.CONSUMER.MSG.NEXT.", "pull"},
+		{"$JS.API.", "js-api-other"},
+		{"$JS.ACK.", "ack"},
+		{"$JS.FC.", "flow-control"},
+		{"_INBOX.", "reply"},
+	} {
+		if strings.HasPrefix(subject, k.prefix) {
+			return k.kind
+		}
 	}
-	defer res.Body.Close()
-	var vars struct {
-		NATS struct{ InMsgs, OutMsgs uint64 }
-		JetStream struct {
-			Total uint64 `json:"total"`
-		} `json:"jetstream"`
-	}
-	if err := json.NewDecoder(res.Body).Decode(&vars); err != nil {
-		b.Fatal(err)
-	}
-	return traffic{In: vars.NATS.InMsgs, Out: vars.NATS.OutMsgs, API: vars.JetStream.Total}
+	return "other"
 }
