@@ -55,6 +55,8 @@ type Config struct {
 	HTTP HTTPLimits
 	// Quotas bound what visitors can make the app store (see quota.go).
 	Quotas Quotas
+	// Admission bounds the commands in flight (see admission.go).
+	Admission Admission
 	// PprofAddr, when set, serves net/http/pprof on its own listener
 	// (e.g. 127.0.0.1:6060): never on the app's port.
 	PprofAddr string
@@ -221,6 +223,7 @@ func Parse(getenv func(string) string) (Config, error) {
 
 	cfg.HTTP = parseHTTPLimits(get, fail)
 	cfg.Quotas = parseQuotas(get, fail)
+	cfg.Admission = parseAdmission(get, fail)
 
 	cfg.NATSAuth = NATSAuth{
 		CredsFile: get("NATS_CREDS", ""), NKeyFile: get("NATS_NKEY", ""), Token: get("NATS_TOKEN", ""),

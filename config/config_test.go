@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -25,7 +26,9 @@ func TestParseDefaults(t *testing.T) {
 		HTTP: HTTPLimits{MaxStreamsPerSession: DefaultMaxStreamsPerSession, IdleTimeout: DefaultIdleTimeout, BodyTimeout: DefaultBodyTimeout},
 		Quotas: Quotas{EventsMaxBytes: DefaultEventsMaxBytes, EventsWarnPercent: DefaultEventsWarnPercent,
 			SessionWriteRate: DefaultSessionWriteRate, SessionWriteBurst: DefaultSessionWriteBurst, SessionWriteBytes: DefaultSessionWriteBytes,
-			ClientWriteRate: DefaultClientWriteRate, ClientWriteBurst: DefaultClientWriteBurst, ClientWriteBytes: DefaultClientWriteBytes}}
+			ClientWriteRate: DefaultClientWriteRate, ClientWriteBurst: DefaultClientWriteBurst, ClientWriteBytes: DefaultClientWriteBytes},
+		Admission: Admission{MaxInFlight: DefaultCommandsInFlightPerCPU * runtime.GOMAXPROCS(0),
+			MaxQueued: DefaultCommandsQueuedPerInFlight * DefaultCommandsInFlightPerCPU * runtime.GOMAXPROCS(0), QueueTimeout: DefaultCommandQueueTimeout}}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("Parse(empty env) = %+v, want %+v", cfg, want)
 	}
