@@ -159,6 +159,10 @@ func run(ctx context.Context, logOutput io.Writer) error {
 		Session: command.Rates{CommandsPerMinute: cfg.Quotas.SessionWriteRate, Burst: cfg.Quotas.SessionWriteBurst, BytesPerMinute: cfg.Quotas.SessionWriteBytes},
 		Client:  command.Rates{CommandsPerMinute: cfg.Quotas.ClientWriteRate, Burst: cfg.Quotas.ClientWriteBurst, BytesPerMinute: cfg.Quotas.ClientWriteBytes},
 	}, logger)
+	// All sessions' commands together, in this process.
+	admission := command.NewAdmission(command.AdmissionOptions{
+		MaxInFlight: cfg.Admission.MaxInFlight, MaxQueued: cfg.Admission.MaxQueued, QueueTimeout: cfg.Admission.QueueTimeout,
+	}, logger)
 	ready := []health.Check{{Name: "nats", Check: nc.Ready}}
 	ready = append(ready, runners.checks...)
 	if healer != nil {
@@ -169,9 +173,9 @@ func run(ctx context.Context, logOutput io.Writer) error {
 		Logger: logger, Lifetime: lifetime, Ready: ready, Dev: cfg.Dev,
 		MaxStreams: budget.MaxStreams, MaxStreamsPerSession: budget.MaxStreamsPerSession, MaxStreamsPerClient: budget.MaxStreamsPerClient,
 		Clients:   clientip.New(cfg.TrustedProxies),
-		Todo:      todo.Deps{Logger: logger, Storage: storage, View: todoView, Sessions: sessions, Quota: quota},
-		Counter:   counter.Deps{Logger: logger, Storage: storage, View: counterView, Sessions: sessions, Quota: quota},
-		Sortable:  sortable.Deps{Logger: logger, Storage: storage, View: boardView, Sessions: sessions, Quota: quota},
+		Todo:      todo.Deps{Logger: logger, Storage: storage, View: todoView, Sessions: sessions, Admission: admission, Quota: quota},
+		Counter:   counter.Deps{Logger: logger, Storage: storage, View: counterView, Sessions: sessions, Admission: admission, Quota: quota},
+		Sortable:  sortable.Deps{Logger: logger, Storage: storage, View: boardView, Sessions: sessions, Admission: admission, Quota: quota},
 		Analytics: analytics.Deps{Logger: logger, Refresher: refresher, Sessions: sessions},
 	})
 	if err != nil {

@@ -20,6 +20,8 @@ type Deps struct {
 	// View reads the counters projection (see Projection).
 	View     *projection.View[View]
 	Sessions *session.Store
+	// Admission bounds the commands in flight in the process (nil: no bound).
+	Admission *command.Admission
 	// Quota limits how much each session writes (nil: no limit).
 	Quota *command.Quota
 }
@@ -44,7 +46,7 @@ func SetupRoutes(r chi.Router, deps Deps) error {
 	// Commands run only in the session the page started (the global
 	// counter's too: its events name the session).
 	r.Group(func(r chi.Router) {
-		r.Use(command.Guarded(deps.Sessions, deps.Quota, deps.Logger, errorID)...)
+		r.Use(command.Guarded(deps.Sessions, deps.Admission, deps.Quota, deps.Logger, errorID)...)
 		r.Post("/counter/{which}/increment", h.command(Increment{}))
 		r.Post("/counter/{which}/decrement", h.command(Decrement{}))
 	})

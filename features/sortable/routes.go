@@ -20,6 +20,8 @@ type Deps struct {
 	// View reads the boards projection (see Projection).
 	View     *projection.View[View]
 	Sessions *session.Store
+	// Admission bounds the commands in flight in the process (nil: no bound).
+	Admission *command.Admission
 	// Quota limits how much each session writes (nil: no limit).
 	Quota *command.Quota
 }
@@ -42,6 +44,6 @@ func SetupRoutes(r chi.Router, deps Deps) error {
 		r.Get("/sortable/updates", h.updates)
 	})
 	// The command runs only in the session the page started.
-	r.With(command.Guarded(deps.Sessions, deps.Quota, deps.Logger, errorID)...).Post("/sortable", h.reorder)
+	r.With(command.Guarded(deps.Sessions, deps.Admission, deps.Quota, deps.Logger, errorID)...).Post("/sortable", h.reorder)
 	return nil
 }

@@ -20,6 +20,8 @@ type Deps struct {
 	// View reads the todo_lists projection (see Projection).
 	View     *projection.View[ListView]
 	Sessions *session.Store
+	// Admission bounds the commands in flight in the process (nil: no bound).
+	Admission *command.Admission
 	// Quota limits how much each session writes (nil: no limit).
 	Quota *command.Quota
 }
@@ -42,7 +44,7 @@ func SetupRoutes(r chi.Router, deps Deps) error {
 	})
 	// Commands run only in the session the page started.
 	r.Group(func(r chi.Router) {
-		r.Use(command.Guarded(deps.Sessions, deps.Quota, deps.Logger, errorID)...)
+		r.Use(command.Guarded(deps.Sessions, deps.Admission, deps.Quota, deps.Logger, errorID)...)
 		r.Post("/todos", h.command(add))
 		r.Post("/todos/complete-all", h.command(constant(SetAllCompleted{Completed: true})))
 		r.Post("/todos/reopen-all", h.command(constant(SetAllCompleted{Completed: false})))

@@ -115,13 +115,16 @@ func validKey(key string) bool {
 }
 
 // Guarded is the chain every command route of a feature sits behind, in
-// order: Datastar requests only, a valid session (never a fresh one), and
-// the session's and client's write quota (quota may be nil: no limit).
-// Every refusal is answered as Fail answers, with the feature's alert
-// alertID, and nothing runs.
-func Guarded(sessions *session.Store, quota *Quota, logger *slog.Logger, alertID string) []func(http.Handler) http.Handler {
+// order: Datastar requests only, a place among the commands in flight
+// (before the session lookup, the first NATS read: admission may be nil,
+// no bound), a valid session (never a fresh one), and the session's and
+// client's write quota (quota may be nil: no limit). Every refusal is
+// answered as Fail answers, with the feature's alert alertID, and nothing
+// runs.
+func Guarded(sessions *session.Store, admission *Admission, quota *Quota, logger *slog.Logger, alertID string) []func(http.Handler) http.Handler {
 	return []func(http.Handler) http.Handler{
 		DatastarOnly,
+		admission.Admit(alertID),
 		sessions.Guard(refusal(logger, alertID)),
 		quota.Limit(alertID),
 	}
@@ -174,6 +177,10 @@ func Fail(w http.ResponseWriter, r *http.Request, logger *slog.Logger, alertID s
 			// Not transient: the cap must be raised. WatchCapacity logs it.
 			logger.Debug("command", "path", r.URL.Path, "err", err)
 			p = Problem{http.StatusInsufficientStorage, "The store is full, so nothing was saved. The site's operator has been warned."}
+		case errors.Is(err, ErrBusy):
+			// Overload, not a fault: the request log shows each one.
+			w.Header().Set("Retry-After", "1")
+			p = Problem{http.StatusServiceUnavailable, "The server is busy, so nothing was saved; please try again in a moment."}
 		case errors.Is(err, session.ErrUnavailable):
 			w.Header().Set("Retry-After", "1")
 			p = Problem{http.StatusServiceUnavailable, "Sessions are not answering, so nothing was saved; please try again in a moment."}
