@@ -29,8 +29,11 @@ type Case[S, C, E any] struct {
 // Run runs every case as a parallel subtest. Besides the expected outcome,
 // it checks that Decide is deterministic (the same history and command give
 // the same result twice), which catches a hidden clock or random source;
-// and that the state survives the JSON round trip of a snapshot (every
-// es.Handler snapshots its aggregates), which catches an unexported field.
+// that the state survives the JSON round trip of a snapshot (every
+// es.Handler snapshots its aggregates), which catches an unexported field;
+// and that Decide and Evolve leave the state they are given as it was (an
+// es.Handler remembers states and decides on them again), which catches a
+// slice or map changed in place.
 func Run[S, C, E any](t *testing.T, d es.Decider[S, C, E], cases []Case[S, C, E]) {
 	t.Helper()
 	for _, tc := range cases {
@@ -46,6 +49,9 @@ func Run[S, C, E any](t *testing.T, d es.Decider[S, C, E], cases []Case[S, C, E]
 			}
 			if msg := roundTrip(d.Fold(tc.Given...)); msg != "" {
 				t.Errorf("given %s\n%s", describe(tc.Given), msg)
+			}
+			if msg := untouched(d, tc.Given, tc.When, tc.Then); msg != "" {
+				t.Errorf("given %s\nwhen %#v\n%s", describe(tc.Given), tc.When, msg)
 			}
 		})
 	}
@@ -64,6 +70,39 @@ func roundTrip[S any](state S) string {
 	}
 	if !reflect.DeepEqual(state, back) {
 		return fmt.Sprintf("the state does not survive a snapshot (JSON round trip; unexported fields?):\n%#v\nbecame %#v", state, back)
+	}
+	return ""
+}
+
+// untouched describes how deciding and evolving changed the state they
+// were given (and the initial state, which every aggregate starts from),
+// or returns "" when they did not: after each given event, the state
+// before it, and after them the state the command is decided on and each
+// then event applied to, must read as it did before.
+func untouched[S, C, E any](d es.Decider[S, C, E], given []E, when C, then []E) string {
+	initial := fmt.Sprintf("%#v", d.Initial)
+	state := d.Fold()
+	for _, e := range given {
+		before := fmt.Sprintf("%#v", state)
+		next := d.Evolve(state, e)
+		if after := fmt.Sprintf("%#v", state); after != before {
+			return fmt.Sprintf("Evolve(%#v) changed the state it was given:\n%s\nbecame %s", e, before, after)
+		}
+		state = next
+	}
+	before := fmt.Sprintf("%#v", state)
+	d.Decide(state, when)
+	if after := fmt.Sprintf("%#v", state); after != before {
+		return fmt.Sprintf("Decide changed the state it was given:\n%s\nbecame %s", before, after)
+	}
+	for _, e := range then {
+		d.Evolve(state, e)
+		if after := fmt.Sprintf("%#v", state); after != before {
+			return fmt.Sprintf("Evolve(%#v) changed the state it was given:\n%s\nbecame %s", e, before, after)
+		}
+	}
+	if after := fmt.Sprintf("%#v", d.Initial); after != initial {
+		return fmt.Sprintf("the initial state changed:\n%s\nbecame %s", initial, after)
 	}
 	return ""
 }
