@@ -11,7 +11,10 @@ import (
 	"reflect"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
+
+	"ironstar/internal/lru"
 )
 
 // DefaultMaxAttempts bounds Handle's load → decide → append loop when
@@ -34,6 +37,9 @@ type Storage struct {
 	SnapshotEvery int
 	// Logger is Handler.Logger (nil: nothing is logged).
 	Logger *slog.Logger
+	// CacheSize is Handler.CacheSize: DefaultCacheSize if 0, no cache if
+	// negative.
+	CacheSize int
 }
 
 // NewHandler returns the Handler of one kind of aggregate, snapshotted in
@@ -43,8 +49,18 @@ func NewHandler[S, C, E any](st Storage, d Decider[S, C, E], schema int) *Handle
 	return &Handler[S, C, E]{
 		Store: st.Store, Registry: st.Registry, Decider: d,
 		Snapshots: st.Snapshots, SnapshotEvery: st.SnapshotEvery, SnapshotSchema: schema,
-		Logger: st.Logger,
+		Logger: st.Logger, CacheSize: cacheSize(st.CacheSize),
 	}
+}
+
+func cacheSize(n int) int {
+	switch {
+	case n == 0:
+		return DefaultCacheSize
+	case n < 0:
+		return 0
+	}
+	return n
 }
 
 // Handler runs commands for one kind of aggregate. Commands on one
@@ -75,8 +91,83 @@ type Handler[S, C, E any] struct {
 	// it, so nothing else would tell), and a stored event that does not
 	// decode (error, with its aggregate and sequence). Nil: nothing.
 	Logger *slog.Logger
+	// CacheSize is how many aggregates this Handler remembers as their
+	// last command here left them (state, version, latest command IDs: what
+	// a snapshot holds), the least recently used forgotten first, so that a
+	// command on one of them reads nothing from the stores (see Handle).
+	// 0 (as in a Handler literal): none; NewHandler sets one. The state is
+	// shared between commands: Evolve must return a new state rather than
+	// change the one it is given (slices and maps included).
+	CacheSize int
 
-	locks streamLocks
+	locks     streamLocks
+	cacheOnce sync.Once
+	cache     *lru.Cache[StreamID, *folded[S]]
+}
+
+// DefaultCacheSize is Storage.CacheSize's default. An aggregate costs its
+// state and its latest command IDs (RecentCommands of them, up to
+// RecentCommands+SnapshotEvery as loaded): a few KB for a long one.
+const DefaultCacheSize = 10_000
+
+// folded is an aggregate as a command finds it: its state, its version,
+// its latest command IDs, and how many events were stored on it since its
+// last snapshot. Commands on one aggregate run one at a time, so only the
+// command holding its lock reads or changes its entry.
+type folded[S any] struct {
+	state         S
+	version       uint64
+	recent        recentCommands
+	sinceSnapshot int
+}
+
+// recentCommands are the IDs of an aggregate's latest commands, as many as
+// were loaded (its snapshot's and those stored since) or RecentCommands if
+// fewer: a ring, in which a new ID replaces the oldest without allocating.
+type recentCommands struct {
+	ids   []string
+	start int // the oldest, once the ring is full
+}
+
+func (r *recentCommands) contains(id string) bool { return slices.Contains(r.ids, id) }
+
+func (r *recentCommands) add(id string) {
+	if len(r.ids) < RecentCommands {
+		r.ids = append(r.ids, id)
+		return
+	}
+	r.ids[r.start] = id
+	r.start = (r.start + 1) % len(r.ids)
+}
+
+// list returns the newest RecentCommands IDs, oldest first: what a
+// snapshot remembers.
+func (r *recentCommands) list() []string {
+	out := make([]string, 0, len(r.ids))
+	out = append(append(out, r.ids[r.start:]...), r.ids[:r.start]...)
+	return out[max(0, len(out)-RecentCommands):]
+}
+
+// remembered returns the aggregate as this Handler last left it, if it
+// still remembers it.
+func (h *Handler[S, C, E]) remembered(stream StreamID) (*folded[S], bool) {
+	if h.CacheSize <= 0 {
+		return nil, false
+	}
+	h.cacheOnce.Do(func() { h.cache = lru.New[StreamID, *folded[S]](h.CacheSize) })
+	return h.cache.Get(stream)
+}
+
+func (h *Handler[S, C, E]) remember(stream StreamID, agg *folded[S]) {
+	if h.cache != nil {
+		h.cache.Put(stream, agg)
+	}
+}
+
+func (h *Handler[S, C, E]) forget(stream StreamID) {
+	if h.cache != nil {
+		h.cache.Remove(stream)
+	}
 }
 
 // DefaultSnapshotEvery is Handler.SnapshotEvery's default.
@@ -105,20 +196,29 @@ type Result[S any] struct {
 	Version uint64
 	// Events are the envelopes appended (none for a duplicate or a no-op).
 	Events []Envelope
-	// State is the aggregate's state after the command.
+	// State is the aggregate's state after the command. The Handler may
+	// remember it for the next command: read it, never change it.
 	State S
 	// Duplicate is true when meta.CommandID was already stored: nothing was
 	// appended again.
 	Duplicate bool
 }
 
-// Handle loads the aggregate, folds it, decides on cmd and appends the
-// resulting events with the loaded version as the expected one. On
-// ErrConcurrency it starts over, up to MaxAttempts times. A command whose
-// meta.CommandID is already among the aggregate's events is acknowledged
-// without storing anything, so a retried or double-clicked command is
-// harmless. The errors are Decide's own (business rules), ErrConcurrency
-// after the last attempt, or a storage failure.
+// Handle decides on cmd and appends the resulting events with the
+// aggregate's version as the expected one. On ErrConcurrency it starts
+// over, loading the aggregate again, up to MaxAttempts times. A command
+// whose meta.CommandID is already among the aggregate's events is
+// acknowledged without storing anything, so a retried or double-clicked
+// command is harmless. The errors are Decide's own (business rules),
+// ErrConcurrency after the last attempt, or a storage failure.
+//
+// An aggregate this Handler used recently is decided on as it remembers it
+// (see CacheSize), reading nothing: the append's expected version proves
+// that state current, or fails with ErrConcurrency (another process wrote),
+// and the command is then decided again on the aggregate as loaded, at
+// once and without spending an attempt. A refusal or a no-op on the
+// remembered state proves nothing, so it is decided again on the loaded
+// state too: only an append, or a duplicate, is answered from memory.
 func (h *Handler[S, C, E]) Handle(ctx context.Context, stream StreamID, cmd C, meta Metadata) (Result[S], error) {
 	if meta.CommandID == "" {
 		return Result[S]{}, ErrMissingCommandID
@@ -135,15 +235,44 @@ func (h *Handler[S, C, E]) Handle(ctx context.Context, stream StreamID, cmd C, m
 	if attempts <= 0 {
 		attempts = DefaultMaxAttempts
 	}
-	for attempt := 1; ; attempt++ {
+	agg, cached := h.remembered(stream)
+	for attempt := 1; ; {
 		// The last attempt folds the whole history: a snapshot ahead of
 		// the aggregate (its events restored from an older backup, say)
 		// would otherwise make every append conflict, for ever. The full
 		// load then replaces it.
-		res, err := h.attempt(ctx, stream, cmd, meta, attempt == 1 || attempt < attempts)
-		if !errors.Is(err, ErrConcurrency) || attempt == attempts {
+		full := attempt > 1 && attempt == attempts
+		if !cached {
+			if agg, err = h.load(ctx, stream, !full); err != nil {
+				return Result[S]{}, err
+			}
+			h.remember(stream, agg)
+		}
+		if agg.recent.contains(meta.CommandID) {
+			// From memory, the version and state are the ones this
+			// process last saw; the command is stored either way.
+			return Result[S]{Version: agg.version, State: agg.state, Duplicate: true}, nil
+		}
+		events, err := h.Decider.Decide(agg.state, cmd)
+		if cached && (err != nil || len(events) == 0) {
+			cached = false
+			continue
+		}
+		if err != nil || len(events) == 0 {
+			return Result[S]{Version: agg.version, State: agg.state}, err
+		}
+		res, err := h.append(ctx, stream, meta, agg, events, full)
+		if !errors.Is(err, ErrConcurrency) {
 			return res, err
 		}
+		if cached { // what this process remembered was stale: reload at once
+			cached = false
+			continue
+		}
+		if attempt == attempts {
+			return res, err
+		}
+		attempt++
 		// Writers in several processes racing on one aggregate would keep
 		// colliding if they all retried at once (and a replica that has not
 		// caught up yet may serve the reload): back off exponentially, with
@@ -158,7 +287,9 @@ func (h *Handler[S, C, E]) Handle(ctx context.Context, stream StreamID, cmd C, m
 	}
 }
 
-func (h *Handler[S, C, E]) attempt(ctx context.Context, stream StreamID, cmd C, meta Metadata, useSnapshot bool) (Result[S], error) {
+// load reads the aggregate from the stores and folds it: from its snapshot
+// if useSnapshot and it has a usable one, otherwise from its first event.
+func (h *Handler[S, C, E]) load(ctx context.Context, stream StreamID, useSnapshot bool) (*folded[S], error) {
 	state, after, recent := h.Decider.Initial, uint64(0), []string(nil)
 	if useSnapshot {
 		state, after, recent = h.snapshot(ctx, stream)
@@ -168,7 +299,7 @@ func (h *Handler[S, C, E]) attempt(ctx context.Context, stream StreamID, cmd C, 
 		if errors.Is(err, ErrUndecodable) { // a message the store itself cannot read
 			h.logger().Error("es: an event of the aggregate does not decode: no command on it can run", "aggregate", stream.String(), "err", err)
 		}
-		return Result[S]{}, fmt.Errorf("load %s: %w", stream, err)
+		return nil, fmt.Errorf("load %s: %w", stream, err)
 	}
 	for _, env := range stored {
 		e, err := DecodeAs[E](h.Registry, env)
@@ -177,24 +308,22 @@ func (h *Handler[S, C, E]) attempt(ctx context.Context, stream StreamID, cmd C, 
 			// undo what it recorded.
 			h.logger().Error("es: an event of the aggregate does not decode: no command on it can run",
 				"aggregate", stream.String(), "seq", env.Sequence, "type", env.Type, "version", env.Version, "err", err)
-			return Result[S]{}, fmt.Errorf("%w: %s at sequence %d: %w", ErrUndecodable, stream, env.Sequence, err)
+			return nil, fmt.Errorf("%w: %s at sequence %d: %w", ErrUndecodable, stream, env.Sequence, err)
 		}
 		state = h.Decider.Evolve(state, e)
 		if n := len(recent); n == 0 || recent[n-1] != env.Meta.CommandID { // a command's events are adjacent
 			recent = append(recent, env.Meta.CommandID)
 		}
 	}
-	if slices.Contains(recent, meta.CommandID) {
-		return Result[S]{Version: version, State: state, Duplicate: true}, nil
-	}
-	loaded, decidedOn := version, state
-	events, err := h.Decider.Decide(state, cmd)
-	if err != nil {
-		return Result[S]{Version: version, State: state}, err
-	}
-	if len(events) == 0 {
-		return Result[S]{Version: version, State: state}, nil
-	}
+	return &folded[S]{state: state, version: version, recent: recentCommands{ids: recent}, sinceSnapshot: len(stored)}, nil
+}
+
+// append stores the events decided on agg, expecting its version. The
+// aggregate is then remembered as it is after them, or forgotten if the
+// append failed. full says agg was folded from the first event: its
+// snapshot is replaced, whatever it was.
+func (h *Handler[S, C, E]) append(ctx context.Context, stream StreamID, meta Metadata, agg *folded[S], events []E, full bool) (Result[S], error) {
+	state := agg.state
 	envs := make([]Envelope, len(events))
 	for i, e := range events {
 		name, v, data, err := h.Registry.Encode(e)
@@ -216,21 +345,26 @@ func (h *Handler[S, C, E]) attempt(ctx context.Context, stream StreamID, cmd C, 
 		}
 		state = h.Decider.Evolve(state, e)
 	}
-	version, err = h.Store.Append(ctx, stream, version, envs)
+	version, err := h.Store.Append(ctx, stream, agg.version, envs)
 	if err != nil {
+		h.forget(stream)
 		return Result[S]{}, fmt.Errorf("append %s: %w", stream, err)
 	}
-	if version <= loaded {
+	if version <= agg.version {
 		// The store acknowledged the events at their old place: this
 		// command was stored before, longer ago than the snapshot
 		// remembers. Nothing changed, and no snapshot may be saved with
 		// the events folded in twice.
-		return Result[S]{Version: loaded, State: decidedOn, Duplicate: true}, nil
+		return Result[S]{Version: agg.version, State: agg.state, Duplicate: true}, nil
 	}
-	// A full load that passed a snapshot by replaces it, whatever it was.
-	if h.Snapshots != nil && (!useSnapshot || len(stored)+len(envs) >= cmp.Or(h.SnapshotEvery, DefaultSnapshotEvery)) {
-		h.saveSnapshot(ctx, stream, state, version, append(recent, meta.CommandID))
+	agg.recent.add(meta.CommandID)
+	next := &folded[S]{state: state, version: version, recent: agg.recent, sinceSnapshot: agg.sinceSnapshot + len(envs)}
+	if h.Snapshots != nil && (full || next.sinceSnapshot >= cmp.Or(h.SnapshotEvery, DefaultSnapshotEvery)) {
+		if h.saveSnapshot(ctx, stream, state, version, next.recent.list()) {
+			next.sinceSnapshot = 0
+		}
 	}
+	h.remember(stream, next)
 	return Result[S]{Version: version, Events: envs, State: state}, nil
 }
 
@@ -258,18 +392,17 @@ func (h *Handler[S, C, E]) snapshot(ctx context.Context, stream StreamID) (S, ui
 }
 
 // saveSnapshot stores state at version, best effort: it runs after the
-// command succeeded, and a lost snapshot costs only a longer load.
-func (h *Handler[S, C, E]) saveSnapshot(ctx context.Context, stream StreamID, state S, version uint64, commands []string) {
+// command succeeded, and a lost snapshot costs only a longer load (and is
+// tried again on the next command). It reports whether it was saved.
+func (h *Handler[S, C, E]) saveSnapshot(ctx context.Context, stream StreamID, state S, version uint64, commands []string) bool {
 	data, err := json.Marshal(state)
 	if err == nil {
-		if len(commands) > RecentCommands {
-			commands = commands[len(commands)-RecentCommands:]
-		}
 		err = h.Snapshots.SaveSnapshot(ctx, stream, Snapshot{Version: version, Schema: h.SnapshotSchema, State: data, Commands: commands})
 	}
 	if err != nil && ctx.Err() == nil {
 		h.logger().Warn("es: snapshot save failed; the next command loads more events", "aggregate", stream.String(), "version", version, "err", err)
 	}
+	return err == nil
 }
 
 // logger is Logger, or one that discards.

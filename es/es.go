@@ -8,7 +8,9 @@
 //	→ append the new events, expecting the version that was loaded
 //
 // A concurrent writer makes the append fail with ErrConcurrency; Handle then
-// reloads and decides again, a bounded number of times.
+// reloads and decides again, a bounded number of times. A Handler remembers
+// the aggregates it used recently and skips the load for them: the append's
+// expected version is what proves the remembered state current.
 package es
 
 import (

@@ -47,7 +47,7 @@ func deposits(t *testing.T, h *es.Handler[account, command, event], n int) {
 func TestNewHandlerSnapshotsWithoutOptingIn(t *testing.T) {
 	t.Parallel()
 	store := &countingStore{Store: memstore.New()}
-	h, _, snaps := snapshotted(t, store, 0, 149) // 150 events: a snapshot at the 100th (DefaultSnapshotEvery)
+	_, st, snaps := snapshotted(t, store, 0, 149) // 150 events: a snapshot at the 100th (DefaultSnapshotEvery)
 	snap, ok, _ := snaps.LoadSnapshot(t.Context(), acct)
 	if !ok || snap.Version != es.DefaultSnapshotEvery || snap.Schema != 1 {
 		t.Fatalf("snapshot = %+v, %v; want one at version %d, schema 1", snap, ok, es.DefaultSnapshotEvery)
@@ -55,7 +55,9 @@ func TestNewHandlerSnapshotsWithoutOptingIn(t *testing.T) {
 	if len(snap.Commands) != es.RecentCommands || snap.Commands[0] != "open" || snap.Commands[99] != "d98" {
 		t.Errorf("snapshot remembers %d commands %v…%v; want the 100 up to d98", len(snap.Commands), snap.Commands[:1], snap.Commands[len(snap.Commands)-1:])
 	}
-	res, err := h.Handle(t.Context(), acct, deposit{Amount: 1}, meta("next"))
+	// Another process (the handler that wrote them remembers the aggregate
+	// and reads nothing).
+	res, err := es.NewHandler(st, decider(), 1).Handle(t.Context(), acct, deposit{Amount: 1}, meta("next"))
 	if err != nil || res.State.Balance != 150 || res.Version != 151 {
 		t.Fatalf("next = %+v, %v; want balance 150 at version 151", res, err)
 	}
@@ -106,10 +108,11 @@ func TestADuplicateCommandIsRecognisedAcrossSnapshots(t *testing.T) {
 
 func TestASnapshotAheadOfTheEventsIsReplaced(t *testing.T) {
 	t.Parallel()
-	h, _, snaps := snapshotted(t, memstore.New(), 10, 3)
+	_, st, snaps := snapshotted(t, memstore.New(), 10, 3)
 	// As if the events had been restored from a backup older than the
-	// snapshot bucket.
+	// snapshot bucket, and the app started again.
 	snaps.SaveSnapshot(t.Context(), acct, es.Snapshot{Version: 1000, Schema: 1, State: []byte(`{"Open":true,"Balance":999}`)})
+	h := es.NewHandler(st, decider(), 1)
 	h.MaxAttempts = 3
 	res, err := h.Handle(t.Context(), acct, deposit{Amount: 1}, meta("after-restore"))
 	if err != nil || res.State.Balance != 4 || res.Version != 5 {
@@ -202,10 +205,11 @@ func TestASnapshotThatFailsIsLoggedAndTheCommandsGoOn(t *testing.T) {
 			t.Parallel()
 			snaps := &failingSnapshots{Snapshots: memstore.NewSnapshots()}
 			st, logs := loggedStorage(snaps, 5)
-			h := es.NewHandler(st, decider(), 1)
-			deposits(t, h, 4) // a snapshot at 5
+			deposits(t, es.NewHandler(st, decider(), 1), 4) // a snapshot at 5
 			tc.spoil(snaps)
-			// Five more: a full interval, so a snapshot is due again.
+			// Five more, by another process (which reads the snapshot): a
+			// full interval, so a snapshot is due again.
+			h := es.NewHandler(st, decider(), 1)
 			for i := range 5 {
 				res, err := h.Handle(t.Context(), acct, deposit{Amount: 1}, meta(fmt.Sprint("more", i)))
 				if want := 5 + i; err != nil || res.State.Balance != want || res.Version != uint64(want+1) {

@@ -48,9 +48,10 @@ func (s *Store) Append(ctx context.Context, stream es.StreamID, expected uint64,
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	// Like JetStream's duplicate window: a batch already stored is
-	// acknowledged with its old position instead of stored again.
+	// acknowledged with its old position instead of stored again, unless
+	// it was stored after the expected version, which is then outdated.
 	if len(events) > 0 {
-		if seq, dup := s.ids[events[0].ID]; dup {
+		if seq, dup := s.ids[events[0].ID]; dup && seq <= expected {
 			return seq + uint64(len(events)) - 1, nil
 		}
 	}

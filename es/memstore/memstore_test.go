@@ -18,3 +18,7 @@ func TestSnapshotContract(t *testing.T) {
 func TestHandlerContract(t *testing.T) {
 	storetest.RunHandler(t, memstore.New(), memstore.NewSnapshots())
 }
+
+func TestCacheContract(t *testing.T) {
+	storetest.RunCache(t, memstore.New(), memstore.NewSnapshots())
+}

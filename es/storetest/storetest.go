@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -28,7 +29,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("an outdated expected version is a conflict and stores nothing", func(t *testing.T) { conflict(t, newStore(t)) })
 	t.Run("a multi-event append is all or nothing", func(t *testing.T) { atomicBatch(t, newStore(t)) })
 	t.Run("50 concurrent writers lose no write", func(t *testing.T) { concurrentWriters(t, newStore(t)) })
-	t.Run("an event ID already stored is stored once", func(t *testing.T) { duplicate(t, newStore(t)) })
+	t.Run("an event ID already stored is stored once, a conflict past the expected version", func(t *testing.T) { duplicate(t, newStore(t)) })
 	t.Run("read after a sequence, in order across aggregates", func(t *testing.T) { readAfter(t, newStore(t)) })
 	t.Run("load after a version returns only the events since", func(t *testing.T) { loadAfter(t, newStore(t)) })
 	t.Run("invalid stream ids are refused", func(t *testing.T) { invalidIDs(t, newStore(t)) })
@@ -230,13 +231,15 @@ func duplicate(t *testing.T, s Store) {
 		t.Fatal(err)
 	}
 	// The same event again, as a retry after a lost acknowledgement would
-	// send it: with the version it was first sent with.
-	v2, err := s.Append(ctx, stream, 0, []es.Envelope{e})
-	if err != nil && !errors.Is(err, es.ErrConcurrency) {
-		t.Fatalf("second Append of the same event: %v", err)
+	// send it: with the version it was first sent with, which it outdated.
+	// A conflict, never an acknowledgement past the expected version, which
+	// the command helper would take for its own new append.
+	if v, err := s.Append(ctx, stream, 0, []es.Envelope{e}); !errors.Is(err, es.ErrConcurrency) {
+		t.Errorf("the same event with the version before it = %d, %v; want ErrConcurrency", v, err)
 	}
-	if err == nil && v2 != v1 {
-		t.Errorf("second Append acknowledged at %d, want the first position %d", v2, v1)
+	// With the version it made: acknowledged at its first position.
+	if v, err := s.Append(ctx, stream, v1, []es.Envelope{e}); err != nil || v != v1 {
+		t.Errorf("the same event with the current version = %d, %v; want its first position %d", v, err, v1)
 	}
 	if events, _, _ := s.Load(ctx, stream, 0); len(events) != 1 {
 		t.Errorf("stored %d copies, want 1", len(events))
@@ -443,4 +446,183 @@ func RunHandler(t *testing.T, s Store, snaps es.SnapshotStore) {
 	if err != nil || len(since) != 6 || since[0].Meta.CommandID != "c149" {
 		t.Errorf("Load after the snapshot = %d events, %v; want the 6 since, from c149", len(since), err)
 	}
+}
+
+// counted is a Store that counts the loads and the conflicts it answers,
+// and a SnapshotStore that records the states it saved: what a test of
+// the Handler's cache looks at. Everything goes through to the real ones.
+type counted struct {
+	Store
+	es.SnapshotStore
+	mu                          sync.Mutex
+	loads, snapLoads, conflicts int
+	saved                       []string
+}
+
+func (c *counted) Load(ctx context.Context, stream es.StreamID, after uint64) ([]es.Envelope, uint64, error) {
+	c.mu.Lock()
+	c.loads++
+	c.mu.Unlock()
+	return c.Store.Load(ctx, stream, after)
+}
+
+func (c *counted) Append(ctx context.Context, stream es.StreamID, expected uint64, events []es.Envelope) (uint64, error) {
+	v, err := c.Store.Append(ctx, stream, expected, events)
+	if errors.Is(err, es.ErrConcurrency) {
+		c.mu.Lock()
+		c.conflicts++
+		c.mu.Unlock()
+	}
+	return v, err
+}
+
+func (c *counted) LoadSnapshot(ctx context.Context, stream es.StreamID) (es.Snapshot, bool, error) {
+	c.mu.Lock()
+	c.snapLoads++
+	c.mu.Unlock()
+	return c.SnapshotStore.LoadSnapshot(ctx, stream)
+}
+
+func (c *counted) SaveSnapshot(ctx context.Context, stream es.StreamID, snap es.Snapshot) error {
+	c.mu.Lock()
+	c.saved = append(c.saved, string(snap.State))
+	c.mu.Unlock()
+	return c.SnapshotStore.SaveSnapshot(ctx, stream, snap)
+}
+
+// reads is how many loads and snapshot loads were made, and conflicts answered.
+func (c *counted) reads() (loads, snapLoads, conflicts int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.loads, c.snapLoads, c.conflicts
+}
+
+// atLeast ticks Ticks times if the counter is at AtLeast or more, and is
+// refused otherwise.
+type atLeast struct{ Ticks, AtLeast int }
+
+var errTooFew = errors.New("too few ticks")
+
+// RunCache checks the Handler's cache of aggregates on a store and a
+// snapshot store: a command on an aggregate the Handler remembers reads
+// nothing; one written meanwhile by another process (another Handler) is
+// a conflict, reloaded, and the command still succeeds on the right
+// state; a refusal on the remembered state is decided again on the loaded
+// one; a retried command is still recognised, from memory; the least
+// recently used aggregate is forgotten when the cache is full; and
+// snapshots are saved at the same events as without a cache.
+func RunCache(t *testing.T, s Store, snaps es.SnapshotStore) {
+	ctx := t.Context()
+	reg := es.NewRegistry()
+	es.Register[tick](reg, "tick.ticked", 1)
+	counter := es.Decider[int, atLeast, tick]{
+		Decide: func(n int, c atLeast) ([]tick, error) {
+			if n < c.AtLeast {
+				return nil, errTooFew
+			}
+			var out []tick
+			for i := range c.Ticks {
+				out = append(out, tick{N: n + i + 1})
+			}
+			return out, nil
+		},
+		Evolve: func(n int, e tick) int { return e.N },
+	}
+	c := &counted{Store: s, SnapshotStore: snaps}
+	st := es.Storage{Store: c, Snapshots: c, Registry: reg, SnapshotEvery: 10}
+	one := func(h *es.Handler[int, atLeast, tick], stream es.StreamID, id string, cmd atLeast) es.Result[int] {
+		t.Helper()
+		res, err := h.Handle(ctx, stream, cmd, es.Metadata{CommandID: id})
+		if err != nil {
+			t.Fatalf("command %s on %s: %v", id, stream, err)
+		}
+		return res
+	}
+
+	t.Run("a remembered aggregate is decided on without a read, and a conflict reloads it", func(t *testing.T) {
+		stream := es.StreamID{Aggregate: "cache", ID: "warm"}
+		h := es.NewHandler(st, counter, 1)
+		one(h, stream, "w0", atLeast{Ticks: 1})
+		loads, snapLoads, _ := c.reads()
+		for i := range 5 {
+			one(h, stream, fmt.Sprintf("w%d", i+1), atLeast{Ticks: 1})
+		}
+		if l, sl, _ := c.reads(); l != loads || sl != snapLoads {
+			t.Errorf("5 commands on a remembered aggregate made %d loads and %d snapshot loads; want none", l-loads, sl-snapLoads)
+		}
+		if res := one(h, stream, "w3", atLeast{Ticks: 1}); !res.Duplicate || res.State != 6 {
+			t.Errorf("w3 again = %+v; want a duplicate, state 6, recognised from memory", res)
+		}
+
+		// Another process writes three ticks: this one's memory is stale.
+		one(es.NewHandler(st, counter, 1), stream, "other", atLeast{Ticks: 3})
+		loads, _, conflicts := c.reads()
+		res := one(h, stream, "w6", atLeast{Ticks: 1})
+		l, _, cf := c.reads()
+		if res.State != 10 || res.Duplicate || cf != conflicts+1 || l != loads+1 {
+			t.Errorf("w6 after another process wrote = state %d (duplicate %v) after %d conflicts and %d loads; want state 10 after 1 conflict and 1 load",
+				res.State, res.Duplicate, cf-conflicts, l-loads)
+		}
+		// The other process's command, retried here, is one (the reload saw it).
+		if res := one(h, stream, "other", atLeast{Ticks: 3}); !res.Duplicate || res.State != 10 {
+			t.Errorf("the other process's command retried here = %+v; want a duplicate at state 10", res)
+		}
+	})
+
+	t.Run("a refusal on the remembered state is decided again on the loaded one", func(t *testing.T) {
+		stream := es.StreamID{Aggregate: "cache", ID: "refusal"}
+		h := es.NewHandler(st, counter, 1)
+		one(h, stream, "r0", atLeast{Ticks: 5})
+		one(es.NewHandler(st, counter, 1), stream, "r1", atLeast{Ticks: 3}) // now 8; h remembers 5
+		if res := one(h, stream, "r2", atLeast{Ticks: 1, AtLeast: 8}); res.State != 9 {
+			t.Errorf("a command allowed at 8, on a handler remembering 5 = state %d; want 9", res.State)
+		}
+		if _, err := h.Handle(ctx, stream, atLeast{Ticks: 1, AtLeast: 100}, es.Metadata{CommandID: "r3"}); !errors.Is(err, errTooFew) {
+			t.Errorf("a command refused on the loaded state too = %v; want errTooFew", err)
+		}
+	})
+
+	t.Run("the least recently used aggregate is forgotten first", func(t *testing.T) {
+		small := st
+		small.CacheSize = 2
+		h := es.NewHandler(small, counter, 1)
+		a, b, d := es.StreamID{Aggregate: "cache", ID: "lru-a"}, es.StreamID{Aggregate: "cache", ID: "lru-b"}, es.StreamID{Aggregate: "cache", ID: "lru-c"}
+		for _, stream := range []es.StreamID{a, b, d} { // a is forgotten
+			one(h, stream, "first", atLeast{Ticks: 1})
+		}
+		loads, _, _ := c.reads()
+		one(h, d, "second", atLeast{Ticks: 1})
+		if l, _, _ := c.reads(); l != loads {
+			t.Errorf("a command on the most recent aggregate made %d loads; want none", l-loads)
+		}
+		if res := one(h, a, "second", atLeast{Ticks: 1}); res.State != 2 {
+			t.Errorf("a, forgotten and reloaded = state %d; want 2", res.State)
+		}
+		if l, _, _ := c.reads(); l != loads+1 {
+			t.Errorf("a command on the forgotten aggregate made %d loads; want 1", l-loads)
+		}
+	})
+
+	t.Run("snapshots are saved at the same events as without a cache", func(t *testing.T) {
+		run := func(cacheSize int, id string) []string {
+			sized := st
+			sized.CacheSize = cacheSize
+			h := es.NewHandler(sized, counter, 1)
+			stream := es.StreamID{Aggregate: "cache", ID: id}
+			c.mu.Lock()
+			c.saved = nil
+			c.mu.Unlock()
+			for i := range 35 {
+				ticks := 1 + i%3 // commands of one to three events
+				one(h, stream, fmt.Sprintf("%s-%d", id, i), atLeast{Ticks: ticks})
+			}
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			return slices.Clone(c.saved)
+		}
+		cached, uncached := run(0, "snap-cached"), run(-1, "snap-uncached")
+		if len(cached) < 5 || !slices.Equal(cached, uncached) {
+			t.Errorf("snapshots saved at states %v with a cache, %v without; want the same, every 10 events", cached, uncached)
+		}
+	})
 }

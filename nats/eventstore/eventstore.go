@@ -196,6 +196,12 @@ func (s *Store) publishOne(ctx context.Context, stream es.StreamID, expected uin
 		return 0, translate("publish", err, stream, expected)
 	}
 	// A duplicate is acknowledged with the sequence it was first stored at.
+	// One stored after the expected version (a cluster's leader checks
+	// duplicates before the expected sequence) means the caller's version
+	// is outdated: a conflict, as from a single server.
+	if ack.Duplicate && ack.Sequence > expected {
+		return 0, fmt.Errorf("%w: %s expected at %d: event %s already stored at %d", es.ErrConcurrency, stream, expected, e.ID, ack.Sequence)
+	}
 	return ack.Sequence, nil
 }
 

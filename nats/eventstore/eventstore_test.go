@@ -178,3 +178,13 @@ func TestHandlerContract(t *testing.T) {
 	}
 	storetest.RunHandler(t, s, snaps)
 }
+
+// TestCacheContract runs the contract of the Handler's cache on JetStream.
+func TestCacheContract(t *testing.T) {
+	s, js := newStore(t)
+	snaps, err := eventstore.NewSnapshots(t.Context(), js, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	storetest.RunCache(t, s, snaps)
+}
