@@ -51,6 +51,9 @@ type Config struct {
 	// SnapshotEvery is how many events an aggregate may gain on top of its
 	// last snapshot before the command handler saves a new one.
 	SnapshotEvery int
+	// AggregateCache is how many aggregates each command handler remembers,
+	// so that a command on one of them reads nothing from NATS; 0: none.
+	AggregateCache int
 	// HTTP bounds what HTTP clients may hold open (see package httpserver).
 	HTTP HTTPLimits
 	// Quotas bound what visitors can make the app store (see quota.go).
@@ -113,6 +116,9 @@ const (
 	// DefaultSnapshotEvery keeps a command's load at most about a hundred
 	// events, whatever the aggregate's length.
 	DefaultSnapshotEvery = 100
+	// DefaultAggregateCache holds a busy instance's working set: a few KB
+	// each at most.
+	DefaultAggregateCache = 10_000
 )
 
 // FromEnv builds a Config from the process environment, with values from
@@ -205,6 +211,7 @@ func Parse(getenv func(string) string) (Config, error) {
 	} else {
 		fail("SNAPSHOT_EVERY", everyText, "must be a number of events from 1 to 100000")
 	}
+	cfg.AggregateCache = count(get, fail, "AGGREGATE_CACHE", DefaultAggregateCache, 0, "must be a number of aggregates, or 0 for none")
 
 	if natsPort := get("NATS_PORT", ""); natsPort != "" {
 		if p, ok := parsePort(natsPort); ok && p > 0 {

@@ -22,7 +22,7 @@ func TestParseDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Parse(empty env): %v", err)
 	}
-	want := Config{Host: DefaultHost, Port: DefaultPort, DataDir: DefaultDataDir, LogLevel: slog.LevelInfo, Replicas: 1, SessionTTL: DefaultSessionTTL, SnapshotEvery: DefaultSnapshotEvery, Dev: Dev,
+	want := Config{Host: DefaultHost, Port: DefaultPort, DataDir: DefaultDataDir, LogLevel: slog.LevelInfo, Replicas: 1, SessionTTL: DefaultSessionTTL, SnapshotEvery: DefaultSnapshotEvery, AggregateCache: DefaultAggregateCache, Dev: Dev,
 		HTTP: HTTPLimits{MaxStreamsPerSession: DefaultMaxStreamsPerSession, IdleTimeout: DefaultIdleTimeout, BodyTimeout: DefaultBodyTimeout},
 		Quotas: Quotas{EventsMaxBytes: DefaultEventsMaxBytes, EventsWarnPercent: DefaultEventsWarnPercent,
 			SessionWriteRate: DefaultSessionWriteRate, SessionWriteBurst: DefaultSessionWriteBurst, SessionWriteBytes: DefaultSessionWriteBytes,
@@ -76,6 +76,7 @@ func TestParseRejectsBadValuesNamingTheVariable(t *testing.T) {
 		{"a trusted prefix is out of range", map[string]string{"TRUSTED_PROXIES": "10.0.0.0/33"}, `TRUSTED_PROXIES="10.0.0.0/33"`},
 		{"snapshot interval is not a number", map[string]string{"SNAPSHOT_EVERY": "often"}, `SNAPSHOT_EVERY="often"`},
 		{"snapshot interval is zero", map[string]string{"SNAPSHOT_EVERY": "0"}, `SNAPSHOT_EVERY="0"`},
+		{"aggregate cache is negative", map[string]string{"AGGREGATE_CACHE": "-1"}, `AGGREGATE_CACHE="-1"`},
 		{"nats port is zero", map[string]string{"NATS_PORT": "0"}, `NATS_PORT="0"`},
 		{"nats url has no host", map[string]string{"NATS_URL": "localhost"}, `NATS_URL="localhost"`},
 		{"nats url has a web scheme", map[string]string{"NATS_URL": "http://a:4222"}, `unsupported scheme "http"`},

@@ -120,7 +120,10 @@ func run(ctx context.Context, logOutput io.Writer) error {
 	counter.Register(registry)
 	sortable.Register(registry)
 	// Every feature's command handlers store through this, snapshots included.
-	storage := es.Storage{Store: store, Snapshots: snapshots, Registry: registry, SnapshotEvery: cfg.SnapshotEvery, Logger: logger}
+	storage := es.Storage{Store: store, Snapshots: snapshots, Registry: registry, SnapshotEvery: cfg.SnapshotEvery, Logger: logger, CacheSize: cfg.AggregateCache}
+	if cfg.AggregateCache == 0 {
+		storage.CacheSize = -1 // none
+	}
 	// Each read model's runner; all stop together, before NATS closes.
 	runners := &readModels{options: projection.Options{Replicas: cfg.Replicas, Logger: logger}}
 	defer runners.stop()
