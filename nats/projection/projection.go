@@ -99,7 +99,10 @@ type Options struct {
 	// PinnedTTL is how long a silent runner keeps the pin. It must exceed
 	// AckWait (see the package comment).
 	PinnedTTL time.Duration
-	Logger    *slog.Logger
+	// ProgressEvery is how often a runner at least MaxBatch events behind
+	// logs its progress (5 s if 0); see CatchUp.
+	ProgressEvery time.Duration
+	Logger        *slog.Logger
 }
 
 func (o Options) withDefaults() Options {
@@ -117,6 +120,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.PinnedTTL <= o.AckWait {
 		o.PinnedTTL = 2 * o.AckWait
+	}
+	if o.ProgressEvery <= 0 {
+		o.ProgressEvery = 5 * time.Second
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -502,6 +508,9 @@ func runLoop[V any](ctx context.Context, a *applier[V], o Options, progress func
 			stream.UnpinConsumer(unpinCtx, a.gen.bucket, group)
 		}
 	}()
+	// The total is the position plus the events pending for this
+	// projection: the stream's last sequence when it reads every subject.
+	catchUp := NewCatchUp(logger, "projection", o.ProgressEvery, uint64(o.MaxBatch))
 	backoff := time.Duration(0)
 	for ctx.Err() == nil {
 		batch, err := fetchBatch(a.gen.consumer, o)
@@ -529,6 +538,7 @@ func runLoop[V any](ctx context.Context, a *applier[V], o Options, progress func
 		backoff = 0
 		if meta, err := last.Metadata(); err == nil {
 			progress(meta.Sequence.Stream)
+			catchUp.Observe(meta.Sequence.Stream, meta.Sequence.Stream+meta.NumPending)
 		}
 	}
 }
