@@ -24,6 +24,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"ironstar/clientip"
+	"ironstar/internal/lru"
 	"ironstar/nats"
 	"ironstar/nats/ensure"
 )
@@ -62,7 +63,13 @@ type Options struct {
 	Key []byte
 	// TrustedProxies are the peers whose X-Forwarded-Proto is believed.
 	TrustedProxies []netip.Prefix
+	// CacheSize is how many kept sessions the Store remembers (see keep):
+	// DefaultCacheSize if 0, none if negative.
+	CacheSize int
 }
+
+// DefaultCacheSize is Options.CacheSize's default: some 200 bytes each.
+const DefaultCacheSize = 100_000
 
 // Store finds, starts, keeps and renews sessions.
 type Store struct {
@@ -74,6 +81,16 @@ type Store struct {
 	clients   clientip.Resolver
 	now       func() time.Time
 	logger    *slog.Logger
+	// kept are the sessions known to be in the bucket, by ID (nil: none
+	// remembered).
+	kept *lru.Cache[string, keptSession]
+}
+
+// keptSession is a session this process saw in the bucket: its record's
+// public ID and when the record was last written.
+type keptSession struct {
+	publicID string
+	touched  time.Time
 }
 
 // NewStore opens (or creates) the sessions bucket and the signing key.
@@ -97,11 +114,18 @@ func NewStore(ctx context.Context, js jetstream.JetStream, opts Options, logger 
 	} else if len(key) < MinKeyLength {
 		return nil, fmt.Errorf("session: the key must be at least %d bytes", MinKeyLength)
 	}
-	return &Store{
+	st := &Store{
 		js: js, kv: kv, ttl: opts.TTL,
 		cookieKey: deriveKey(key, "cookie"), publicKey: deriveKey(key, "public-id"),
 		clients: clientip.New(opts.TrustedProxies), now: time.Now, logger: logger,
-	}, nil
+	}
+	switch {
+	case opts.CacheSize == 0:
+		st.kept = lru.New[string, keptSession](DefaultCacheSize)
+	case opts.CacheSize > 0:
+		st.kept = lru.New[string, keptSession](opts.CacheSize)
+	}
+	return st, nil
 }
 
 // renewEvery is how old a cookie or a record must be before a request
@@ -249,7 +273,21 @@ func (s *Store) legacy(ctx context.Context, w http.ResponseWriter, id, foundAs s
 
 // keep makes sure a session that sends a command is in the bucket, and
 // renews its record when due. A record found keeps its public ID.
+//
+// A session this process saw in the bucket (read, created or renewed) is
+// remembered with its record's last write, and its commands read nothing
+// until that write is renewEvery old: then the record is read, and
+// renewed, as without the memory. The bucket's TTL counts from the same
+// write, so a remembered record cannot have expired (it lives ten times
+// longer); nothing in the app deletes one. A record deleted behind the
+// app's back (by hand) is written again by the first command of the
+// session that finds it missing: one of an instance that does not
+// remember the session, or this one's once the renewal is due.
 func (s *Store) keep(ctx context.Context, sess Session, now time.Time) (Session, error) {
+	if k, ok := s.remembered(sess.ID); ok && now.Sub(k.touched) < s.renewEvery() {
+		sess.PublicID = k.publicID
+		return sess, nil
+	}
 	rec, _, err := s.lookup(ctx, sess.ID, now)
 	if err == nil {
 		sess.PublicID = rec.PublicID
@@ -260,10 +298,29 @@ func (s *Store) keep(ctx context.Context, sess Session, now time.Time) (Session,
 	}
 	data, _ := json.Marshal(record{PublicID: sess.PublicID, Created: now.UTC(), Touched: now.UTC()})
 	// A concurrent command may have stored it first: the same record.
-	if _, err := s.kv.Create(ctx, sess.ID, data); err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
+	_, err = s.kv.Create(ctx, sess.ID, data)
+	switch {
+	case err == nil:
+		s.remember(sess.ID, keptSession{publicID: sess.PublicID, touched: now})
+	case !errors.Is(err, jetstream.ErrKeyExists):
 		return Session{}, fmt.Errorf("session: store: %w", err)
 	}
 	return sess, nil
+}
+
+// remembered returns what this process knows of a kept session.
+func (s *Store) remembered(id string) (keptSession, bool) {
+	if s.kept == nil {
+		return keptSession{}, false
+	}
+	return s.kept.Get(id)
+}
+
+// remember notes that the session id is in the bucket, written at touched.
+func (s *Store) remember(id string, k keptSession) {
+	if s.kept != nil {
+		s.kept.Put(id, k)
+	}
 }
 
 // lookup returns the record of id, or jetstream.ErrKeyNotFound for a
@@ -273,7 +330,13 @@ func (s *Store) keep(ctx context.Context, sess Session, now time.Time) (Session,
 // request due tries again.
 func (s *Store) lookup(ctx context.Context, id string, now time.Time) (rec record, renewed bool, err error) {
 	rec, revision, err := s.get(ctx, id)
+	if errors.Is(err, jetstream.ErrKeyNotFound) && s.kept != nil {
+		s.kept.Remove(id)
+	}
 	if err != nil || now.Sub(rec.Touched) < s.renewEvery() {
+		if err == nil {
+			s.remember(id, keptSession{publicID: rec.PublicID, touched: rec.Touched})
+		}
 		return rec, false, err
 	}
 	rec.Touched = now.UTC()
@@ -281,9 +344,12 @@ func (s *Store) lookup(ctx context.Context, id string, now time.Time) (rec recor
 	// Update by revision: a concurrent renewal wins, a deleted session
 	// stays deleted.
 	if _, err := s.kv.Update(ctx, id, data, revision); err != nil {
+		// What is remembered stays the older write, due: the next
+		// command reads the record again, and renews it.
 		s.logger.Debug("session: renew", "err", err)
 		return rec, false, nil
 	}
+	s.remember(id, keptSession{publicID: rec.PublicID, touched: rec.Touched})
 	return rec, true, nil
 }
 

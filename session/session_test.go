@@ -601,3 +601,55 @@ func TestAnUnreachableBucketIsAnswered503WithRetryAfterByTheRefusal(t *testing.T
 		t.Error("a signed session's page did not get its session")
 	}
 }
+
+// A kept session's commands read nothing until its record is due for
+// renewal: a record deleted behind the app's back stays deleted until
+// then (a read would have written it again), and the first command after
+// writes it again, with the same public ID. Another instance, which does
+// not remember the session, writes it again at once.
+func TestAKeptSessionsCommandsReadNothingUntilItsRenewalIsDue(t *testing.T) {
+	t.Parallel()
+	const ttl = time.Hour // renewal after 6 minutes
+	s, clk := newStore(t, ttl)
+	h := newApp(s)
+	page := get(t, h)
+	post(t, h, page.cookie) // kept
+	id := idOf(page.cookie)
+	if err := s.kv.Delete(t.Context(), id); err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		clk.advance(time.Minute)
+		if a := post(t, h, page.cookie); a.code != http.StatusOK || a.list() != page.list() {
+			t.Fatalf("command = %d %q; want 200 in %q", a.code, a.list(), page.list())
+		}
+	}
+	if rec, ok := stored(t, s, id); ok {
+		t.Fatalf("after 5 minutes of commands the deleted record is back (%+v): a command read the bucket", rec)
+	}
+	clk.advance(time.Minute) // the record is due for renewal
+	if a := post(t, h, page.cookie); a.code != http.StatusOK || a.list() != page.list() {
+		t.Fatalf("command once due = %d %q; want 200 in %q", a.code, a.list(), page.list())
+	}
+	rec, ok := stored(t, s, id)
+	if !ok || rec.PublicID != page.list() || !rec.Touched.Equal(clk.now()) {
+		t.Fatalf("once due, the bucket holds %+v (found %v); want the session written again now, public id %q", rec, ok, page.list())
+	}
+
+	// Another instance (the same key, shared in the bucket) does not
+	// remember it, nor does one without the memory: each writes it again
+	// on its first command.
+	for name, opts := range map[string]Options{"another instance": {TTL: ttl}, "one without the memory": {TTL: ttl, CacheSize: -1}} {
+		other := storeOn(t, s.js, opts)
+		other.now = clk.now
+		if err := s.kv.Delete(t.Context(), id); err != nil {
+			t.Fatal(err)
+		}
+		if a := post(t, newApp(other), page.cookie); a.code != http.StatusOK || a.list() != page.list() {
+			t.Fatalf("command on %s = %d %q; want 200 in %q", name, a.code, a.list(), page.list())
+		}
+		if _, ok := stored(t, s, id); !ok {
+			t.Errorf("a command on %s left the deleted record deleted; want it written again", name)
+		}
+	}
+}
