@@ -152,3 +152,45 @@ func BenchmarkCommandOnLongAggregate(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkCommandCache runs commands through a Handler built as every
+// feature builds one, on one aggregate of 50 events (a busy todo list)
+// among 100,000 others, with the Handler's cache of aggregates (warm: each
+// command decides on the state the last one left and reads nothing) and
+// without it (each command loads the snapshot and the events since).
+//
+//	go test -run '^$' -bench CommandCache -benchmem ./nats/eventstore
+func BenchmarkCommandCache(b *testing.B) {
+	s, js := newStore(b)
+	snaps, err := eventstore.NewSnapshots(b.Context(), js, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	natstest.Fill(b, js, "noise", 100_000, 1000)
+	for _, mode := range []struct {
+		name      string
+		cacheSize int
+	}{{"cache=off", -1}, {"cache=warm", 0}} {
+		aggregate := "cache" + fmt.Sprint(-mode.cacheSize)
+		reg := es.NewRegistry()
+		es.Register[counted](reg, aggregate+".filled", 1)
+		natstest.Fill(b, js, aggregate, 50, 1)
+		h := es.NewHandler(es.Storage{Store: s, Snapshots: snaps, Registry: reg, CacheSize: mode.cacheSize}, es.Decider[int, struct{}, counted]{
+			Decide: func(n int, _ struct{}) ([]counted, error) { return []counted{{N: n}}, nil },
+			Evolve: func(n int, _ counted) int { return n + 1 },
+		}, 1)
+		stream := es.StreamID{Aggregate: aggregate, ID: "a0"}
+		run := 0
+		b.Run(mode.name, func(b *testing.B) {
+			run++ // command IDs differ between runs (-count), which share the store
+			if _, err := h.Handle(b.Context(), stream, struct{}{}, es.Metadata{CommandID: fmt.Sprintf("%s-%d-first", aggregate, run)}); err != nil {
+				b.Fatal(err)
+			}
+			for i := 0; b.Loop(); i++ {
+				if _, err := h.Handle(b.Context(), stream, struct{}{}, es.Metadata{CommandID: fmt.Sprintf("%s-%d-%d", aggregate, run, i)}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
