@@ -1,24 +1,33 @@
 package analytics
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"ironstar/es"
+	"ironstar/nats/projection"
 )
 
 // Follower is where the projection reads events: everything after a
-// sequence, then live (nats/eventstore.Store.Follow).
+// sequence, then live (nats/eventstore.Store.Follow), and how far the
+// stream goes (to log the progress of a replay).
 type Follower interface {
 	Follow(ctx context.Context, after uint64, fn func(es.Envelope) error, subjects ...string) error
+	LastSequence(ctx context.Context) (uint64, error)
 }
 
 // flushEvery is how often appended rows are flushed: the freshness of the
 // dashboard, and the batch size of a replay.
 const flushEvery = 200 * time.Millisecond
+
+// catchUpBehind is how many events behind the copy must be to log its
+// progress.
+const catchUpBehind = 10_000
 
 // Projection copies every event into the DuckDB store. Its checkpoint is
 // the highest sequence in the table, so a restart resumes there and a
@@ -29,7 +38,10 @@ type Projection struct {
 	Events Follower
 	// Changed, if set, is called after each flush that added rows.
 	Changed func()
-	Logger  *slog.Logger
+	// ProgressEvery is how often a copy far behind the stream logs its
+	// progress (5 s if 0; see projection.CatchUp).
+	ProgressEvery time.Duration
+	Logger        *slog.Logger
 }
 
 // Run copies events until ctx ends, retrying after failures.
@@ -49,6 +61,9 @@ func (p Projection) Run(ctx context.Context) {
 			}
 		}
 	}()
+	var progress sync.WaitGroup
+	defer progress.Wait()
+	progress.Go(func() { p.logProgress(ctx) })
 	for ctx.Err() == nil {
 		err := p.Events.Follow(ctx, p.Store.Checkpoint(), p.Store.Append)
 		if err != nil && !errors.Is(err, context.Canceled) {
@@ -60,6 +75,25 @@ func (p Projection) Run(ctx context.Context) {
 		}
 	}
 	<-flushed
+}
+
+// logProgress compares the checkpoint with the stream's end, now and every
+// ProgressEvery, until ctx ends.
+func (p Projection) logProgress(ctx context.Context) {
+	every := cmp.Or(p.ProgressEvery, 5*time.Second)
+	catchUp := projection.NewCatchUp(p.Logger, "analytics", every, catchUpBehind)
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		if last, err := p.Events.LastSequence(ctx); err == nil {
+			catchUp.Observe(p.Store.Checkpoint(), last)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 func (p Projection) flush() {

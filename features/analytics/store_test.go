@@ -8,10 +8,13 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"testing"
 	"time"
 
 	"ironstar/es"
+	"ironstar/internal/logbuf"
+	"ironstar/internal/poll"
 	"ironstar/nats/eventstore"
 	"ironstar/nats/natstest"
 )
@@ -152,4 +155,33 @@ func TestProjectionFollowsTheStreamAndRebuildsADeletedFile(t *testing.T) {
 	}
 	os.Remove(path + ".wal")
 	run(last)
+}
+
+func TestACopyFarBehindLogsItsProgressThenThatItCaughtUp(t *testing.T) {
+	t.Parallel()
+	conn := natstest.Connect(t)
+	events, err := eventstore.New(t.Context(), conn.JS, eventstore.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := natstest.Fill(t, conn.JS, "todo", catchUpBehind+2000, 100)
+	s, err := Open(t.Context(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	logs := &logbuf.Buffer{}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		Projection{Store: s, Events: events, ProgressEvery: 10 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(logs, nil))}.Run(ctx)
+	}()
+	defer func() { cancel(); <-done }()
+	poll.Until(t, 30*time.Second, "a caught-up line", func() bool { return logs.Count("analytics: caught up") > 0 })
+	first := fmt.Sprintf(`msg="analytics: catching up" position=0 total=%d behind=%d`, last, last)
+	caughtUp := regexp.MustCompile(fmt.Sprintf(`msg="analytics: caught up" position=%d total=%d events=%d took=\S+ events_per_second=\d+`, last, last, last))
+	if logs.Count(first+"\n") != 1 || !caughtUp.MatchString(logs.String()) {
+		t.Errorf("want a line when it starts %d behind and one when it has caught up:\n%s", last, logs)
+	}
 }

@@ -490,6 +490,15 @@ func (s *Store) Follow(ctx context.Context, after uint64, fn func(es.Envelope) e
 	}
 }
 
+// LastSequence is the sequence of the newest event stored (0 when empty).
+func (s *Store) LastSequence(ctx context.Context) (uint64, error) {
+	stream, err := s.js.Stream(ctx, StreamName)
+	if err != nil {
+		return 0, failed("stream info", err)
+	}
+	return stream.CachedInfo().State.LastSeq, nil
+}
+
 // Usage reports the stream's size and its cap (0 when it has none).
 func (s *Store) Usage(ctx context.Context) (size uint64, maxBytes int64, err error) {
 	stream, err := s.js.Stream(ctx, StreamName)
