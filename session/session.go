@@ -211,21 +211,25 @@ func (s *Store) resolve(w http.ResponseWriter, r *http.Request) (Session, error)
 	value, foundAs := readCookie(r, secure)
 
 	if t, ok := s.verify(value, now); ok {
-		sess := Session{ID: t.id, PublicID: s.publicID(t.id)}
+		var sess Session
 		due := now.Sub(t.issued) >= s.renewEvery()
 		if isCommand(r) {
-			// The session now has something to keep.
-			kept, err := s.keep(ctx, sess, now)
+			// The session now has something to keep; a kept one's public
+			// ID is its record's.
+			kept, err := s.keep(ctx, t.id, now)
 			if err != nil {
 				return Session{}, err
 			}
 			sess = kept
-		} else if due {
+		} else {
+			sess = Session{ID: t.id, PublicID: s.publicID(t.id)}
 			// A page or stream renews the record of a kept session too
 			// (none is found for a session that never sent a command); it
 			// does not need the record, so a failure only waits.
-			if _, _, err := s.lookup(ctx, t.id, now); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) && !errors.Is(err, context.Canceled) {
-				s.logger.Debug("session: renew", "err", err)
+			if due {
+				if _, _, err := s.lookup(ctx, t.id, now); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) && !errors.Is(err, context.Canceled) {
+					s.logger.Debug("session: renew", "err", err)
+				}
 			}
 		}
 		if due {
@@ -272,7 +276,8 @@ func (s *Store) legacy(ctx context.Context, w http.ResponseWriter, id, foundAs s
 }
 
 // keep makes sure a session that sends a command is in the bucket, and
-// renews its record when due. A record found keeps its public ID.
+// renews its record when due. A record found keeps its public ID; a new
+// one gets the ID's derived one.
 //
 // A session this process saw in the bucket (read, created or renewed) is
 // remembered with its record's last write, and its commands read nothing
@@ -283,19 +288,18 @@ func (s *Store) legacy(ctx context.Context, w http.ResponseWriter, id, foundAs s
 // app's back (by hand) is written again by the first command of the
 // session that finds it missing: one of an instance that does not
 // remember the session, or this one's once the renewal is due.
-func (s *Store) keep(ctx context.Context, sess Session, now time.Time) (Session, error) {
-	if k, ok := s.remembered(sess.ID); ok && now.Sub(k.touched) < s.renewEvery() {
-		sess.PublicID = k.publicID
-		return sess, nil
+func (s *Store) keep(ctx context.Context, id string, now time.Time) (Session, error) {
+	if k, ok := s.remembered(id); ok && now.Sub(k.touched) < s.renewEvery() {
+		return Session{ID: id, PublicID: k.publicID}, nil
 	}
-	rec, _, err := s.lookup(ctx, sess.ID, now)
+	rec, _, err := s.lookup(ctx, id, now)
 	if err == nil {
-		sess.PublicID = rec.PublicID
-		return sess, nil
+		return Session{ID: id, PublicID: rec.PublicID}, nil
 	}
 	if !errors.Is(err, jetstream.ErrKeyNotFound) {
 		return Session{}, err
 	}
+	sess := Session{ID: id, PublicID: s.publicID(id)}
 	data, _ := json.Marshal(record{PublicID: sess.PublicID, Created: now.UTC(), Touched: now.UTC()})
 	// A concurrent command may have stored it first: the same record.
 	_, err = s.kv.Create(ctx, sess.ID, data)

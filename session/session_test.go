@@ -653,3 +653,34 @@ func TestAKeptSessionsCommandsReadNothingUntilItsRenewalIsDue(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkCommandSession is the session's part of a command of a kept
+// session, through Middleware: read and verify the cookie, find the
+// session remembered (no KV read).
+//
+//	go test -run '^$' -bench CommandSession -benchmem ./session
+func BenchmarkCommandSession(b *testing.B) {
+	s, err := NewStore(b.Context(), natstest.Connect(b).JS, Options{TTL: time.Hour}, discard)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var got string
+	h := s.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sess, _ := FromContext(r.Context())
+		got = sess.PublicID
+	}))
+	page := httptest.NewRecorder()
+	h.ServeHTTP(page, httptest.NewRequest(http.MethodGet, "http://example.test/", nil))
+	cookie := page.Result().Cookies()[0]
+	r := httptest.NewRequest(http.MethodPost, "http://example.test/", nil)
+	r.AddCookie(cookie)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r) // kept, and remembered
+	want := got
+	for b.Loop() {
+		h.ServeHTTP(w, r)
+	}
+	if got != want || w.Code != http.StatusOK {
+		b.Fatalf("commands answered %d in session %q; want 200 in %q", w.Code, got, want)
+	}
+}
