@@ -43,6 +43,7 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -290,6 +291,11 @@ const (
 	maxFreshCache = 200_000
 )
 
+// writeWindow is how many writes a batch keeps in flight: well below the
+// connection's limit of pending asynchronous publishes (4,000 by default),
+// past which a publish fails after a short stall, and the whole batch with it.
+const writeWindow = 1000
+
 // headerRoom is what maxValue leaves of the maximum payload for the
 // compare-and-set header.
 const headerRoom = 4 << 10
@@ -468,26 +474,28 @@ func (a *applier[V]) write(ctx context.Context, dirty map[string]*cached[V]) err
 	if len(oversize) > 0 {
 		return &oversizeError{keys: oversize}
 	}
-	for i, w := range writes {
-		ack, err := a.js.PublishAsync("$KV."+a.gen.bucket+"."+w.key, w.data, jetstream.WithExpectLastSequencePerSubject(w.c.revision))
-		if err != nil {
-			return fmt.Errorf("projection %s: write %q: %w", a.p.Name, w.key, err)
-		}
-		writes[i].ack = ack
-	}
 	var errs []error
-	for _, w := range writes {
-		select {
-		case ack := <-w.ack.Ok():
-			w.c.revision = ack.Sequence
-		case err := <-w.ack.Err():
-			var apiErr *jetstream.APIError
-			if errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence {
-				err = errConflict
+	for window := range slices.Chunk(writes, writeWindow) {
+		for i, w := range window {
+			ack, err := a.js.PublishAsync("$KV."+a.gen.bucket+"."+w.key, w.data, jetstream.WithExpectLastSequencePerSubject(w.c.revision))
+			if err != nil {
+				return fmt.Errorf("projection %s: write %q: %w", a.p.Name, w.key, err)
 			}
-			errs = append(errs, err)
-		case <-ctx.Done():
-			return ctx.Err()
+			window[i].ack = ack
+		}
+		for _, w := range window {
+			select {
+			case ack := <-w.ack.Ok():
+				w.c.revision = ack.Sequence
+			case err := <-w.ack.Err():
+				var apiErr *jetstream.APIError
+				if errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence {
+					err = errConflict
+				}
+				errs = append(errs, err)
+			case <-ctx.Done():
+				return ctx.Err()
+			}
 		}
 	}
 	return errors.Join(errs...)
