@@ -3,7 +3,6 @@ package sse
 import (
 	"context"
 	"net/http"
-	"strconv"
 	"sync"
 )
 
@@ -121,7 +120,7 @@ const retryAfter = 5
 
 // admit takes a place for r's stream from the request's limiter, if it has
 // one. When there is none to take it answers 503 with Retry-After itself
-// and reports false.
+// (see refuse) and reports false.
 func admit(w http.ResponseWriter, r *http.Request) (release func(), ok bool) {
 	l, _ := r.Context().Value(limiterKey{}).(*Limiter)
 	if l == nil {
@@ -135,8 +134,7 @@ func admit(w http.ResponseWriter, r *http.Request) (release func(), ok bool) {
 	}
 	release, ok = l.Acquire(keys...)
 	if !ok {
-		w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
-		http.Error(w, "too many open update streams, try again shortly", http.StatusServiceUnavailable)
+		refuse(w, r, "too many open update streams, try again shortly")
 	}
 	return release, ok
 }

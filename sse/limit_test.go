@@ -3,7 +3,9 @@ package sse
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -188,5 +190,38 @@ func TestStreamAtItsCapAnswers503WithRetryAfter(t *testing.T) {
 	cancelAgain()
 	if again.StatusCode != http.StatusOK {
 		t.Errorf("stream after one closed = %d, want 200", again.StatusCode)
+	}
+}
+
+// A stream refused to Datastar is a 503 event stream that sets the
+// client's retry interval to Retry-After and then breaks, since the
+// Datastar client retries only a stream that breaks; a stream that ends
+// cleanly it takes as done.
+func TestStreamRefusedToDatastarSetsItsRetryAndBreaks(t *testing.T) {
+	t.Parallel()
+	l := NewLimiter(1)
+	taken, _ := l.Acquire()
+	defer taken()
+	srv := httptest.NewServer(WithLimiter(l)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		Stream(w, r, nil, func(context.Context) (<-chan Frame, error) { return nil, errors.New("not reached: refused first") })
+	})))
+	defer srv.Close()
+
+	req, _ := http.NewRequest(http.MethodGet, srv.URL, nil)
+	req.Header.Set("Datastar-Request", "true")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusServiceUnavailable || res.Header.Get("Retry-After") != "5" || res.Header.Get("Content-Type") != "text/event-stream" {
+		t.Errorf("refused = %d, Retry-After %q, Content-Type %q; want 503, 5, text/event-stream", res.StatusCode, res.Header.Get("Retry-After"), res.Header.Get("Content-Type"))
+	}
+	if !strings.Contains(string(body), "\nretry: 5000\n\n") {
+		t.Errorf("refused body %q; want the retry field at Retry-After (5000 ms)", body)
+	}
+	if err == nil {
+		t.Error("the refused stream ended cleanly; Datastar would not retry it")
 	}
 }

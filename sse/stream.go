@@ -2,6 +2,7 @@ package sse
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -11,8 +12,8 @@ import (
 // Stream answers a page's long-lived GET: subscribe (called with the
 // stream's lifetime, see Context) provides the frames, and Serve writes
 // them. If subscribing fails, or the stream would pass a cap of the
-// request's Limiter (see WithLimiter), the answer is a 503, which Datastar
-// does not retry by itself; the page's retry options decide.
+// request's Limiter (see WithLimiter), the answer is a 503 that Datastar
+// retries after its Retry-After (see refuse).
 func Stream(w http.ResponseWriter, r *http.Request, logger *slog.Logger, subscribe func(context.Context) (<-chan Frame, error)) {
 	release, ok := admit(w, r)
 	if !ok {
@@ -24,11 +25,39 @@ func Stream(w http.ResponseWriter, r *http.Request, logger *slog.Logger, subscri
 	frames, err := subscribe(ctx)
 	if err != nil {
 		logger.Error("stream: subscribe", "path", r.URL.Path, "err", err)
-		w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
-		http.Error(w, "updates are unavailable, try again shortly", http.StatusServiceUnavailable)
+		refuse(w, r, "updates are unavailable, try again shortly")
 		return
 	}
 	Serve(ctx, w, frames)
+}
+
+// refuse answers a stream that cannot be served now: 503 with Retry-After.
+// The Datastar client (RC.1) retries only a stream that breaks, whatever
+// the page's retry options: a 503's body it reads as a stream that ended,
+// and the page would stay without updates until reloaded. So a Datastar
+// request gets its 503 as an event stream that sets the client's retry
+// interval to Retry-After (SSE's retry field, which Datastar honours) and
+// then breaks (Drop): the page asks again after Retry-After, and keeps
+// asking at that pace while refused. Other clients get a plain 503. It
+// never returns for a Datastar request.
+func refuse(w http.ResponseWriter, r *http.Request, message string) {
+	w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
+	if r.Header.Get("Datastar-Request") != "true" {
+		http.Error(w, message, http.StatusServiceUnavailable)
+		return
+	}
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.WriteHeader(http.StatusServiceUnavailable)
+	// The headers go first, so that the client is reading the body when
+	// the retry field comes; the field is flushed, or the break would lose
+	// it. A client not yet reading when the break comes loses it anyway and
+	// retries at the page's own interval, until one takes it.
+	rc := http.NewResponseController(w)
+	_ = rc.Flush()
+	fmt.Fprintf(w, ": %s\nretry: %d\n\n", message, retryAfter*1000)
+	_ = rc.Flush()
+	Drop()
 }
 
 // Serve writes frames to a long-lived SSE response until ctx (from
