@@ -112,6 +112,13 @@ func (b *browser) record(list *[]string, s string) {
 	*list = append(*list, s)
 }
 
+// requestCount counts the requests the page made to URLs containing part.
+func (b *browser) requestCount(part string) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(slices.DeleteFunc(slices.Clone(b.requests), func(u string) bool { return !strings.Contains(u, part) }))
+}
+
 // do runs the steps, bounded so that a stuck page fails the test.
 func (b *browser) do(t *testing.T, steps ...chromedp.Action[chromedp.Void]) {
 	t.Helper()

@@ -593,13 +593,6 @@ func (l *load) stop(t *testing.T) []loadResult {
 	return out
 }
 
-// requestCount counts the requests the page made to URLs containing part.
-func (b *browser) requestCount(part string) int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return len(slices.DeleteFunc(slices.Clone(b.requests), func(u string) bool { return !strings.Contains(u, part) }))
-}
-
 // BenchmarkClusterAppend compares appends on one nats-server (R1) with the
 // three-node cluster (R3), both real processes over TCP: one writer at a
 // time (latency), then 16 writers on distinct aggregates (throughput).
