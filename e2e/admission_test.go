@@ -81,4 +81,7 @@ func TestCommandsPastTheProcessBoundAre503AndNothingAcknowledgedIsLost(t *testin
 	if strings.Contains(a.logs.String(), "status=500") {
 		t.Error("a request answered 500")
 	}
+	if !strings.Contains(a.logs.String(), "command admission: at capacity") {
+		t.Error("the log did not warn that commands were refused")
+	}
 }

@@ -47,7 +47,13 @@ type Admission struct {
 	maxQueued int64
 	timeout   time.Duration
 	logger    *slog.Logger
+	// lastWarn is when the log last said commands are being refused
+	// (Unix nanoseconds): once per warnEvery, not once per refusal.
+	lastWarn atomic.Int64
 }
+
+// warnEvery spaces the log's warnings while commands are refused.
+const warnEvery = 10 * time.Second
 
 // NewAdmission returns the bound, or nil (no bound) when MaxInFlight is
 // not positive.
@@ -76,13 +82,24 @@ func (a *Admission) Admit(alertID string) func(http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			release, err := a.acquire(r.Context())
 			if err != nil {
-				// Not logged: the request log shows each 503.
+				if errors.Is(err, ErrBusy) {
+					a.warn()
+				}
 				Fail(w, r, a.logger, alertID, err, nil)
 				return
 			}
 			defer release()
 			next.ServeHTTP(w, r)
 		})
+	}
+}
+
+// warn logs that commands are being refused, unless it did within
+// warnEvery: the request log shows each 503.
+func (a *Admission) warn() {
+	now := time.Now().UnixNano()
+	if last := a.lastWarn.Load(); now-last > int64(warnEvery) && a.lastWarn.CompareAndSwap(last, now) {
+		a.logger.Warn("command admission: at capacity, refusing commands with 503", "max_inflight", cap(a.slots), "max_queued", a.maxQueued, "queue_timeout", a.timeout)
 	}
 }
 

@@ -209,3 +209,16 @@ func TestNoAdmissionBoundLetsEverythingThrough(t *testing.T) {
 		t.Errorf("without a bound the handler ran %d of 3 times", ran)
 	}
 }
+
+// BenchmarkAdmit is what the bound adds to a command that finds a place:
+// go test -run '^$' -bench Admit -cpu 1,2,8 ./features/common/command
+func BenchmarkAdmit(b *testing.B) {
+	a := newTestAdmission(1<<20, 0, time.Second)
+	h := a.Admit("x")(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	b.RunParallel(func(pb *testing.PB) {
+		w, r := httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/", nil)
+		for pb.Next() {
+			h.ServeHTTP(w, r)
+		}
+	})
+}
