@@ -21,6 +21,10 @@ type Frame struct {
 // falls behind skips to the newest frame, so every frame must carry the
 // whole state it shows: nothing is then lost by skipping, and a stream that
 // reconnects needs nothing but the current frame.
+//
+// Each key has its own lock and goroutine: opening a watch, waiting on it
+// or rendering for one key never delays another key's frames. The hub's
+// lock guards only its map of keys.
 type Hub[T any, V comparable] struct {
 	watch  func(ctx context.Context, key string) (<-chan T, error)
 	render func(value T, view V) Frame
@@ -29,11 +33,18 @@ type Hub[T any, V comparable] struct {
 	feeds map[string]*feed[T, V]
 }
 
+// feed is one key's watch and the streams it goes to.
 type feed[T any, V comparable] struct {
+	// opened is closed once the watch is open, or failed to open (err).
+	opened chan struct{}
+	err    error
 	cancel context.CancelFunc
+
+	mu     sync.Mutex
 	subs   map[*subscriber[V]]struct{}
 	latest *T
 	frames map[V]Frame // rendered from latest
+	ended  bool        // no subscriber may join any more
 }
 
 type subscriber[V comparable] struct {
@@ -53,37 +64,86 @@ func NewHub[T any, V comparable](watch func(ctx context.Context, key string) (<-
 // the stream should then drop, so that its browser reconnects.
 func (h *Hub[T, V]) Subscribe(ctx context.Context, key string, view V) (<-chan Frame, error) {
 	sub := &subscriber[V]{view: view, ch: make(chan Frame, 1)}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	f, ok := h.feeds[key]
-	if !ok {
-		watchCtx, cancel := context.WithCancel(context.Background())
-		values, err := h.watch(watchCtx, key)
+	for {
+		f, err := h.feed(ctx, key)
 		if err != nil {
-			cancel()
 			return nil, err
 		}
-		f = &feed[T, V]{cancel: cancel, subs: map[*subscriber[V]]struct{}{}, frames: map[V]Frame{}}
+		f.mu.Lock()
+		if f.ended { // its last stream left, or its watch ended: start anew
+			f.mu.Unlock()
+			continue
+		}
+		f.subs[sub] = struct{}{}
+		if f.latest != nil {
+			sub.ch <- h.frameFor(f, view)
+		}
+		f.mu.Unlock()
+		context.AfterFunc(ctx, func() { h.unsubscribe(key, f, sub) })
+		return sub.ch, nil
+	}
+}
+
+// feed returns key's feed once its watch is open, opening it (outside the
+// hub's lock) if the key has none.
+func (h *Hub[T, V]) feed(ctx context.Context, key string) (*feed[T, V], error) {
+	h.mu.Lock()
+	f, ok := h.feeds[key]
+	if !ok {
+		f = &feed[T, V]{opened: make(chan struct{}), subs: map[*subscriber[V]]struct{}{}, frames: map[V]Frame{}}
 		h.feeds[key] = f
-		go h.run(key, f, values)
 	}
-	f.subs[sub] = struct{}{}
-	if f.latest != nil {
-		sub.ch <- h.frameFor(f, view)
+	h.mu.Unlock()
+	if !ok {
+		h.open(key, f)
+		return f, f.err // the caller subscribes, or nothing would stop the watch
 	}
-	context.AfterFunc(ctx, func() { h.unsubscribe(key, f, sub) })
-	return sub.ch, nil
+	select {
+	case <-f.opened:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return f, f.err
+}
+
+// open opens the watch of key's new feed f and starts delivering it.
+func (h *Hub[T, V]) open(key string, f *feed[T, V]) {
+	defer close(f.opened)
+	watchCtx, cancel := context.WithCancel(context.Background())
+	values, err := h.watch(watchCtx, key)
+	if err != nil {
+		cancel()
+		f.err = err
+		h.forget(key, f)
+		return
+	}
+	f.cancel = cancel
+	go h.run(key, f, values)
+}
+
+// forget removes f from the map if it is still key's feed.
+func (h *Hub[T, V]) forget(key string, f *feed[T, V]) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.feeds[key] == f {
+		delete(h.feeds, key)
+	}
 }
 
 func (h *Hub[T, V]) unsubscribe(key string, f *feed[T, V], sub *subscriber[V]) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
+	f.mu.Lock()
 	if _, ok := f.subs[sub]; !ok {
+		f.mu.Unlock()
 		return // closed by run already
 	}
 	delete(f.subs, sub)
-	if len(f.subs) == 0 && h.feeds[key] == f {
-		delete(h.feeds, key)
+	last := len(f.subs) == 0
+	if last {
+		f.ended = true
+	}
+	f.mu.Unlock()
+	if last {
+		h.forget(key, f)
 		f.cancel()
 	}
 }
@@ -91,19 +151,8 @@ func (h *Hub[T, V]) unsubscribe(key string, f *feed[T, V], sub *subscriber[V]) {
 // run delivers each new value to the key's subscribers; when the watch ends
 // while streams are open, it closes them.
 func (h *Hub[T, V]) run(key string, f *feed[T, V], values <-chan T) {
-	defer func() {
-		h.mu.Lock()
-		defer h.mu.Unlock()
-		if h.feeds[key] == f {
-			delete(h.feeds, key)
-			for sub := range f.subs {
-				close(sub.ch)
-			}
-			clear(f.subs)
-		}
-	}()
 	for v := range values {
-		h.mu.Lock()
+		f.mu.Lock()
 		f.latest = &v
 		clear(f.frames)
 		for sub := range f.subs {
@@ -114,11 +163,21 @@ func (h *Hub[T, V]) run(key string, f *feed[T, V], values <-chan T) {
 			}
 			sub.ch <- fr
 		}
-		h.mu.Unlock()
+		f.mu.Unlock()
 	}
+	h.forget(key, f)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.ended = true
+	for sub := range f.subs {
+		close(sub.ch)
+	}
+	clear(f.subs)
+	f.cancel()
 }
 
-// frameFor renders the latest value for view, once per change.
+// frameFor renders the latest value for view, once per change. The caller
+// holds f.mu.
 func (h *Hub[T, V]) frameFor(f *feed[T, V], view V) Frame {
 	if fr, ok := f.frames[view]; ok {
 		return fr

@@ -120,3 +120,67 @@ func TestHubDeliversTheNewestAndClosesWhenTheWatchEnds(t *testing.T) {
 		t.Error("the stream was not closed when the watch ended")
 	}
 }
+
+// A key whose watch hangs while it opens, or whose rendering hangs, holds
+// up its own streams only: another key's frames go on flowing.
+func TestHubKeyThatHangsDelaysNoOtherKey(t *testing.T) {
+	t.Parallel()
+	src := &source{chans: map[string]chan int{}}
+	release := make(chan struct{})
+	watch := func(ctx context.Context, key string) (<-chan int, error) {
+		if key == "hung" {
+			<-release
+		}
+		return src.watch(ctx, key)
+	}
+	const stuck = -1 // a value whose rendering hangs
+	hub := NewHub(watch, func(v int, _ struct{}) Frame {
+		if v == stuck {
+			<-release
+		}
+		return Frame{Seq: uint64(v)}
+	})
+	hung := make(chan (<-chan Frame))
+	go func() {
+		ch, err := hub.Subscribe(t.Context(), "hung", struct{}{})
+		if err != nil {
+			t.Error(err)
+		}
+		hung <- ch
+	}()
+	poll.Until(t, 5*time.Second, "the hung key's watch to be opening", func() bool {
+		hub.mu.Lock()
+		defer hub.mu.Unlock()
+		return hub.feeds["hung"] != nil
+	})
+	// A second stream of the hung key waits for the same watch, until its
+	// context ends.
+	waitCtx, stopWaiting := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer stopWaiting()
+	if _, err := hub.Subscribe(waitCtx, "hung", struct{}{}); err == nil {
+		t.Error("a stream of a key whose watch hangs subscribed before the watch opened")
+	}
+
+	rendering, _ := hub.Subscribe(t.Context(), "rendering", struct{}{})
+	src.send("rendering", stuck)
+	fast, err := hub.Subscribe(t.Context(), "fast", struct{}{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for v := 1; v <= 3; v++ {
+		src.send("fast", v)
+		if f := next(t, fast); f.Seq != uint64(v) {
+			t.Fatalf("fast key: frame %d, want %d", f.Seq, v)
+		}
+	}
+
+	close(release)
+	ch := <-hung
+	src.send("hung", 4)
+	if f := next(t, ch); f.Seq != 4 {
+		t.Errorf("the hung key, released: frame %d, want 4", f.Seq)
+	}
+	src.send("rendering", 5)
+	for f := next(t, rendering); f.Seq != 5; f = next(t, rendering) {
+	}
+}
