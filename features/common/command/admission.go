@@ -34,10 +34,11 @@ type AdmissionOptions struct {
 // memory stays flat, and the backlog is gone as soon as the load drops.
 //
 // The bound is fixed, not adaptive: by Little's law a command accepted
-// waits at most (MaxInFlight+MaxQueued) / throughput, and never longer
-// than QueueTimeout, which holds even when throughput collapses (a NATS
-// leader election); an adaptive limit earns its keep where the cost of a
-// command varies by an order of magnitude, which commands here do not.
+// spends about (MaxInFlight+MaxQueued) / throughput in the process at
+// most, of which it waits for a place never longer than QueueTimeout,
+// even when throughput collapses (a NATS leader election); an adaptive
+// limit earns its keep where the cost of a command varies by an order of
+// magnitude, which commands here do not.
 type Admission struct {
 	// slots holds one token per command in flight: a buffered channel
 	// hands a freed place to the longest waiting sender (the runtime's
