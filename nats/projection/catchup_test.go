@@ -23,7 +23,7 @@ func TestARunnerFarBehindLogsItsProgressThenThatItCaughtUp(t *testing.T) {
 	last := natstest.Fill(t, conn.JS, "item", 1000, 10)
 	logs := &logbuf.Buffer{}
 	o := opts()
-	o.BatchSize = 10 // batches of 100 events: the runner starts 900 behind
+	o.BatchSize, o.MaxBatch = 10, 100 // the runner starts 900 behind, 9 batches
 	o.ProgressEvery = time.Nanosecond
 	o.Logger = slog.New(slog.NewTextHandler(logs, nil))
 	r, err := projection.Start(t.Context(), conn.JS, tallyProjection("behind"), o)

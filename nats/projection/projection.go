@@ -147,6 +147,7 @@ var (
 	// ErrInvalidKey means Keys returned something KV cannot store.
 	ErrInvalidKey = errors.New("projection: invalid key")
 	errConflict   = errors.New("projection: another runner wrote a key")
+	errTooSlow    = errors.New("projection: batch not applied within AckWait/2")
 )
 
 // record is a stored value with the sequence of the last event applied.
@@ -265,6 +266,9 @@ type applier[V any] struct {
 	// can be skipped. Compare-and-set still checks that assumption, and a
 	// conflict clears fresh along with the cache.
 	fresh bool
+	// unsure are keys a failed batch changed in the cache, whose writes may
+	// or may not have landed: they are read again, even while fresh.
+	unsure map[string]bool
 	// maxValue is the largest encoded record written: the connection's
 	// maximum payload less headerRoom. An event that would make a value
 	// larger is parked.
@@ -302,7 +306,7 @@ const headerRoom = 4 << 10
 
 func newApplier[V any](ctx context.Context, p Projection[V], js jetstream.JetStream, gen *generation, o Options) *applier[V] {
 	a := &applier[V]{
-		p: p, js: js, gen: gen, cache: map[string]*cached[V]{}, careful: map[string]bool{},
+		p: p, js: js, gen: gen, cache: map[string]*cached[V]{}, careful: map[string]bool{}, unsure: map[string]bool{},
 		logger: o.Logger, maxValue: int(js.Conn().MaxPayload()) - headerRoom,
 	}
 	if status, err := gen.kv.Status(ctx); err == nil && status.Values() == 0 {
@@ -325,18 +329,32 @@ func (e *oversizeError) Error() string {
 // value. Only infrastructure errors (reads, writes, conflicts) fail the
 // batch, to be applied again.
 func (a *applier[V]) apply(ctx context.Context, batch []jetstream.Msg) (err error) {
+	dirty := map[string]*cached[V]{}
 	defer func() {
-		if err != nil {
+		switch {
+		case errors.Is(err, errConflict):
+			// Another runner wrote: nothing cached can be trusted.
 			a.fresh = false
+			clear(a.cache)
+		case err != nil:
+			// The batch's keys were changed in the cache and maybe not in
+			// the bucket (a write timed out, say); the others stand, so a
+			// slow write does not cost a replay every key's read.
+			for key := range dirty {
+				delete(a.cache, key)
+				a.unsure[key] = true
+			}
 		}
 		if len(a.cache) > maxFreshCache {
 			a.fresh = false // bound memory; later misses read the bucket
 		}
-		if err != nil || (len(a.cache) > maxCache && !a.fresh) {
+		if len(a.cache) > maxCache && !a.fresh {
 			clear(a.cache)
 		}
+		if !a.fresh {
+			clear(a.unsure) // every miss reads the bucket anyway
+		}
 	}()
-	dirty := map[string]*cached[V]{}
 	// healing are the keys a good event was applied to after parked ones.
 	healing := map[string]bool{}
 	var parked []parking
@@ -428,7 +446,7 @@ func (a *applier[V]) load(ctx context.Context, key string) (*cached[V], error) {
 		return c, nil
 	}
 	c := &cached[V]{}
-	if a.fresh {
+	if a.fresh && !a.unsure[key] {
 		a.cache[key] = c
 		return c, nil
 	}
@@ -445,6 +463,7 @@ func (a *applier[V]) load(ctx context.Context, key string) (*cached[V], error) {
 		}
 		c.revision = revision
 	}
+	delete(a.unsure, key)
 	a.cache[key] = c
 	return c, nil
 }
@@ -519,6 +538,8 @@ func runLoop[V any](ctx context.Context, a *applier[V], o Options, progress func
 	// The total is the position plus the events pending for this
 	// projection: the stream's last sequence when it reads every subject.
 	catchUp := NewCatchUp(logger, "projection", o.ProgressEvery, uint64(o.MaxBatch))
+	// size shrinks for good when a part cannot be applied in time.
+	size := o.MaxBatch
 	backoff := time.Duration(0)
 	for ctx.Err() == nil {
 		batch, err := fetchBatch(a.gen.consumer, o)
@@ -530,23 +551,35 @@ func runLoop[V any](ctx context.Context, a *applier[V], o Options, progress func
 		if len(batch) == 0 {
 			continue
 		}
-		if err := applyBatch(ctx, a, batch, o, logger); err != nil {
-			// Stopping with a batch that would not apply: hand it back so
-			// that it is redelivered, in order, before anything newer.
-			for _, m := range batch {
-				m.Nak()
+		// A batch is applied in parts of at most size events, each
+		// acknowledged when applied.
+		for len(batch) > 0 {
+			part := batch[:min(len(batch), size)]
+			err := applyBatch(ctx, a, part, o, logger)
+			if errors.Is(err, errTooSlow) {
+				size = max(len(part)/2, o.BatchSize)
+				logger.Warn("apply batch: too slow; applying smaller parts", "events", len(part), "part", size, "err", err)
+				continue
 			}
-			return
-		}
-		last := batch[len(batch)-1]
-		if err := last.DoubleAck(context.WithoutCancel(ctx)); err != nil {
-			logger.Warn("ack batch", "err", err)
-			continue // redelivered later, and skipped as already applied
-		}
-		backoff = 0
-		if meta, err := last.Metadata(); err == nil {
-			progress(meta.Sequence.Stream)
-			catchUp.Observe(meta.Sequence.Stream, meta.Sequence.Stream+meta.NumPending)
+			if err != nil {
+				// Stopping with a batch that would not apply: hand it back
+				// so that it is redelivered, in order, before anything newer.
+				for _, m := range batch {
+					m.Nak()
+				}
+				return
+			}
+			batch = batch[len(part):]
+			last := part[len(part)-1]
+			if err := last.DoubleAck(context.WithoutCancel(ctx)); err != nil {
+				logger.Warn("ack batch", "err", err)
+				continue // redelivered later, and skipped as already applied
+			}
+			backoff = 0
+			if meta, err := last.Metadata(); err == nil {
+				progress(meta.Sequence.Stream)
+				catchUp.Observe(meta.Sequence.Stream, meta.Sequence.Stream+meta.NumPending)
+			}
 		}
 	}
 }
@@ -555,7 +588,10 @@ func runLoop[V any](ctx context.Context, a *applier[V], o Options, progress func
 // values, values too large to store at once measuring those keys (which
 // parks the events that made them so), other failures back off; the batch
 // stays unacknowledged meanwhile.
-// Once ctx ends it makes one last attempt and reports its error.
+// Once ctx ends it makes one last attempt and reports its error. A batch
+// larger than BatchSize that does not apply within AckWait/2 is
+// errTooSlow, to be applied in smaller parts: retried whole, it would time
+// out again, for ever.
 func applyBatch[V any](ctx context.Context, a *applier[V], batch []jetstream.Msg, o Options, logger *slog.Logger) error {
 	backoff := time.Duration(0)
 	for {
@@ -564,6 +600,9 @@ func applyBatch[V any](ctx context.Context, a *applier[V], batch []jetstream.Msg
 		cancel()
 		if err == nil || ctx.Err() != nil {
 			return err
+		}
+		if errors.Is(err, context.DeadlineExceeded) && len(batch) > o.BatchSize {
+			return fmt.Errorf("%w: %w", errTooSlow, err)
 		}
 		if oversize, ok := errors.AsType[*oversizeError](err); ok {
 			for _, key := range oversize.keys {
