@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 )
 
@@ -22,11 +23,12 @@ type Frame struct {
 // whole state it shows: nothing is then lost by skipping, and a stream that
 // reconnects needs nothing but the current frame.
 //
-// Each key has its own lock and goroutine: opening a watch, waiting on it
-// or rendering for one key never delays another key's frames. The hub's
-// lock guards only its map of keys.
+// Each key has its own lock, and a goroutine only while it has a new value
+// to render and deliver: an idle stream costs no goroutine of the hub, and
+// opening a watch, waiting on it or rendering for one key never delays
+// another key's frames. The hub's lock guards only its map of keys.
 type Hub[T any, V comparable] struct {
-	watch  func(ctx context.Context, key string) (<-chan T, error)
+	watch  func(ctx context.Context, key string, send func(T), end func()) error
 	render func(value T, view V) Frame
 
 	mu    sync.Mutex
@@ -40,23 +42,51 @@ type feed[T any, V comparable] struct {
 	err    error
 	cancel context.CancelFunc
 
-	mu     sync.Mutex
-	subs   map[*subscriber[V]]struct{}
-	latest *T
-	frames map[V]Frame // rendered from latest
-	ended  bool        // no subscriber may join any more
+	mu         sync.Mutex
+	subs       map[*subscriber[V]]struct{}
+	latest     *T
+	version    uint64      // of latest: how many values were sent
+	frames     map[V]Frame // rendered from latest at version framesOf
+	framesOf   uint64
+	delivering bool // a goroutine renders and delivers
+	ended      bool // no subscriber may join any more
 }
 
 type subscriber[V comparable] struct {
-	view V
-	ch   chan Frame // capacity 1: the newest frame not yet written
+	view    V
+	ch      chan Frame // capacity 1: the newest frame not yet written
+	version uint64     // of the newest frame sent
 }
 
-// NewHub returns a hub that watches values with watch (which must send the
-// current value first, then every change, and close when it fails) and
-// renders them with render.
-func NewHub[T any, V comparable](watch func(ctx context.Context, key string) (<-chan T, error), render func(value T, view V) Frame) *Hub[T, V] {
+// NewHub returns a hub that follows values with watch and renders them with
+// render.
+//
+// watch follows the value under a key until ctx ends: it calls send with
+// the current value, then with every newer one, one call at a time, and
+// calls end once after the last send, when it stops (ctx ended, or it
+// failed). send and end return at once. If watch returns an error, it
+// calls neither. FromChannel adapts a watch that sends on a channel.
+func NewHub[T any, V comparable](watch func(ctx context.Context, key string, send func(T), end func()) error, render func(value T, view V) Frame) *Hub[T, V] {
 	return &Hub[T, V]{watch: watch, render: render, feeds: map[string]*feed[T, V]{}}
+}
+
+// FromChannel adapts watch, which sends values on a channel that it closes
+// when it stops, to NewHub's watch. It costs a goroutine per watched key:
+// fine for a key or two.
+func FromChannel[T any](watch func(ctx context.Context, key string) (<-chan T, error)) func(context.Context, string, func(T), func()) error {
+	return func(ctx context.Context, key string, send func(T), end func()) error {
+		values, err := watch(ctx, key)
+		if err != nil {
+			return err
+		}
+		go func() {
+			defer end()
+			for v := range values {
+				send(v)
+			}
+		}()
+		return nil
+	}
 }
 
 // Subscribe returns the frames of key rendered for view, starting with the
@@ -76,12 +106,27 @@ func (h *Hub[T, V]) Subscribe(ctx context.Context, key string, view V) (<-chan F
 		}
 		f.subs[sub] = struct{}{}
 		if f.latest != nil {
-			sub.ch <- h.frameFor(f, view)
+			if fr, ok := f.frames[view]; ok && f.framesOf == f.version {
+				sub.offer(fr, f.version)
+			} else {
+				h.deliverLater(f)
+			}
 		}
 		f.mu.Unlock()
 		context.AfterFunc(ctx, func() { h.unsubscribe(key, f, sub) })
 		return sub.ch, nil
 	}
+}
+
+// offer replaces an unwritten older frame with fr. The caller holds the
+// feed's lock.
+func (s *subscriber[V]) offer(fr Frame, version uint64) {
+	select {
+	case <-s.ch:
+	default:
+	}
+	s.ch <- fr
+	s.version = version
 }
 
 // feed returns key's feed once its watch is open, opening it (outside the
@@ -106,19 +151,25 @@ func (h *Hub[T, V]) feed(ctx context.Context, key string) (*feed[T, V], error) {
 	return f, f.err
 }
 
-// open opens the watch of key's new feed f and starts delivering it.
+// open opens the watch of key's new feed f.
 func (h *Hub[T, V]) open(key string, f *feed[T, V]) {
 	defer close(f.opened)
 	watchCtx, cancel := context.WithCancel(context.Background())
-	values, err := h.watch(watchCtx, key)
-	if err != nil {
+	f.cancel = cancel
+	send := func(v T) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if !f.ended {
+			f.latest = &v
+			f.version++
+			h.deliverLater(f)
+		}
+	}
+	if err := h.watch(watchCtx, key, send, func() { h.end(key, f) }); err != nil {
 		cancel()
 		f.err = err
 		h.forget(key, f)
-		return
 	}
-	f.cancel = cancel
-	go h.run(key, f, values)
 }
 
 // forget removes f from the map if it is still key's feed.
@@ -134,7 +185,7 @@ func (h *Hub[T, V]) unsubscribe(key string, f *feed[T, V], sub *subscriber[V]) {
 	f.mu.Lock()
 	if _, ok := f.subs[sub]; !ok {
 		f.mu.Unlock()
-		return // closed by run already
+		return // closed by end already
 	}
 	delete(f.subs, sub)
 	last := len(f.subs) == 0
@@ -148,23 +199,8 @@ func (h *Hub[T, V]) unsubscribe(key string, f *feed[T, V], sub *subscriber[V]) {
 	}
 }
 
-// run delivers each new value to the key's subscribers; when the watch ends
-// while streams are open, it closes them.
-func (h *Hub[T, V]) run(key string, f *feed[T, V], values <-chan T) {
-	for v := range values {
-		f.mu.Lock()
-		f.latest = &v
-		clear(f.frames)
-		for sub := range f.subs {
-			fr := h.frameFor(f, sub.view)
-			select { // drop an unwritten older frame for the newer one
-			case <-sub.ch:
-			default:
-			}
-			sub.ch <- fr
-		}
-		f.mu.Unlock()
-	}
+// end closes the streams of a watch that stopped.
+func (h *Hub[T, V]) end(key string, f *feed[T, V]) {
 	h.forget(key, f)
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -176,15 +212,62 @@ func (h *Hub[T, V]) run(key string, f *feed[T, V], values <-chan T) {
 	f.cancel()
 }
 
-// frameFor renders the latest value for view, once per change. The caller
-// holds f.mu.
-func (h *Hub[T, V]) frameFor(f *feed[T, V], view V) Frame {
-	if fr, ok := f.frames[view]; ok {
-		return fr
+// deliverLater starts delivering f's latest value unless that is under
+// way. The caller holds the feed's lock.
+func (h *Hub[T, V]) deliverLater(f *feed[T, V]) {
+	if !f.delivering {
+		f.delivering = true
+		go h.deliver(f)
 	}
-	fr := h.render(*f.latest, view)
-	f.frames[view] = fr
-	return fr
+}
+
+// deliver renders the latest value for each view a subscriber lacks it in
+// (once per view, outside the feed's lock) and sends the frames, until every
+// subscriber has the newest.
+func (h *Hub[T, V]) deliver(f *feed[T, V]) {
+	for {
+		f.mu.Lock()
+		version, value := f.version, f.latest
+		if f.framesOf != version {
+			clear(f.frames)
+			f.framesOf = version
+		}
+		var behind bool
+		var views []V // to render
+		for sub := range f.subs {
+			if sub.version == version {
+				continue
+			}
+			behind = true
+			if _, ok := f.frames[sub.view]; !ok && !slices.Contains(views, sub.view) {
+				views = append(views, sub.view)
+			}
+		}
+		if !behind || f.ended {
+			f.delivering = false
+			f.mu.Unlock()
+			return
+		}
+		f.mu.Unlock()
+
+		frames := make([]Frame, len(views))
+		for i, view := range views {
+			frames[i] = h.render(*value, view)
+		}
+
+		f.mu.Lock()
+		if f.version == version { // else render the newer value
+			for i, view := range views {
+				f.frames[view] = frames[i]
+			}
+			for sub := range f.subs {
+				if fr, ok := f.frames[sub.view]; ok && sub.version != version {
+					sub.offer(fr, version)
+				}
+			}
+		}
+		f.mu.Unlock()
+	}
 }
 
 // Merge forwards the frames of several subscriptions into one channel for

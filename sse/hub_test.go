@@ -51,7 +51,7 @@ func TestHubRendersOncePerViewAndShares(t *testing.T) {
 	t.Parallel()
 	src := &source{chans: map[string]chan int{}}
 	var renders atomic.Int32
-	hub := NewHub(src.watch, func(v int, view string) Frame {
+	hub := NewHub(FromChannel(src.watch), func(v int, view string) Frame {
 		renders.Add(1)
 		return PatchElements(uint64(v), []byte(view+"<p>\n</p>"))
 	})
@@ -94,7 +94,7 @@ func TestHubRendersOncePerViewAndShares(t *testing.T) {
 func TestHubDeliversTheNewestAndClosesWhenTheWatchEnds(t *testing.T) {
 	t.Parallel()
 	src := &source{chans: map[string]chan int{}}
-	hub := NewHub(src.watch, func(v int, _ struct{}) Frame { return Frame{Seq: uint64(v)} })
+	hub := NewHub(FromChannel(src.watch), func(v int, _ struct{}) Frame { return Frame{Seq: uint64(v)} })
 	ch, _ := hub.Subscribe(t.Context(), "k", struct{}{})
 	src.send("k", 1)
 	src.send("k", 2)
@@ -134,7 +134,7 @@ func TestHubKeyThatHangsDelaysNoOtherKey(t *testing.T) {
 		return src.watch(ctx, key)
 	}
 	const stuck = -1 // a value whose rendering hangs
-	hub := NewHub(watch, func(v int, _ struct{}) Frame {
+	hub := NewHub(FromChannel(watch), func(v int, _ struct{}) Frame {
 		if v == stuck {
 			<-release
 		}

@@ -24,7 +24,7 @@ type Deps struct {
 
 // SetupRoutes mounts the page and its stream.
 func SetupRoutes(r chi.Router, deps Deps) error {
-	h := handlers{logger: deps.Logger, hub: sse.NewHub(deps.Refresher.watch, render)}
+	h := handlers{logger: deps.Logger, hub: sse.NewHub(sse.FromChannel(deps.Refresher.watch), render)}
 	r.Group(func(r chi.Router) {
 		r.Use(deps.Sessions.Middleware)
 		r.Get("/analytics", h.page)

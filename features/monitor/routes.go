@@ -20,7 +20,7 @@ type Deps struct {
 // SetupRoutes mounts the page and its stream.
 func SetupRoutes(r chi.Router, deps Deps) error {
 	s := &sampler{interval: time.Second, sample: hostSample}
-	h := handlers{logger: deps.Logger, hub: sse.NewHub(s.watch, render)}
+	h := handlers{logger: deps.Logger, hub: sse.NewHub(sse.FromChannel(s.watch), render)}
 	r.Get("/monitor", h.page)
 	r.Get("/monitor/updates", h.updates)
 	return nil

@@ -17,7 +17,7 @@ func TestSamplingRunsOnlyWhilePagesAreOpen(t *testing.T) {
 		n := calls.Add(1)
 		return Sample{CPUPercent: float64(n), MemUsed: 1 << 30, MemTotal: 4 << 30, At: time.Unix(0, 0)}, nil
 	}}
-	hub := sse.NewHub(s.watch, render)
+	hub := sse.NewHub(sse.FromChannel(s.watch), render)
 
 	first, cancelFirst := context.WithCancel(context.Background())
 	second, cancelSecond := context.WithCancel(context.Background())

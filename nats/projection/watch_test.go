@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -99,11 +100,33 @@ func (w *watched) put(kv jetstream.KeyValue, key string, seq uint64, value strin
 
 func (w *watched) watch(key string) <-chan Entry[string] {
 	w.t.Helper()
-	ch, err := w.view.Watch(w.t.Context(), key)
+	ch, err := watchChan(w.t.Context(), w.view, key)
 	if err != nil {
 		w.t.Fatal(err)
 	}
 	return ch
+}
+
+// watchChan watches key into a channel that holds the newest value not yet
+// read, and closes when the watch ends.
+func watchChan(ctx context.Context, view *View[string], key string) (<-chan Entry[string], error) {
+	ch := make(chan Entry[string], 1)
+	var mu sync.Mutex // send and end replace what is in ch
+	send := func(e Entry[string]) {
+		mu.Lock()
+		defer mu.Unlock()
+		select {
+		case <-ch:
+		default:
+		}
+		ch <- e
+	}
+	end := func() {
+		mu.Lock()
+		defer mu.Unlock()
+		close(ch)
+	}
+	return ch, view.Watch(ctx, key, send, end)
 }
 
 func (w *watched) consumers(bucket string) int {
@@ -296,7 +319,7 @@ func TestViewWatchStopsWithItsLastWatcher(t *testing.T) {
 	t.Parallel()
 	w := openWatched(t)
 	ctx, cancel := context.WithCancel(t.Context())
-	ch, err := w.view.Watch(ctx, "k")
+	ch, err := watchChan(ctx, w.view, "k")
 	if err != nil {
 		t.Fatal(err)
 	}

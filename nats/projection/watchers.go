@@ -36,11 +36,12 @@ type feed struct {
 	stop    context.CancelFunc
 }
 
-// watcher is one Watch: the newest value not yet read, and the sequence of
-// the newest value sent.
+// watcher is one Watch: where its values go, and the sequence of the
+// newest value sent.
 type watcher[V any] struct {
 	mu     sync.Mutex
-	ch     chan Entry[V] // capacity 1
+	send   func(Entry[V])
+	end    func()
 	seq    uint64
 	sent   bool
 	closed bool
@@ -48,7 +49,7 @@ type watcher[V any] struct {
 
 // offer sends e unless the watcher has been sent a newer value (or the same
 // one: sameToo resends a value at the same sequence, as a new generation
-// may hold a different one), replacing an unread value: it never blocks.
+// may hold a different one).
 func (w *watcher[V]) offer(e Entry[V], sameToo bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -56,11 +57,14 @@ func (w *watcher[V]) offer(e Entry[V], sameToo bool) {
 		return
 	}
 	w.seq, w.sent = e.Seq, true
-	select {
-	case <-w.ch:
-	default:
-	}
-	w.ch <- e
+	w.send(e)
+}
+
+// abandon stops sending to w without ending it: Watch failed, and says so.
+func (w *watcher[V]) abandon() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.closed = true
 }
 
 func (w *watcher[V]) close() {
@@ -68,38 +72,44 @@ func (w *watcher[V]) close() {
 	defer w.mu.Unlock()
 	if !w.closed {
 		w.closed = true
-		close(w.ch)
+		w.end()
 	}
 }
 
-// Watch sends the value under key now (a zero Entry if there is none yet)
-// and after every change, until ctx ends. A slow reader misses intermediate
-// values, never the latest: each value is the whole read model at its
-// sequence. It keeps going through the loss of a NATS node and across
-// generation swaps. The channel is closed when ctx ends or the view's does.
-func (v *View[V]) Watch(ctx context.Context, key string) (<-chan Entry[V], error) {
-	w := &watcher[V]{ch: make(chan Entry[V], 1)}
+// Watch follows the value under key until ctx ends: it calls send with the
+// value now (a zero Entry if there is none yet), then with every newer
+// value, one call at a time, and end once after the last send, when ctx
+// ends or the view's does. send and end must return at once: they are
+// called from the one goroutine that serves every key of the view (a slow
+// reader keeps the newest value and skips older ones, as sse.Hub does).
+// Each value is the whole read model at its sequence. The watch goes on
+// through the loss of a NATS node and across generation swaps; it costs
+// no consumer and no goroutine of its own.
+func (v *View[V]) Watch(ctx context.Context, key string, send func(Entry[V]), end func()) error {
+	w := &watcher[V]{send: send, end: end}
 	f := v.register(key, w)
+	fail := func(err error) error {
+		w.abandon()
+		v.unregister(key, w)
+		return err
+	}
 	// Registered before the bucket watch has its start position and before
 	// the read: a change after the read reaches w through the watch.
 	select {
 	case <-f.ready:
 	case <-ctx.Done():
-		v.unregister(key, w)
-		return nil, ctx.Err()
+		return fail(ctx.Err())
 	}
 	if f.err != nil {
-		v.unregister(key, w)
-		return nil, fmt.Errorf("projection %s: watch %q: %w", v.name, key, f.err)
+		return fail(fmt.Errorf("projection %s: watch %q: %w", v.name, key, f.err))
 	}
 	current, err := v.Get(ctx, key)
 	if err != nil && !errors.Is(err, ErrNotFound) {
-		v.unregister(key, w)
-		return nil, err
+		return fail(err)
 	}
 	w.offer(current, false)
 	context.AfterFunc(ctx, func() { v.unregister(key, w) })
-	return w.ch, nil
+	return nil
 }
 
 // register adds w under key and returns the bucket watch, started if it
@@ -118,8 +128,8 @@ func (v *View[V]) register(key string, w *watcher[V]) *feed {
 	return ws.feed
 }
 
-// unregister removes w and closes its channel; the last watcher leaving
-// stops the bucket watch.
+// unregister removes w and ends it; the last watcher leaving stops the
+// bucket watch.
 func (v *View[V]) unregister(key string, w *watcher[V]) {
 	w.close()
 	v.watchers.mu.Lock()
@@ -280,7 +290,7 @@ func (v *View[V]) dropFeed(f *feed) {
 	}
 }
 
-// closeAll closes every watcher: the view's lifetime ended.
+// closeAll ends every watcher: the view's lifetime ended.
 func (v *View[V]) closeAll() {
 	v.watchers.mu.Lock()
 	defer v.watchers.mu.Unlock()
