@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"reflect"
 	"slices"
 	"sync"
 )
@@ -272,37 +273,27 @@ func (h *Hub[T, V]) deliver(f *feed[T, V]) {
 
 // Merge forwards the frames of several subscriptions into one channel for
 // Serve, until ctx ends or one of them closes (then the merged channel
-// closes too, and the stream drops).
+// closes too, and the stream drops). One goroutine serves them all.
 func Merge(ctx context.Context, sources ...<-chan Frame) <-chan Frame {
 	out := make(chan Frame, len(sources))
-	ctx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
+	cases := make([]reflect.SelectCase, 0, 1+len(sources))
+	cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ctx.Done())})
 	for _, src := range sources {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer cancel()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case f, ok := <-src:
-					if !ok {
-						return
-					}
-					select {
-					case out <- f:
-					case <-ctx.Done():
-						return
-					}
-				}
-			}
-		}()
+		cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(src)})
 	}
 	go func() {
-		wg.Wait()
-		cancel()
-		close(out)
+		defer close(out)
+		for {
+			chosen, v, ok := reflect.Select(cases)
+			if chosen == 0 || !ok {
+				return
+			}
+			select {
+			case out <- v.Interface().(Frame):
+			case <-ctx.Done():
+				return
+			}
+		}
 	}()
 	return out
 }

@@ -184,3 +184,38 @@ func TestHubKeyThatHangsDelaysNoOtherKey(t *testing.T) {
 	for f := next(t, rendering); f.Seq != 5; f = next(t, rendering) {
 	}
 }
+
+func TestMergeForwardsEverySourceAndClosesWithTheFirstToEnd(t *testing.T) {
+	t.Parallel()
+	a, b := make(chan Frame, 1), make(chan Frame, 1)
+	merged := Merge(t.Context(), a, b)
+	a <- Frame{Seq: 1}
+	if f := next(t, merged); f.Seq != 1 {
+		t.Errorf("frame %d from a, want 1", f.Seq)
+	}
+	b <- Frame{Seq: 2}
+	if f := next(t, merged); f.Seq != 2 {
+		t.Errorf("frame %d from b, want 2", f.Seq)
+	}
+	close(b)
+	select {
+	case _, ok := <-merged:
+		if ok {
+			t.Error("a frame after a source closed")
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("the merged channel stayed open after a source closed")
+	}
+
+	ctx, cancel := context.WithCancel(t.Context())
+	merged = Merge(ctx, make(chan Frame))
+	cancel()
+	select {
+	case _, ok := <-merged:
+		if ok {
+			t.Error("a frame from nowhere")
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("the merged channel stayed open after its context ended")
+	}
+}
