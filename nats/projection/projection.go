@@ -92,8 +92,10 @@ type Options struct {
 	BatchSize int
 	// MaxBatch is how many events a runner that is catching up (a restart,
 	// a rebuild) folds before it writes the values they changed and
-	// acknowledges them (50,000 if 0). Larger batches write a busy key once
-	// instead of many times: see BenchmarkReplay.
+	// acknowledges them (10 batches if 0). Larger batches write a busy key
+	// once instead of many times (see BenchmarkReplay), but the runner holds
+	// every message of one: 10,000 events of a few hundred bytes each, tens
+	// of MB, per projection.
 	MaxBatch int
 	// AckWait is how long the server waits for a batch's acknowledgement.
 	AckWait time.Duration
@@ -114,7 +116,7 @@ func (o Options) withDefaults() Options {
 		o.BatchSize = 1000
 	}
 	if o.MaxBatch < o.BatchSize {
-		o.MaxBatch = max(10*o.BatchSize, 50_000)
+		o.MaxBatch = 10 * o.BatchSize
 	}
 	if o.AckWait <= 0 {
 		o.AckWait = 10 * time.Second
