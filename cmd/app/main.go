@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"syscall"
 	"time"
@@ -47,6 +48,11 @@ const (
 	// capacityInterval is how often the EVENTS stream's size is checked
 	// against its cap (one stream-info request).
 	capacityInterval = 10 * time.Second
+	// memoryLimit is the Go heap's soft limit unless GOMEMLIMIT sets one
+	// ("off" for none). Without it, the GC lets the heap grow to twice what
+	// is live: a first start over 1,000,000 events peaked at 1.1 GB of RSS
+	// (see the README's "Large histories").
+	memoryLimit = 200 << 20
 )
 
 func main() {
@@ -72,6 +78,9 @@ func run(ctx context.Context, logOutput io.Writer) error {
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(logOutput, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
+		debug.SetMemoryLimit(memoryLimit)
+	}
 
 	// HTTP clients get a share of the descriptors, JetStream's files the rest.
 	fdLimit, err := httpserver.RaiseFDLimit()
