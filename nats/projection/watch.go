@@ -15,11 +15,13 @@ type change struct {
 	deleted bool
 }
 
-// Timing of a watch: how often the server proves an idle watch alive, and
-// how long to wait between attempts to re-create a lost one.
+// Timing of a watch: how often the server proves an idle watch alive, how
+// long to wait between attempts to re-create a lost one, and how long to
+// try deleting the consumer of one that ended.
 const (
-	watchHeartbeat  = 2 * time.Second
-	watchMaxBackoff = 500 * time.Millisecond
+	watchHeartbeat     = 2 * time.Second
+	watchMaxBackoff    = 500 * time.Millisecond
+	watchRemoveTimeout = 2 * time.Second
 )
 
 // watchKey follows one key of a KV bucket: its current value first (if it
@@ -65,7 +67,7 @@ type subjectWatch struct {
 // it after the last revision passed on (or after last, or with cfg again if
 // both are 0) whenever it fails, until ctx ends.
 func (w subjectWatch) follow(ctx context.Context, cfg jetstream.OrderedConsumerConfig, last uint64) (<-chan change, error) {
-	msgs, err := w.open(ctx, cfg)
+	cons, msgs, err := w.open(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -75,7 +77,11 @@ func (w subjectWatch) follow(ctx context.Context, cfg jetstream.OrderedConsumerC
 		for {
 			last = w.pump(ctx, msgs, out, last)
 			msgs.Stop()
-			if msgs = w.reopen(ctx, cfg, last); msgs == nil {
+			if ctx.Err() != nil {
+				w.remove(cons)
+				return
+			}
+			if cons, msgs = w.reopen(ctx, cfg, last); msgs == nil {
 				return
 			}
 		}
@@ -83,27 +89,28 @@ func (w subjectWatch) follow(ctx context.Context, cfg jetstream.OrderedConsumerC
 	return out, nil
 }
 
-func (w subjectWatch) open(ctx context.Context, cfg jetstream.OrderedConsumerConfig) (jetstream.MessagesContext, error) {
+func (w subjectWatch) open(ctx context.Context, cfg jetstream.OrderedConsumerConfig) (jetstream.Consumer, jetstream.MessagesContext, error) {
 	cfg.FilterSubjects = []string{w.subject}
 	cfg.MaxResetAttempts = 1 // failures come back to reopen
 	cons, err := w.js.OrderedConsumer(ctx, "KV_"+w.bucket, cfg)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return cons.Messages(jetstream.PullHeartbeat(watchHeartbeat))
+	msgs, err := cons.Messages(jetstream.PullHeartbeat(watchHeartbeat))
+	return cons, msgs, err
 }
 
 // reopen creates a consumer that starts after revision last (or with
 // initial if last is 0), trying until it works or ctx ends (nil).
-func (w subjectWatch) reopen(ctx context.Context, initial jetstream.OrderedConsumerConfig, last uint64) jetstream.MessagesContext {
+func (w subjectWatch) reopen(ctx context.Context, initial jetstream.OrderedConsumerConfig, last uint64) (jetstream.Consumer, jetstream.MessagesContext) {
 	cfg := initial
 	if last > 0 {
 		cfg = jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: last + 1}
 	}
 	backoff := 50 * time.Millisecond
 	for ctx.Err() == nil {
-		if msgs, err := w.open(ctx, cfg); err == nil {
-			return msgs
+		if cons, msgs, err := w.open(ctx, cfg); err == nil {
+			return cons, msgs
 		}
 		select {
 		case <-ctx.Done():
@@ -111,7 +118,20 @@ func (w subjectWatch) reopen(ctx context.Context, initial jetstream.OrderedConsu
 		}
 		backoff = min(2*backoff, watchMaxBackoff)
 	}
-	return nil
+	return nil, nil
+}
+
+// remove deletes the consumer of a watch that ended, rather than leaving
+// it to the server's five minutes of inactivity: a bucket watch stops
+// whenever its view's last watcher leaves.
+func (w subjectWatch) remove(cons jetstream.Consumer) {
+	info := cons.CachedInfo()
+	if info == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), watchRemoveTimeout)
+	defer cancel()
+	_ = w.js.DeleteConsumer(ctx, "KV_"+w.bucket, info.Name) // best effort
 }
 
 // pump passes messages on until the consumer fails or ctx ends, and

@@ -339,6 +339,9 @@ func TestViewWatchStopsWithItsLastWatcher(t *testing.T) {
 	if running {
 		t.Error("the bucket watch runs with no watcher")
 	}
+	poll.Until(t, 10*time.Second, "the bucket watch's consumer to be deleted", func() bool {
+		return w.consumers(w.gen.Bucket()) == 0
+	})
 	again := w.watch("k")
 	receive(t, again)
 	w.put(w.gen, "k", 1, "one")
