@@ -2,6 +2,7 @@ package projection
 
 import (
 	"log/slog"
+	"sync/atomic"
 	"time"
 )
 
@@ -16,7 +17,7 @@ type CatchUp struct {
 	every  time.Duration
 	behind uint64
 
-	active  bool
+	active  atomic.Bool // read by Behind from any goroutine
 	began   time.Time
 	beganAt uint64
 	lastAt  time.Time
@@ -35,18 +36,19 @@ func NewCatchUp(logger *slog.Logger, what string, every time.Duration, behind ui
 func (c *CatchUp) Observe(position, total uint64) {
 	now := time.Now()
 	left := total - min(position, total)
-	if !c.active {
+	if !c.active.Load() {
 		if left < c.behind {
 			return
 		}
-		c.active, c.began, c.beganAt, c.lastAt, c.lastPos = true, now, position, now, position
+		c.active.Store(true)
+		c.began, c.beganAt, c.lastAt, c.lastPos = now, position, now, position
 		c.logger.Info(c.what+": catching up", "position", position, "total", total, "behind", left)
 		return
 	}
 	// Caught up within a tenth of the threshold: under traffic, a follower
 	// is rarely exactly at the end when it looks.
 	if left*10 < c.behind {
-		c.active = false
+		c.active.Store(false)
 		took := now.Sub(c.began)
 		c.logger.Info(c.what+": caught up", "position", position, "total", total, "events", position-c.beganAt,
 			"took", took.Round(time.Millisecond), "events_per_second", perSecond(position-c.beganAt, took))
@@ -64,6 +66,10 @@ func (c *CatchUp) Observe(position, total uint64) {
 		"events_per_second", rate, "time_left", timeLeft)
 	c.lastAt, c.lastPos = now, position
 }
+
+// Behind reports whether the follower is catching up: it was last seen at
+// least the threshold behind, and has not caught up since.
+func (c *CatchUp) Behind() bool { return c.active.Load() }
 
 // perSecond is n per d, rounded down; 0 for no time.
 func perSecond(n uint64, d time.Duration) uint64 {

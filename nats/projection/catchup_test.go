@@ -33,13 +33,16 @@ func TestARunnerFarBehindLogsItsProgressThenThatItCaughtUp(t *testing.T) {
 	t.Cleanup(func() { r.Stop(t.Context()) })
 	waitFor(t, r, last)
 	poll.Until(t, 10*time.Second, "a caught-up line", func() bool { return logs.Count("caught up") > 0 })
-	progress := regexp.MustCompile(fmt.Sprintf(`msg="projection: catching up" projection=behind generation=1 position=\d+ total=%d behind=\d+ events_per_second=\d+ time_left=\S+`, last))
+	progress := regexp.MustCompile(fmt.Sprintf(`msg="projection: catching up" projection=behind position=\d+ total=%d behind=\d+ events_per_second=\d+ time_left=\S+`, last))
 	if !progress.MatchString(logs.String()) {
 		t.Errorf("no progress line with position, total, rate and time left:\n%s", logs)
 	}
-	caughtUp := regexp.MustCompile(fmt.Sprintf(`msg="projection: caught up" projection=behind generation=1 position=%d total=%d events=\d+`, last, last))
+	caughtUp := regexp.MustCompile(fmt.Sprintf(`msg="projection: caught up" projection=behind position=%d total=%d events=\d+`, last, last))
 	if !caughtUp.MatchString(logs.String()) || logs.Count("caught up") != 1 {
-		t.Errorf("want one caught-up line at 1000:\n%s", logs)
+		t.Errorf("want one caught-up line at %d:\n%s", last, logs)
+	}
+	if r.CatchingUp() {
+		t.Error("the runner says it is catching up after it logged that it caught up")
 	}
 }
 
@@ -61,5 +64,29 @@ func TestARunnerUpToDateLogsNoProgress(t *testing.T) {
 	waitFor(t, r, natstest.Fill(t, conn.JS, "item", 20, 10)) // less than a batch behind at a time
 	if logs.Count("catching up")+logs.Count("caught up") != 0 {
 		t.Errorf("a runner less than a batch behind logged progress:\n%s", logs)
+	}
+}
+
+func TestCatchUpIsBehindFromItsThresholdUntilItHasCaughtUp(t *testing.T) {
+	t.Parallel()
+	logs := &logbuf.Buffer{}
+	c := projection.NewCatchUp(slog.New(slog.NewTextHandler(logs, nil)), "test", time.Hour, 100)
+	for _, step := range []struct {
+		position, total uint64
+		behind          bool
+	}{
+		{0, 99, false},     // less than the threshold behind
+		{0, 1000, true},    // far behind
+		{950, 1000, true},  // still 50 behind
+		{995, 1000, false}, // within a tenth of the threshold: caught up
+		{995, 1010, false},
+	} {
+		c.Observe(step.position, step.total)
+		if c.Behind() != step.behind {
+			t.Errorf("at %d of %d: Behind() = %v, want %v\n%s", step.position, step.total, c.Behind(), step.behind, logs)
+		}
+	}
+	if logs.Count("test: catching up") != 1 || logs.Count("test: caught up") != 1 {
+		t.Errorf("want one line on falling behind and one on catching up (none meanwhile: an hour apart):\n%s", logs)
 	}
 }

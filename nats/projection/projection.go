@@ -84,6 +84,12 @@ func ByAggregate(aggregate string) func(es.Envelope) []string {
 	}
 }
 
+// newCatchUp is a runner's progress log: it counts as behind from MaxBatch
+// events.
+func newCatchUp(name string, o Options) *CatchUp {
+	return NewCatchUp(o.Logger.With("projection", name), "projection", o.ProgressEvery, uint64(o.MaxBatch))
+}
+
 // Options tune a runner; the zero value is sensible for the embedded server.
 type Options struct {
 	// Replicas for the consumer and the buckets (1 if 0).
@@ -103,7 +109,7 @@ type Options struct {
 	// AckWait (see the package comment).
 	PinnedTTL time.Duration
 	// ProgressEvery is how often a runner at least MaxBatch events behind
-	// logs its progress (5 s if 0); see CatchUp.
+	// logs its progress (5 s if 0); see CatchUp and Runner.CatchingUp.
 	ProgressEvery time.Duration
 	Logger        *slog.Logger
 }
@@ -527,7 +533,7 @@ func (a *applier[V]) write(ctx context.Context, dirty map[string]*cached[V]) err
 // before the pin is released, and the last pull request is left to expire
 // rather than cancelled: the server could still deliver to a cancelled one,
 // and those events would wait out AckWait while the next runner went ahead.
-func runLoop[V any](ctx context.Context, a *applier[V], o Options, progress func(uint64)) {
+func runLoop[V any](ctx context.Context, a *applier[V], o Options, progress func(uint64), catchUp *CatchUp) {
 	logger := o.Logger.With("projection", a.p.Name, "generation", a.gen.number)
 	defer func() {
 		// Hand the pin to another runner at once rather than after PinnedTTL.
@@ -537,9 +543,6 @@ func runLoop[V any](ctx context.Context, a *applier[V], o Options, progress func
 			stream.UnpinConsumer(unpinCtx, a.gen.bucket, group)
 		}
 	}()
-	// The total is the position plus the events pending for this
-	// projection: the stream's last sequence when it reads every subject.
-	catchUp := NewCatchUp(logger, "projection", o.ProgressEvery, uint64(o.MaxBatch))
 	// size shrinks for good when a part cannot be applied in time.
 	size := o.MaxBatch
 	backoff := time.Duration(0)
@@ -580,6 +583,9 @@ func runLoop[V any](ctx context.Context, a *applier[V], o Options, progress func
 			backoff = 0
 			if meta, err := last.Metadata(); err == nil {
 				progress(meta.Sequence.Stream)
+				// The total is the position plus the events pending for this
+				// projection: the stream's last sequence when it reads every
+				// subject.
 				catchUp.Observe(meta.Sequence.Stream, meta.Sequence.Stream+meta.NumPending)
 			}
 		}

@@ -22,6 +22,7 @@ type Runner[V any] struct {
 	o        Options
 	meta     jetstream.KeyValue
 	progress *progressTracker
+	catchUp  *CatchUp
 	cancel   context.CancelFunc
 	done     chan struct{}
 
@@ -52,7 +53,7 @@ func Start[V any](ctx context.Context, js jetstream.JetStream, p Projection[V], 
 		return nil, err
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
-	r := &Runner[V]{p: p, js: js, o: o, meta: meta, progress: newProgress(), cancel: cancel, done: make(chan struct{}), gen: gen}
+	r := &Runner[V]{p: p, js: js, o: o, meta: meta, progress: newProgress(), catchUp: newCatchUp(p.Name, o), cancel: cancel, done: make(chan struct{}), gen: gen}
 	go r.run(runCtx)
 	return r, nil
 }
@@ -68,7 +69,7 @@ func (r *Runner[V]) run(ctx context.Context) {
 		loopDone := make(chan struct{})
 		go func() {
 			defer close(loopDone)
-			runLoop(genCtx, newApplier(genCtx, r.p, r.js, gen, r.o), r.o, r.progress.set)
+			runLoop(genCtx, newApplier(genCtx, r.p, r.js, gen, r.o), r.o, r.progress.set, r.catchUp)
 		}()
 		next, err := r.awaitSwap(genCtx, gen.number)
 		stopGen()
@@ -129,6 +130,12 @@ func (r *Runner[V]) Wait(ctx context.Context, seq uint64) error {
 	r.mu.Unlock()
 	return waitFor(ctx, gen.consumer, seq, r.progress)
 }
+
+// CatchingUp reports whether this runner is applying a backlog of at
+// least MaxBatch events (a first start, a restart after a long stop), so
+// that pages can say their read model is behind. A standby runner (another
+// instance holds the pin) is never catching up.
+func (r *Runner[V]) CatchingUp() bool { return r.catchUp.Behind() }
 
 // Generation is the generation this runner is applying.
 func (r *Runner[V]) Generation() uint64 {
@@ -241,7 +248,7 @@ func Rebuild[V any](ctx context.Context, js jetstream.JetStream, p Projection[V]
 	progress := newProgress()
 	go func() {
 		defer close(loopDone)
-		runLoop(runCtx, newApplier(runCtx, p, js, gen, o), o, progress.set)
+		runLoop(runCtx, newApplier(runCtx, p, js, gen, o), o, progress.set, newCatchUp(p.Name, o))
 	}()
 	err = waitFor(ctx, gen.consumer, info.State.LastSeq, progress)
 	stopRun()
