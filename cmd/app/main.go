@@ -136,15 +136,15 @@ func run(ctx context.Context, logOutput io.Writer) error {
 	// Each read model's runner; all stop together, before NATS closes.
 	runners := &readModels{options: projection.Options{Replicas: cfg.Replicas, Logger: logger}}
 	defer runners.stop()
-	todoView, err := start(ctx, lifetime, nc, runners, todo.Projection(registry))
+	todoView, todoRunner, err := start(ctx, lifetime, nc, runners, todo.Projection(registry))
 	if err != nil {
 		return err
 	}
-	counterView, err := start(ctx, lifetime, nc, runners, counter.Projection(registry))
+	counterView, _, err := start(ctx, lifetime, nc, runners, counter.Projection(registry))
 	if err != nil {
 		return err
 	}
-	boardView, err := start(ctx, lifetime, nc, runners, sortable.Projection(registry))
+	boardView, _, err := start(ctx, lifetime, nc, runners, sortable.Projection(registry))
 	if err != nil {
 		return err
 	}
@@ -185,7 +185,7 @@ func run(ctx context.Context, logOutput io.Writer) error {
 		Logger: logger, Lifetime: lifetime, Ready: ready, Dev: cfg.Dev,
 		MaxStreams: budget.MaxStreams, MaxStreamsPerSession: budget.MaxStreamsPerSession, MaxStreamsPerClient: budget.MaxStreamsPerClient,
 		Clients:   clientip.New(cfg.TrustedProxies),
-		Todo:      todo.Deps{Logger: logger, Storage: storage, View: todoView, Sessions: sessions, Admission: admission, Quota: quota},
+		Todo:      todo.Deps{Logger: logger, Storage: storage, View: todoView, CatchingUp: todoRunner.CatchingUp, Sessions: sessions, Admission: admission, Quota: quota},
 		Counter:   counter.Deps{Logger: logger, Storage: storage, View: counterView, Sessions: sessions, Admission: admission, Quota: quota},
 		Sortable:  sortable.Deps{Logger: logger, Storage: storage, View: boardView, Sessions: sessions, Admission: admission, Quota: quota},
 		Analytics: analytics.Deps{Logger: logger, Refresher: refresher, Sessions: sessions},
@@ -275,16 +275,17 @@ func (m *readModels) stop() {
 }
 
 // start runs a projection in this process and opens its view.
-func start[V any](ctx, lifetime context.Context, nc *nats.Conn, m *readModels, p projection.Projection[V]) (*projection.View[V], error) {
+func start[V any](ctx, lifetime context.Context, nc *nats.Conn, m *readModels, p projection.Projection[V]) (*projection.View[V], *projection.Runner[V], error) {
 	runner, err := projection.Start(ctx, nc.JS, p, m.options)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	m.stops = append(m.stops, runner.Stop)
 	// Degrades: a parked event is one key's problem; every other key, and
 	// every page, still works (see health.Check).
 	m.checks = append(m.checks, health.Check{Name: "projection:" + p.Name, Check: runner.Health, Degrades: true})
-	return projection.OpenView[V](lifetime, nc.JS, p.Name)
+	view, err := projection.OpenView[V](lifetime, nc.JS, p.Name)
+	return view, runner, err
 }
 
 // runAnalytics runs the DuckDB projection until the returned stop is

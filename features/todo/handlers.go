@@ -25,8 +25,9 @@ import (
 )
 
 type handlers struct {
-	logger *slog.Logger
-	view   *projection.View[ListView]
+	logger     *slog.Logger
+	view       *projection.View[ListView]
+	catchingUp func() bool
 	// hub renders each change of a list once per filter for all its streams.
 	hub   *sse.Hub[projection.Entry[ListView], components.Filter]
 	lists *es.Handler[List, Command, Event]
@@ -77,7 +78,8 @@ func (h *handlers) page(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	page := layouts.Page{Title: "Todos", Path: "/"}
-	if err := pages.Todo(page, viewModel(list.Value, parseFilter(r))).Render(r.Context(), w); err != nil {
+	behind := h.catchingUp != nil && h.catchingUp()
+	if err := pages.Todo(page, viewModel(list.Value, parseFilter(r)), behind).Render(r.Context(), w); err != nil {
 		h.logger.Debug("todo: render page", "err", err)
 	}
 }

@@ -18,8 +18,12 @@ type Deps struct {
 	// Storage holds the lists' events and snapshots.
 	Storage es.Storage
 	// View reads the todo_lists projection (see Projection).
-	View     *projection.View[ListView]
-	Sessions *session.Store
+	View *projection.View[ListView]
+	// CatchingUp reports whether this process is applying a backlog of
+	// todo events (projection.Runner.CatchingUp): the page then says that
+	// lists may be behind. Nil: never.
+	CatchingUp func() bool
+	Sessions   *session.Store
 	// Admission bounds the commands in flight in the process (nil: no bound).
 	Admission *command.Admission
 	// Quota limits how much each session writes (nil: no limit).
@@ -32,9 +36,10 @@ const listSchema = 1
 // SetupRoutes mounts the TodoMVC page, its stream and its commands.
 func SetupRoutes(r chi.Router, deps Deps) error {
 	h := &handlers{
-		logger: deps.Logger,
-		view:   deps.View,
-		lists:  es.NewHandler(deps.Storage, Decider(), listSchema),
+		logger:     deps.Logger,
+		view:       deps.View,
+		catchingUp: deps.CatchingUp,
+		lists:      es.NewHandler(deps.Storage, Decider(), listSchema),
 	}
 	h.hub = sse.NewHub(deps.View.Watch, h.render)
 	r.Group(func(r chi.Router) {
