@@ -52,7 +52,7 @@ const (
 	// ("off" for none). Without it, the GC lets the heap grow to twice what
 	// is live: a first start over 1,000,000 events peaked at 1.1 GB of RSS
 	// (see the README's "Large histories").
-	memoryLimit = 200 << 20
+	memoryLimit = 256 << 20
 )
 
 func main() {
