@@ -248,7 +248,8 @@ func Rebuild[V any](ctx context.Context, js jetstream.JetStream, p Projection[V]
 	progress := newProgress()
 	go func() {
 		defer close(loopDone)
-		runLoop(runCtx, newApplier(runCtx, p, js, gen, o), o, progress.set, newCatchUp(p.Name, o))
+		runLoop(runCtx, newApplier(runCtx, p, js, gen, o), o, progress.set,
+			NewCatchUp(o.Logger.With("projection", p.Name, "generation", next), "projection rebuild", o.ProgressEvery, uint64(o.MaxBatch)))
 	}()
 	err = waitFor(ctx, gen.consumer, info.State.LastSeq, progress)
 	stopRun()
