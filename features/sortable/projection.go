@@ -21,7 +21,10 @@ type View struct {
 func Projection(reg *es.Registry) projection.Projection[View] {
 	return projection.Projection[View]{
 		Name: ProjectionName,
-		Keys: projection.ByAggregate(aggregate),
+		// Its events are a small share of the stream: the server skips
+		// the rest (see projection.AggregateSubjects).
+		Subjects: projection.AggregateSubjects(aggregate),
+		Keys:     projection.ByAggregate(aggregate),
 		Apply: func(_ string, v View, env es.Envelope) (View, error) {
 			e, err := es.DecodeAs[Event](reg, env)
 			if err != nil {
