@@ -3,9 +3,9 @@ package sse
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"reflect"
 	"slices"
+	"strconv"
 	"sync"
 )
 
@@ -311,18 +311,27 @@ func PatchSignals(seq uint64, signals []byte) Frame {
 }
 
 // event formats one SSE event of Datastar's protocol: each line of the
-// payload goes into its own data line, behind the payload's name.
+// payload goes into its own data line, behind the payload's name. The frame
+// is allocated once, at its final size: on a busy page, frames are most of
+// what the server allocates.
 func event(name, field string, seq uint64, payload []byte) Frame {
-	var b bytes.Buffer
-	b.WriteString("event: " + name + "\n")
+	lines := bytes.Count(payload, []byte{'\n'}) + 1
+	b := make([]byte, 0, len("event: \nid: 18446744073709551615\n\n")+len(name)+lines*len("data:  \n")+lines*len(field)+len(payload))
+	b = append(b, "event: "...)
+	b = append(b, name...)
+	b = append(b, '\n')
 	if seq > 0 {
-		fmt.Fprintf(&b, "id: %d\n", seq)
+		b = append(b, "id: "...)
+		b = strconv.AppendUint(b, seq, 10)
+		b = append(b, '\n')
 	}
 	for line := range bytes.Lines(payload) {
-		b.WriteString("data: " + field + " ")
-		b.Write(bytes.TrimRight(line, "\r\n"))
-		b.WriteByte('\n')
+		b = append(b, "data: "...)
+		b = append(b, field...)
+		b = append(b, ' ')
+		b = append(b, bytes.TrimRight(line, "\r\n")...)
+		b = append(b, '\n')
 	}
-	b.WriteByte('\n')
-	return Frame{Seq: seq, Data: b.Bytes()}
+	b = append(b, '\n')
+	return Frame{Seq: seq, Data: b}
 }

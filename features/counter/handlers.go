@@ -1,14 +1,12 @@
 package counter
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/starfederation/datastar-go/datastar"
 
 	"ironstar/es"
 	"ironstar/features/common/command"
@@ -47,11 +45,11 @@ func viewModel(s slot, value int) components.CounterVM {
 func (h *handlers) render(e projection.Entry[View], s slot) sse.Frame {
 	vm := viewModel(s, e.Value.Value)
 	vm.Live = true
-	var html bytes.Buffer
-	if err := components.Counter(vm).Render(context.Background(), &html); err != nil {
+	frame, err := sse.Patch(e.Seq, components.Counter(vm))
+	if err != nil {
 		h.logger.Error("counter: render", "err", err)
 	}
-	return sse.PatchElements(e.Seq, html.Bytes())
+	return frame
 }
 
 func (h *handlers) value(ctx context.Context, id string) (int, error) {
@@ -116,9 +114,12 @@ func (h *handlers) command(cmd Command) http.HandlerFunc {
 			command.Fail(w, r, h.logger, errorID, err, problem)
 			return
 		}
-		datastar.NewSSE(w, r).PatchElementTempl(common.Alert(errorID, ""))
+		doneReply.Write(w)
 	}
 }
+
+// doneReply hides the error line after a command that went through.
+var doneReply = sse.NewReply(sse.MustPatch(common.Alert(errorID, "")))
 
 // errorID is the id of the page's error line.
 const errorID = "counter-error"

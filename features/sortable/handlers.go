@@ -7,8 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 
-	"github.com/starfederation/datastar-go/datastar"
-
 	"ironstar/es"
 	"ironstar/features/common/command"
 	common "ironstar/features/common/components"
@@ -99,8 +97,11 @@ func (h *handlers) reorder(w http.ResponseWriter, r *http.Request) {
 		command.Fail(w, r, h.logger, errorID, err, problem)
 		return
 	}
-	datastar.NewSSE(w, r).PatchElementTempl(common.Alert(errorID, ""))
+	doneReply.Write(w)
 }
+
+// doneReply hides the error line after a command that went through.
+var doneReply = sse.NewReply(sse.MustPatch(common.Alert(errorID, "")))
 
 // errorID is the id of the page's error line.
 const errorID = "sortable-error"

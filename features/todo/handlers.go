@@ -1,7 +1,6 @@
 package todo
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base32"
@@ -11,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/starfederation/datastar-go/datastar"
 
 	"ironstar/es"
 	"ironstar/features/common/command"
@@ -38,11 +36,11 @@ type handlers struct {
 func (h *handlers) render(e projection.Entry[ListView], filter components.Filter) sse.Frame {
 	vm := viewModel(e.Value, filter)
 	vm.Live, vm.Seq = true, e.Seq
-	var html bytes.Buffer
-	if err := components.Body(vm).Render(context.Background(), &html); err != nil {
+	frame, err := sse.Patch(e.Seq, components.Body(vm))
+	if err != nil {
 		h.logger.Error("todo: render", "err", err)
 	}
-	return sse.PatchElements(e.Seq, html.Bytes())
+	return frame
 }
 
 // viewModel picks and counts the items a filter shows.
@@ -151,16 +149,23 @@ func (h *handlers) command(build commandBuilder) http.HandlerFunc {
 			command.Fail(w, r, h.logger, errorID, err, problem)
 			return
 		}
-		stream := datastar.NewSSE(w, r)
-		stream.PatchElementTempl(common.Alert(errorID, ""))
 		if _, ok := cmd.(Add); ok {
-			stream.MarshalAndPatchSignals(map[string]string{"title": ""})
+			addedReply.Write(w)
+			return
 		}
+		doneReply.Write(w)
 	}
 }
 
 // errorID is the id of the page's error line.
 const errorID = "todo-error"
+
+// The answers to a command that went through: the error line hidden and,
+// after an add, the input cleared.
+var (
+	doneReply  = sse.NewReply(sse.MustPatch(common.Alert(errorID, "")))
+	addedReply = sse.NewReply(sse.MustPatch(common.Alert(errorID, "")), sse.PatchSignals(0, []byte(`{"title":""}`)))
+)
 
 // problem says how the list's own errors are answered.
 func problem(err error) (command.Problem, bool) {
