@@ -252,7 +252,7 @@ func ensureGeneration(ctx context.Context, js jetstream.JetStream, name string, 
 	if err != nil {
 		return nil, err
 	}
-	cons, err := ensure.Consumer(ctx, js, eventstore.StreamName, jetstream.ConsumerConfig{
+	cfg := jetstream.ConsumerConfig{
 		Durable:        res,
 		Description:    fmt.Sprintf("projection %s, generation %d", name, number),
 		DeliverPolicy:  jetstream.DeliverAllPolicy,
@@ -264,7 +264,14 @@ func ensureGeneration(ctx context.Context, js jetstream.JetStream, name string, 
 		PriorityPolicy: jetstream.PriorityPolicyPinned,
 		PriorityGroups: []string{group},
 		PinnedTTL:      o.PinnedTTL,
-	})
+	}
+	if len(subjects) == 1 {
+		// One filter goes in FilterSubject: the server answers an update
+		// setting FilterSubjects to one subject with FilterSubject, which
+		// nats.go then takes for a server without multiple filters.
+		cfg.FilterSubject, cfg.FilterSubjects = subjects[0], nil
+	}
+	cons, err := ensure.Consumer(ctx, js, eventstore.StreamName, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("projection %s: consumer %s: %w", name, res, err)
 	}

@@ -296,3 +296,41 @@ func TestRebuildSwapsInAFreshGeneration(t *testing.T) {
 	waitFor(t, r, last)
 	same(t, values(t, conn.JS, "tally"), fold(t, store))
 }
+
+// A projection that starts reading its own aggregate only (Subjects) keeps
+// its consumer and checkpoint: the running consumer takes the filter, and
+// the events after the checkpoint are applied once.
+func TestGainsASubjectFilterOnItsRunningConsumer(t *testing.T) {
+	t.Parallel()
+	conn := natstest.Connect(t)
+	store, err := eventstore.New(t.Context(), conn.JS, eventstore.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := newWriter(store, "a")
+	unfiltered := tallyProjection("filtered-later")
+	unfiltered.Subjects = nil
+	r, err := projection.Start(t.Context(), conn.JS, unfiltered, opts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, r, w.add(t, 100, 5))
+	if err := r.Stop(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Append(t.Context(), es.StreamID{Aggregate: "other", ID: "x"}, 0, []es.Envelope{{ID: "other-1", Type: "other.happened", Version: 1, Data: []byte(`{}`)}}); err != nil {
+		t.Fatal(err)
+	}
+	last := w.add(t, 50, 5)
+
+	r = start(t, conn.JS, tallyProjection("filtered-later"))
+	waitFor(t, r, last)
+	same(t, values(t, conn.JS, "filtered-later"), fold(t, store))
+	info, err := conn.JS.Consumer(t.Context(), eventstore.StreamName, "proj_filtered-later_1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := info.CachedInfo().Config.FilterSubject; got != "events.item.>" {
+		t.Errorf("filter = %q, want events.item.>", got)
+	}
+}
