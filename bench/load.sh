@@ -71,12 +71,12 @@ million() { # million APP
 	local data=$W/million bin=$APP
 	[ "$1" = base ] && bin=$(realpath "$BASE")
 	if [ ! -d "$data" ]; then
-		go run ./cmd/seed -dir "$data" -events 1000000 -lists 20000 >&2 || return
+		DATA_DIR="$data" go run ./cmd/seed -events 1000000 -lists 20000 -until 2026-11-30T00:00:00Z >&2 || return
 		cp -a "$data" "$W/million.pristine"
 	fi
 	rm -rf "$data" && cp -a "$W/million.pristine" "$data"
 	HOST=127.0.0.1 PORT=$PORT DATA_DIR=$data "$SSELOAD" startup -url "$B/" -json "$OUT" -label "$1 first start, 1M events" \
-		-wait-log 'caught up' -wait-count ${CAUGHT_UP_LINES:-4} -timeout 5m -- "$bin" >>"$W/sseload.log" 2>&1
+		-wait-log 'caught up' -wait-count ${CAUGHT_UP_LINES:-2} -timeout 5m -- "$bin" >>"$W/sseload.log" 2>&1
 	HOST=127.0.0.1 PORT=$PORT DATA_DIR=$data "$SSELOAD" startup -url "$B/" -json "$OUT" -label "$1 restart, 1M events" -- "$bin" >>"$W/sseload.log" 2>&1
 	echo "$(date +%T) $1 million: done" >&2
 }
