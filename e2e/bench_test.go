@@ -72,12 +72,13 @@ func BenchmarkTodoFanout(b *testing.B) {
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-// benchApp starts the app with one session holding one todo. The
-// benchmarks open up to 2,000 streams of that one session, so the
-// per-session stream cap is lifted (launchApp lifts the per-client one).
-func benchApp(b *testing.B) (*app, *client, string) {
+// benchApp starts the app (with env added to its environment) with one
+// session holding one todo. The benchmarks open up to 2,000 streams of that
+// one session, so the per-session stream cap is lifted (launchApp lifts the
+// per-client one).
+func benchApp(b *testing.B, env ...string) (*app, *client, string) {
 	b.Helper()
-	a := startApp(b, appOptions{env: []string{"HTTP_MAX_STREAMS_PER_SESSION=100000"}})
+	a := startApp(b, appOptions{env: append([]string{"HTTP_MAX_STREAMS_PER_SESSION=100000"}, env...)})
 	c := newClient(b, a.URL)
 	if res, _ := c.command(http.MethodPost, "/todos", `{"title":"flip me"}`); res.StatusCode != 200 {
 		b.Fatalf("add = %d", res.StatusCode)
@@ -217,21 +218,7 @@ func cpuTime(b *testing.B, pid int) time.Duration {
 //	go test ./e2e -run '^$' -bench NATSTraffic -benchtime 500x
 func BenchmarkTodoCommandNATSTraffic(b *testing.B) {
 	port := freePort(b)
-	a := startApp(b, appOptions{env: []string{"NATS_PORT=" + port}})
-	c := newClient(b, a.URL)
-	if res, _ := c.command(http.MethodPost, "/todos", `{"title":"flip me"}`); res.StatusCode != 200 {
-		b.Fatalf("add = %d", res.StatusCode)
-	}
-	var item string
-	waitFor(b, 10*time.Second, "the todo", func() bool {
-		_, page := c.do(http.MethodGet, "/", "", nil)
-		if i := strings.Index(page, `<li id="todo-`); i >= 0 {
-			item = page[i+len(`<li id="todo-`):]
-			item = item[:strings.IndexByte(item, '"')]
-			return true
-		}
-		return false
-	})
+	_, c, item := benchApp(b, "NATS_PORT="+port)
 	s := openStreams(b, c, 1)
 	defer s.close()
 	toggle(b, c, item, 0) // the first command of a process may load more
