@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -43,6 +44,9 @@ type browser struct {
 	// resumes lists the requests that carried a Last-Event-ID header, as
 	// "URL id": an SSE stream resuming after a drop.
 	resumes []string
+	// commands lists the requests other than GET, as "METHOD URL key",
+	// key being the Idempotency-Key they carried ("" for none).
+	commands []string
 }
 
 func newBrowser(t *testing.T) *browser {
@@ -82,10 +86,17 @@ func newBrowser(t *testing.T) *browser {
 				return
 			}
 			b.record(&b.requests, ev.Request.URL)
+			key := ""
 			for name, value := range ev.Request.Headers {
 				if strings.EqualFold(name, "Last-Event-ID") {
 					b.record(&b.resumes, fmt.Sprintf("%s %v", ev.Request.URL, value))
 				}
+				if strings.EqualFold(name, "Idempotency-Key") {
+					key = fmt.Sprint(value)
+				}
+			}
+			if ev.Request.Method != http.MethodGet {
+				b.record(&b.commands, ev.Request.Method+" "+ev.Request.URL+" "+key)
 			}
 		}
 	}()

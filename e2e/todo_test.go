@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -175,6 +176,24 @@ func TestTodoMVCSpecification(t *testing.T) {
 	b.do(t, chromedp.Click(chromedp.CSS(nth(2)+" .toggle")), waitTodos("free-range eggs"))
 	follow("/", "All", "oat milk", "free-range eggs", "<img src=x onerror=alert(1)>")
 	b.screenshot(t, "todo")
+
+	// Every action sent a fresh Idempotency-Key (ironstarCommand()), so a
+	// retried request is stored once.
+	b.mu.Lock()
+	commands := slices.Clone(b.commands)
+	b.mu.Unlock()
+	keys := map[string]bool{}
+	for _, c := range commands {
+		fields := strings.Fields(c)
+		if len(fields) != 3 || len(fields[2]) < 32 || keys[fields[2]] {
+			t.Errorf("command %q: want a fresh Idempotency-Key", c)
+			continue
+		}
+		keys[fields[2]] = true
+	}
+	if len(keys) < 10 {
+		t.Errorf("%d commands with a key, want the test's dozen or more: %q", len(keys), commands)
+	}
 
 	// A command on a todo that is gone (deleted in another tab, say) shows
 	// a clear error; the next command that works clears it.

@@ -2,9 +2,13 @@
 // the Idempotency-Key header; a retried request repeats it, so the server
 // stores the command once. crypto.randomUUID needs a secure context
 // (https or localhost); elsewhere random bytes do the same job.
+// ironstarCommand() is the options every command action takes
+// (`@post(url, ironstarCommand())`): written once here rather than in
+// every button of every rendered list, whose frames it made a fifth larger.
 declare global {
   interface Window {
     ironstarCommandId: () => string;
+    ironstarCommand: () => { headers: Record<string, string> };
   }
 }
 
@@ -15,5 +19,9 @@ window.ironstarCommandId = () => {
   const bytes = crypto.getRandomValues(new Uint8Array(16));
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 };
+
+window.ironstarCommand = () => ({
+  headers: { "Idempotency-Key": window.ironstarCommandId() },
+});
 
 export {};
