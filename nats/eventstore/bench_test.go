@@ -8,7 +8,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"ironstar/es"
-	"ironstar/nats/eventstore"
 	"ironstar/nats/natstest"
 )
 
@@ -73,11 +72,7 @@ type counted struct {
 // BenchmarkHandleLongAggregate runs commands against an aggregate of 1,000
 // events (among 100,000 others), without and with snapshots.
 func BenchmarkHandleLongAggregate(b *testing.B) {
-	s, js := newStore(b)
-	snaps, err := eventstore.NewSnapshots(b.Context(), js, 1)
-	if err != nil {
-		b.Fatal(err)
-	}
+	s, snaps, js := newStorage(b)
 	natstest.Fill(b, js, "noise", 100_000, 1000)
 	for _, mode := range []string{"plain", "snapshots"} {
 		aggregate := "long" + mode
@@ -117,11 +112,7 @@ func BenchmarkHandleLongAggregate(b *testing.B) {
 //
 //	go test -run '^$' -bench CommandOnLongAggregate -benchtime 2000x ./nats/eventstore
 func BenchmarkCommandOnLongAggregate(b *testing.B) {
-	s, js := newStore(b)
-	snaps, err := eventstore.NewSnapshots(b.Context(), js, 1)
-	if err != nil {
-		b.Fatal(err)
-	}
+	s, snaps, js := newStorage(b)
 	for _, size := range []int{10, 100_000} {
 		aggregate := fmt.Sprintf("events%d", size)
 		reg := es.NewRegistry()
@@ -162,11 +153,7 @@ func BenchmarkCommandOnLongAggregate(b *testing.B) {
 //
 //	go test -run '^$' -bench CommandCache -benchmem ./nats/eventstore
 func BenchmarkCommandCache(b *testing.B) {
-	s, js := newStore(b)
-	snaps, err := eventstore.NewSnapshots(b.Context(), js, 1)
-	if err != nil {
-		b.Fatal(err)
-	}
+	s, snaps, js := newStorage(b)
 	natstest.Fill(b, js, "noise", 100_000, 1000)
 	for _, mode := range []struct {
 		name      string

@@ -26,6 +26,17 @@ func newStore(t testing.TB) (*eventstore.Store, jetstream.JetStream) {
 	return s, conn.JS
 }
 
+// newStorage is newStore with the snapshot store beside it.
+func newStorage(t testing.TB) (*eventstore.Store, *eventstore.Snapshots, jetstream.JetStream) {
+	t.Helper()
+	s, js := newStore(t)
+	snaps, err := eventstore.NewSnapshots(context.Background(), js, 1)
+	if err != nil {
+		t.Fatalf("eventstore.NewSnapshots: %v", err)
+	}
+	return s, snaps, js
+}
+
 func TestContract(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) storetest.Store {
 		s, _ := newStore(t)
@@ -171,20 +182,12 @@ func TestSnapshotContract(t *testing.T) {
 // retry older than the snapshot remembers is caught by the stream's
 // duplicate window.
 func TestHandlerContract(t *testing.T) {
-	s, js := newStore(t)
-	snaps, err := eventstore.NewSnapshots(t.Context(), js, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, snaps, _ := newStorage(t)
 	storetest.RunHandler(t, s, snaps)
 }
 
 // TestCacheContract runs the contract of the Handler's cache on JetStream.
 func TestCacheContract(t *testing.T) {
-	s, js := newStore(t)
-	snaps, err := eventstore.NewSnapshots(t.Context(), js, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, snaps, _ := newStorage(t)
 	storetest.RunCache(t, s, snaps)
 }
