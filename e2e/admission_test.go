@@ -18,10 +18,7 @@ func TestCommandsPastTheProcessBoundAre503AndNothingAcknowledgedIsLost(t *testin
 	t.Parallel()
 	a := startApp(t, appOptions{env: []string{"COMMAND_MAX_INFLIGHT=1", "COMMAND_MAX_QUEUED=4", "COMMAND_QUEUE_TIMEOUT=100ms"}})
 	const sessions, perSession = 6, 5
-	clients := make([]*client, sessions)
-	for i := range clients {
-		clients[i] = newClient(t, a.URL)
-	}
+	clients := newClients(t, a.URL, sessions)
 
 	var (
 		mu      sync.Mutex

@@ -33,10 +33,7 @@ func TestCounterLosesNoIncrementAcrossSessions(t *testing.T) {
 	t.Parallel()
 	a := startApp(t, appOptions{})
 	const visitors = 100
-	clients := make([]*client, visitors)
-	for i := range clients {
-		clients[i] = newClient(t, a.URL)
-	}
+	clients := newClients(t, a.URL, visitors)
 	var wg sync.WaitGroup
 	start := make(chan struct{})
 	for i, c := range clients {

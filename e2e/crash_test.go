@@ -21,10 +21,7 @@ func TestKillNineUnderLoadLosesNothingAcknowledged(t *testing.T) {
 	a := startApp(t, appOptions{dataDir: dataDir})
 
 	const sessions = 6
-	clients := make([]*client, sessions)
-	for i := range clients {
-		clients[i] = newClient(t, a.URL)
-	}
+	clients := newClients(t, a.URL, sessions)
 	var (
 		mu    sync.Mutex
 		acked = make([][]string, sessions)

@@ -32,6 +32,16 @@ func newClient(t testing.TB, base string) *client {
 	return c
 }
 
+// newClients is n visitors, each with its own session.
+func newClients(t testing.TB, base string, n int) []*client {
+	t.Helper()
+	clients := make([]*client, n)
+	for i := range clients {
+		clients[i] = newClient(t, base)
+	}
+	return clients
+}
+
 // command sends what the page's Datastar actions send.
 func (c *client) command(method, path, body string, header ...string) (*http.Response, string) {
 	c.t.Helper()
