@@ -109,8 +109,14 @@ func KeyValue(ctx context.Context, js jetstream.JetStream, want jetstream.KeyVal
 	})
 }
 
-// Consumer creates or updates a durable consumer.
+// Consumer creates or updates a durable consumer. A single subject in
+// FilterSubjects goes in FilterSubject: the server answers an update that
+// sets FilterSubjects to one subject with FilterSubject, which nats.go then
+// takes for a server without multiple filters (and refuses).
 func Consumer(ctx context.Context, js jetstream.JetStream, stream string, cfg jetstream.ConsumerConfig) (jetstream.Consumer, error) {
+	if len(cfg.FilterSubjects) == 1 && cfg.FilterSubject == "" {
+		cfg.FilterSubject, cfg.FilterSubjects = cfg.FilterSubjects[0], nil
+	}
 	return Retry(ctx, "consumer "+cfg.Durable, func(ctx context.Context) (jetstream.Consumer, error) {
 		return js.CreateOrUpdateConsumer(ctx, stream, cfg)
 	})

@@ -95,10 +95,11 @@ func AggregateSubjects(aggregate string) []string {
 	return []string{eventstore.SubjectPrefix + "." + aggregate + ".>"}
 }
 
-// newCatchUp is a runner's progress log: it counts as behind from MaxBatch
-// events.
-func newCatchUp(name string, o Options) *CatchUp {
-	return NewCatchUp(o.Logger.With("projection", name), "projection", o.ProgressEvery, uint64(o.MaxBatch))
+// newCatchUp is a runner's progress log, as what ("projection", or
+// "projection rebuild" with its generation in attrs): it counts as behind
+// from MaxBatch events.
+func newCatchUp(name, what string, o Options, attrs ...any) *CatchUp {
+	return NewCatchUp(o.Logger.With(append([]any{"projection", name}, attrs...)...), what, o.ProgressEvery, uint64(o.MaxBatch))
 }
 
 // Options tune a runner; the zero value is sensible for the embedded server.
@@ -264,12 +265,6 @@ func ensureGeneration(ctx context.Context, js jetstream.JetStream, name string, 
 		PriorityPolicy: jetstream.PriorityPolicyPinned,
 		PriorityGroups: []string{group},
 		PinnedTTL:      o.PinnedTTL,
-	}
-	if len(subjects) == 1 {
-		// One filter goes in FilterSubject: the server answers an update
-		// setting FilterSubjects to one subject with FilterSubject, which
-		// nats.go then takes for a server without multiple filters.
-		cfg.FilterSubject, cfg.FilterSubjects = subjects[0], nil
 	}
 	cons, err := ensure.Consumer(ctx, js, eventstore.StreamName, cfg)
 	if err != nil {

@@ -53,7 +53,7 @@ func Start[V any](ctx context.Context, js jetstream.JetStream, p Projection[V], 
 		return nil, err
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
-	r := &Runner[V]{p: p, js: js, o: o, meta: meta, progress: newProgress(), catchUp: newCatchUp(p.Name, o), cancel: cancel, done: make(chan struct{}), gen: gen}
+	r := &Runner[V]{p: p, js: js, o: o, meta: meta, progress: newProgress(), catchUp: newCatchUp(p.Name, "projection", o), cancel: cancel, done: make(chan struct{}), gen: gen}
 	go r.run(runCtx)
 	return r, nil
 }
@@ -249,7 +249,7 @@ func Rebuild[V any](ctx context.Context, js jetstream.JetStream, p Projection[V]
 	go func() {
 		defer close(loopDone)
 		runLoop(runCtx, newApplier(runCtx, p, js, gen, o), o, progress.set,
-			NewCatchUp(o.Logger.With("projection", p.Name, "generation", next), "projection rebuild", o.ProgressEvery, uint64(o.MaxBatch)))
+			newCatchUp(p.Name, "projection rebuild", o, "generation", next))
 	}()
 	err = waitFor(ctx, gen.consumer, info.State.LastSeq, progress)
 	stopRun()

@@ -20,9 +20,8 @@ import (
 // of the read model. It follows generation swaps.
 type watchers[V any] struct {
 	mu    sync.Mutex
-	byKey map[string][]*watcher[V] // replaced, never changed in place
-	count int
-	feed  *feed // nil while no key is watched
+	byKey map[string][]*watcher[V] // replaced, never changed in place; no empty slices
+	feed  *feed                    // nil while no key is watched
 }
 
 // feed is one run of the bucket watch.
@@ -119,7 +118,6 @@ func (v *View[V]) register(key string, w *watcher[V]) *feed {
 	defer v.watchers.mu.Unlock()
 	ws := &v.watchers
 	ws.byKey[key] = append(slices.Clip(ws.byKey[key]), w)
-	ws.count++
 	if ws.feed == nil {
 		ctx, stop := context.WithCancel(v.life)
 		ws.feed = &feed{ready: make(chan struct{}), swapped: make(chan struct{}, 1), stop: stop}
@@ -144,8 +142,7 @@ func (v *View[V]) unregister(key string, w *watcher[V]) {
 	} else {
 		delete(ws.byKey, key)
 	}
-	ws.count--
-	if ws.count == 0 && ws.feed != nil {
+	if len(ws.byKey) == 0 && ws.feed != nil {
 		ws.feed.stop()
 		ws.feed = nil
 	}
