@@ -46,10 +46,10 @@ const (
 	HeaderOccurredAt    = "Ironstar-Occurred-At"
 )
 
-// JetStream's error codes for a failed expected-sequence check (the second
-// on replicated streams) and for a batch holding an already stored ID.
+// JetStream's error codes, beside jetstream.JSErrCodeStreamWrongLastSequence
+// (which nats.go exports), for a failed expected-sequence check on
+// replicated streams and for a batch holding an already stored ID.
 const (
-	errCodeWrongLastSequence         = 10071
 	errCodeWrongLastSequenceConstant = 10164
 	errCodeBatchDuplicate            = 10201
 )
@@ -250,7 +250,7 @@ func translate(what string, err error, stream es.StreamID, expected uint64) erro
 	var apiErr *jetstream.APIError
 	if errors.As(err, &apiErr) {
 		switch apiErr.ErrorCode {
-		case errCodeWrongLastSequence, errCodeWrongLastSequenceConstant, errCodeBatchDuplicate:
+		case jetstream.JSErrCodeStreamWrongLastSequence, errCodeWrongLastSequenceConstant, errCodeBatchDuplicate:
 			// A duplicate batch means these events are already stored:
 			// a conflict makes the command helper reload and see them.
 			return fmt.Errorf("%w: %s expected at %d: %s", es.ErrConcurrency, stream, expected, apiErr.Description)
