@@ -158,17 +158,6 @@ func (h *Handler[S, C, E]) remembered(stream StreamID) (*folded[S], bool) {
 	return h.cache.Get(stream)
 }
 
-func (h *Handler[S, C, E]) remember(stream StreamID, agg *folded[S]) {
-	if h.cache != nil {
-		h.cache.Put(stream, agg)
-	}
-}
-
-func (h *Handler[S, C, E]) forget(stream StreamID) {
-	if h.cache != nil {
-		h.cache.Remove(stream)
-	}
-}
 
 // DefaultSnapshotEvery is Handler.SnapshotEvery's default.
 const DefaultSnapshotEvery = 100
@@ -246,7 +235,7 @@ func (h *Handler[S, C, E]) Handle(ctx context.Context, stream StreamID, cmd C, m
 			if agg, err = h.load(ctx, stream, !full); err != nil {
 				return Result[S]{}, err
 			}
-			h.remember(stream, agg)
+			h.cache.Put(stream, agg)
 		}
 		if agg.recent.contains(meta.CommandID) {
 			// From memory, the version and state are the ones this
@@ -347,7 +336,7 @@ func (h *Handler[S, C, E]) append(ctx context.Context, stream StreamID, meta Met
 	}
 	version, err := h.Store.Append(ctx, stream, agg.version, envs)
 	if err != nil {
-		h.forget(stream)
+		h.cache.Remove(stream)
 		return Result[S]{}, fmt.Errorf("append %s: %w", stream, err)
 	}
 	if version <= agg.version {
@@ -364,7 +353,7 @@ func (h *Handler[S, C, E]) append(ctx context.Context, stream StreamID, meta Met
 			next.sinceSnapshot = 0
 		}
 	}
-	h.remember(stream, next)
+	h.cache.Put(stream, next)
 	return Result[S]{Version: version, Events: envs, State: state}, nil
 }
 

@@ -289,7 +289,7 @@ func (s *Store) legacy(ctx context.Context, w http.ResponseWriter, id, foundAs s
 // session that finds it missing: one of an instance that does not
 // remember the session, or this one's once the renewal is due.
 func (s *Store) keep(ctx context.Context, id string, now time.Time) (Session, error) {
-	if k, ok := s.remembered(id); ok && now.Sub(k.touched) < s.renewEvery() {
+	if k, ok := s.kept.Get(id); ok && now.Sub(k.touched) < s.renewEvery() {
 		return Session{ID: id, PublicID: k.publicID}, nil
 	}
 	rec, _, err := s.lookup(ctx, id, now)
@@ -305,26 +305,11 @@ func (s *Store) keep(ctx context.Context, id string, now time.Time) (Session, er
 	_, err = s.kv.Create(ctx, sess.ID, data)
 	switch {
 	case err == nil:
-		s.remember(sess.ID, keptSession{publicID: sess.PublicID, touched: now})
+		s.kept.Put(sess.ID, keptSession{publicID: sess.PublicID, touched: now})
 	case !errors.Is(err, jetstream.ErrKeyExists):
 		return Session{}, fmt.Errorf("session: store: %w", err)
 	}
 	return sess, nil
-}
-
-// remembered returns what this process knows of a kept session.
-func (s *Store) remembered(id string) (keptSession, bool) {
-	if s.kept == nil {
-		return keptSession{}, false
-	}
-	return s.kept.Get(id)
-}
-
-// remember notes that the session id is in the bucket, written at touched.
-func (s *Store) remember(id string, k keptSession) {
-	if s.kept != nil {
-		s.kept.Put(id, k)
-	}
 }
 
 // lookup returns the record of id, or jetstream.ErrKeyNotFound for a
@@ -334,12 +319,12 @@ func (s *Store) remember(id string, k keptSession) {
 // request due tries again.
 func (s *Store) lookup(ctx context.Context, id string, now time.Time) (rec record, renewed bool, err error) {
 	rec, revision, err := s.get(ctx, id)
-	if errors.Is(err, jetstream.ErrKeyNotFound) && s.kept != nil {
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		s.kept.Remove(id)
 	}
 	if err != nil || now.Sub(rec.Touched) < s.renewEvery() {
 		if err == nil {
-			s.remember(id, keptSession{publicID: rec.PublicID, touched: rec.Touched})
+			s.kept.Put(id, keptSession{publicID: rec.PublicID, touched: rec.Touched})
 		}
 		return rec, false, err
 	}
@@ -353,7 +338,7 @@ func (s *Store) lookup(ctx context.Context, id string, now time.Time) (rec recor
 		s.logger.Debug("session: renew", "err", err)
 		return rec, false, nil
 	}
-	s.remember(id, keptSession{publicID: rec.PublicID, touched: rec.Touched})
+	s.kept.Put(id, keptSession{publicID: rec.PublicID, touched: rec.Touched})
 	return rec, true, nil
 }
 

@@ -14,6 +14,8 @@ import (
 )
 
 // Cache holds at most its size of entries. It is safe for concurrent use.
+// A nil *Cache is a cache of no entries: Get misses, Put and Remove do
+// nothing, so "no cache" needs no check at every call.
 // Values are handed out as they were added: a value holding slices or maps
 // must not be changed by whoever gets it, or every later Get sees it.
 type Cache[K comparable, V any] struct {
@@ -35,6 +37,10 @@ func New[K comparable, V any](size int) *Cache[K, V] {
 
 // Get returns key's value and marks it the most recently used.
 func (c *Cache[K, V]) Get(key K) (V, bool) {
+	if c == nil {
+		var zero V
+		return zero, false
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	el, ok := c.items[key]
@@ -49,6 +55,9 @@ func (c *Cache[K, V]) Get(key K) (V, bool) {
 // Put sets key's value, the most recently used, and forgets the least
 // recently used entry if the cache is over its size.
 func (c *Cache[K, V]) Put(key K, value V) {
+	if c == nil {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if el, ok := c.items[key]; ok {
@@ -66,6 +75,9 @@ func (c *Cache[K, V]) Put(key K, value V) {
 
 // Remove forgets key.
 func (c *Cache[K, V]) Remove(key K) {
+	if c == nil {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if el, ok := c.items[key]; ok {
@@ -76,6 +88,9 @@ func (c *Cache[K, V]) Remove(key K) {
 
 // Len is how many entries the cache holds.
 func (c *Cache[K, V]) Len() int {
+	if c == nil {
+		return 0
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.items)
