@@ -258,21 +258,12 @@ func fitting(l List, e Event) ([]Event, error) {
 	return []Event{e}, nil
 }
 
-// storedSize is the size of l's items as JSON, measured with encoding/json
-// as the read model and the snapshots store them (same field names' lengths,
-// same escaping), rather than counted by hand, so that it cannot drift from
-// what is stored.
+// storedSize is the size of l's items as the read model stores them
+// (ListView's items, measured with encoding/json: the same field names and
+// escaping), rather than counted by hand, so that it cannot drift from what
+// is stored.
 func storedSize(l List) int {
-	type stored struct {
-		ID        string `json:"id"`
-		Text      string `json:"text"`
-		Completed bool   `json:"completed"`
-	}
-	items := make([]stored, len(l.Items))
-	for i, it := range l.Items {
-		items[i] = stored(it)
-	}
-	data, err := json.Marshal(items)
+	data, err := json.Marshal(toView(l).Items)
 	if err != nil {
 		return 0 // strings and bools always encode
 	}
