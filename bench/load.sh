@@ -70,8 +70,7 @@ load() { # load APP LABEL MODE FLAGS...
 # APP only: northstar keeps no history, and a BASE may predate the logs.
 million() { # million APP
 	[ "$1" = ironstar ] || return 0
-	local data=$W/million bin=$APP
-	[ "$1" = base ] && bin=$(realpath "$BASE")
+	local data=$W/million
 	if [ ! -d "$data" ]; then
 		DATA_DIR="$data" go run ./cmd/seed -events 1000000 -lists 20000 -until 2026-11-30T00:00:00Z >&2 || return
 		cp -a "$data" "$W/million.pristine"
@@ -79,8 +78,8 @@ million() { # million APP
 	fi
 	rm -rf "$data" && cp -a "$W/million.pristine" "$data" && sync
 	HOST=127.0.0.1 PORT=$PORT DATA_DIR=$data "$SSELOAD" startup -url "$B/" -json "$OUT" -label "$1 first start, 1M events" \
-		-log "$W/$1-first-start.log" -wait-log 'caught up' -wait-count ${CAUGHT_UP_LINES:-2} -timeout 5m -- "$bin" >>"$W/sseload.log" 2>&1
-	HOST=127.0.0.1 PORT=$PORT DATA_DIR=$data "$SSELOAD" startup -url "$B/" -json "$OUT" -label "$1 restart, 1M events" -log "$W/$1-restart.log" -- "$bin" >>"$W/sseload.log" 2>&1
+		-log "$W/$1-first-start.log" -wait-log 'caught up' -wait-count ${CAUGHT_UP_LINES:-2} -timeout 5m -- "$APP" >>"$W/sseload.log" 2>&1
+	HOST=127.0.0.1 PORT=$PORT DATA_DIR=$data "$SSELOAD" startup -url "$B/" -json "$OUT" -label "$1 restart, 1M events" -log "$W/$1-restart.log" -- "$APP" >>"$W/sseload.log" 2>&1
 	echo "$(date +%T) $1 million: done" >&2
 }
 
