@@ -29,14 +29,14 @@ apps=(ironstar)
 [ -n "${NORTHSTAR:-}" ] && apps+=(northstar)
 
 PID=
-start() { # start APP [DATA_DIR]
-	local data=${2:-$W/data}
+start() { # start APP
+	local data=$W/data
 	case $1 in
 	northstar)
 		(cd "$NORTHSTAR" && rm -rf data && PORT=$PORT HOST=127.0.0.1 exec ./bin/main >>"$W/northstar.log" 2>&1) & ;;
 	*)
 		local bin=$APP; [ "$1" = base ] && bin=$(realpath "$BASE")
-		[ -n "${2:-}" ] || { rm -rf "$data"; mkdir -p "$data"; }
+		rm -rf "$data" && mkdir -p "$data"
 		HOST=127.0.0.1 PORT=$PORT DATA_DIR=$data CLIENT_WRITE_RATE=0 HTTP_MAX_STREAMS_PER_SESSION=100000 "$bin" >>"$W/$1.log" 2>&1 & ;;
 	esac
 	PID=$!
