@@ -158,7 +158,6 @@ func (h *Handler[S, C, E]) remembered(stream StreamID) (*folded[S], bool) {
 	return h.cache.Get(stream)
 }
 
-
 // DefaultSnapshotEvery is Handler.SnapshotEvery's default.
 const DefaultSnapshotEvery = 100
 
