@@ -74,10 +74,10 @@ func (c *client) do(method, path, body string, header map[string]string) (*http.
 	return res, string(data)
 }
 
-// editID finds a todo's id on the page (its edit field's id).
-var editID = regexp.MustCompile(`id="edit-([A-Za-z0-9_-]+)"`)
+// editID finds a todo's id on the page (its row's id).
+var editID = regexp.MustCompile(`<li id="todo-([A-Za-z0-9_-]+)"`)
 
-var labelText = regexp.MustCompile(`<label data-on-dblclick="[^"]*">([^<]*)</label>`)
+var labelText = regexp.MustCompile(`<label>([^<]*)</label>`)
 
 // todos reads the list as the page renders it.
 func (c *client) todos() []string {
