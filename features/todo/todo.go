@@ -252,7 +252,11 @@ func Evolve(l List, e Event) List {
 // fitting returns e if the list after it takes at most MaxListBytes as
 // stored, or no more than before; otherwise ErrListTooLarge.
 func fitting(l List, e Event) ([]Event, error) {
-	if after := storedSize(Evolve(l, e)); after > MaxListBytes && after > storedSize(l) {
+	after := Evolve(l, e)
+	if maxStoredSize(after) <= MaxListBytes {
+		return []Event{e}, nil
+	}
+	if size := storedSize(after); size > MaxListBytes && size > storedSize(l) {
 		return nil, ErrListTooLarge
 	}
 	return []Event{e}, nil
@@ -269,6 +273,21 @@ func storedSize(l List) int {
 	}
 	return len(data)
 }
+
+// maxStoredSize bounds storedSize from above without encoding, so that
+// only lists near MaxListBytes pay for measuring: encoding/json writes no
+// byte of a string as more than six (\u003c, or \ufffd for a byte that is
+// not UTF-8), and an item's names and punctuation take at most
+// emptyItemSize (an empty item, not completed: "false" is the longer).
+func maxStoredSize(l List) int {
+	n := len("[]")
+	for _, it := range l.Items {
+		n += emptyItemSize + len(",") + 6*(len(it.ID)+len(it.Text))
+	}
+	return n
+}
+
+var emptyItemSize = storedSize(List{Items: []Item{{}}}) - len("[]")
 
 // update returns a copy of l with change applied to every item.
 func (l List) update(change func(*Item)) List {

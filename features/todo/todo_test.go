@@ -148,3 +148,22 @@ func TestTheFullestListFitsItsReadModel(t *testing.T) {
 		}
 	}
 }
+
+// TestMaxStoredSizeIsAnUpperBound checks the shortcut that spares small
+// lists the encoding: for the costliest bytes there are, and for the
+// cheapest, it never says less than the encoding measures.
+func TestMaxStoredSizeIsAnUpperBound(t *testing.T) {
+	texts := []string{"", "a", lt(MaxTextLength), "\xff\xfe", "\x01\"\\", "\u2028\u2029", "😀", "&<>'"}
+	var l List
+	for i, text := range texts {
+		for _, completed := range []bool{false, true} {
+			l.Items = append(l.Items, Item{ID: fmt.Sprintf("id-%d-%t", i, completed), Text: text, Completed: completed})
+			if bound, size := maxStoredSize(l), storedSize(l); bound < size {
+				t.Errorf("after %q (completed %t): maxStoredSize %d < storedSize %d", text, completed, bound, size)
+			}
+		}
+	}
+	if bound, size := maxStoredSize(List{}), storedSize(List{}); bound < size {
+		t.Errorf("empty list: maxStoredSize %d < storedSize %d", bound, size)
+	}
+}
