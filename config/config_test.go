@@ -67,6 +67,7 @@ func TestParseRejectsBadValuesNamingTheVariable(t *testing.T) {
 		{"port is not a number", map[string]string{"PORT": "http"}, `PORT="http"`},
 		{"port is out of range", map[string]string{"PORT": "70000"}, `PORT="70000"`},
 		{"log level is unknown", map[string]string{"LOG_LEVEL": "loud"}, `LOG_LEVEL="loud"`},
+		{"requests to log are unknown", map[string]string{"LOG_REQUESTS": "some"}, `LOG_REQUESTS="some"`},
 		{"replicas out of range", map[string]string{"NATS_REPLICAS": "7"}, `NATS_REPLICAS="7"`},
 		{"replicas on the embedded server", map[string]string{"NATS_REPLICAS": "3"}, "needs a cluster"},
 		{"session ttl is not a duration", map[string]string{"SESSION_TTL": "week"}, `SESSION_TTL="week"`},

@@ -118,7 +118,7 @@ func launchApp(t testing.TB, opts appOptions) *app {
 	a := &app{DataDir: opts.dataDir, logs: &logbuf.Buffer{}, exited: make(chan struct{})}
 	a.cmd = exec.Command(opts.bin)
 	a.cmd.Dir = repoRoot // the dev build reads assets relative to it
-	a.cmd.Env = append(os.Environ(), "HOST=127.0.0.1", "PORT="+opts.port, "DATA_DIR="+opts.dataDir, "NATS_URL=", "NATS_PORT=", "LOG_LEVEL=info")
+	a.cmd.Env = append(os.Environ(), "HOST=127.0.0.1", "PORT="+opts.port, "DATA_DIR="+opts.dataDir, "NATS_URL=", "NATS_PORT=", "LOG_LEVEL=info", "LOG_REQUESTS=all")
 	// Tests drive a session harder than a person does: no per-session write
 	// quota unless a test sets one (quota_test.go tests the defaults).
 	a.cmd.Env = append(a.cmd.Env, "SESSION_WRITE_RATE=0", "SESSION_WRITE_BYTES=0")

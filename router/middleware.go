@@ -5,14 +5,16 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5/middleware"
 )
 
-// logRequests writes one line per request when it ends (for an SSE stream,
-// when the stream closes).
-func logRequests(logger *slog.Logger) func(http.Handler) http.Handler {
+// logRequests writes a line for a request when it ends (for an SSE stream,
+// when the stream closes): for every request if all is set, otherwise for
+// those answered 4xx or 5xx or that took slow or longer.
+func logRequests(logger *slog.Logger, all bool, slow time.Duration) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
@@ -22,18 +24,30 @@ func logRequests(logger *slog.Logger) func(http.Handler) http.Handler {
 				if status == 0 {
 					status = http.StatusOK
 				}
+				took := time.Since(start)
+				if !all && status < 400 && (took < slow || isStream(ww)) {
+					return
+				}
 				logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
 					slog.String("method", r.Method),
 					slog.String("path", r.URL.Path),
 					slog.Int("status", status),
 					slog.Int("bytes", ww.BytesWritten()),
-					slog.Duration("took", time.Since(start)),
+					slog.Duration("took", took),
 					slog.String("id", middleware.GetReqID(r.Context())),
 				)
 			}()
 			next.ServeHTTP(ww, r)
 		})
 	}
+}
+
+// slowRequest is how long a request may take before it is logged whatever
+// its status. SSE streams, open for as long as their page, are not slow.
+const slowRequest = time.Second
+
+func isStream(w http.ResponseWriter) bool {
+	return strings.HasPrefix(w.Header().Get("Content-Type"), "text/event-stream")
 }
 
 // recoverPanics turns a handler's panic into a logged error and a 500, and

@@ -32,6 +32,8 @@ type Deps struct {
 	Ready []health.Check
 	// Dev adds the browser reload stream of development builds.
 	Dev bool
+	// LogAllRequests logs every request, not only failed and slow ones.
+	LogAllRequests bool
 	// MaxStreams, MaxStreamsPerSession and MaxStreamsPerClient cap the SSE
 	// streams open at once in the process, per session and per client
 	// address (see sse.Limiter); 0 is no cap.
@@ -53,7 +55,7 @@ func New(deps Deps) (http.Handler, error) {
 		middleware.RequestID,
 		deps.Clients.Middleware,
 		securityHeaders(deps.Dev),
-		logRequests(deps.Logger),
+		logRequests(deps.Logger, deps.LogAllRequests, slowRequest),
 		recoverPanics(deps.Logger),
 		sse.WithLifetime(deps.Lifetime),
 		sse.WithLimiter(sse.NewLimiter(deps.MaxStreams,

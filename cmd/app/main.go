@@ -182,7 +182,7 @@ func run(ctx context.Context, logOutput io.Writer) error {
 	}
 
 	handler, err := router.New(router.Deps{
-		Logger: logger, Lifetime: lifetime, Ready: ready, Dev: cfg.Dev,
+		Logger: logger, Lifetime: lifetime, Ready: ready, Dev: cfg.Dev, LogAllRequests: cfg.LogAllRequests,
 		MaxStreams: budget.MaxStreams, MaxStreamsPerSession: budget.MaxStreamsPerSession, MaxStreamsPerClient: budget.MaxStreamsPerClient,
 		Clients:   clientip.New(cfg.TrustedProxies),
 		Todo:      todo.Deps{Logger: logger, Storage: storage, View: todoView, CatchingUp: todoRunner.CatchingUp, Sessions: sessions, Admission: admission, Quota: quota},
