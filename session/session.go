@@ -18,7 +18,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/netip"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -61,8 +60,10 @@ type Options struct {
 	// bytes. Empty: a key generated once and kept in KeyBucket. Changing it
 	// ends every session.
 	Key []byte
-	// TrustedProxies are the peers whose X-Forwarded-Proto is believed.
-	TrustedProxies []netip.Prefix
+	// Clients tells a request from a trusted proxy, whose
+	// X-Forwarded-Proto is believed: the resolver the router uses for
+	// per-client limits, so that both trust the same peers.
+	Clients clientip.Resolver
 	// CacheSize is how many kept sessions the Store remembers (see keep):
 	// DefaultCacheSize if 0, none if negative.
 	CacheSize int
@@ -117,7 +118,7 @@ func NewStore(ctx context.Context, js jetstream.JetStream, opts Options, logger 
 	st := &Store{
 		js: js, kv: kv, ttl: opts.TTL,
 		cookieKey: deriveKey(key, "cookie"), publicKey: deriveKey(key, "public-id"),
-		clients: clientip.New(opts.TrustedProxies), now: time.Now, logger: logger,
+		clients: opts.Clients, now: time.Now, logger: logger,
 	}
 	switch {
 	case opts.CacheSize == 0:

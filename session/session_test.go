@@ -16,6 +16,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"ironstar/clientip"
 	"ironstar/nats/natstest"
 )
 
@@ -41,7 +42,7 @@ func storeOn(t *testing.T, js jetstream.JetStream, opts Options) *Store {
 // newStore is a store on its own embedded server, on the test's clock.
 func newStore(t *testing.T, ttl time.Duration) (*Store, *clock) {
 	t.Helper()
-	s := storeOn(t, natstest.Connect(t).JS, Options{TTL: ttl, Replicas: 1, TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("fd00::/8")}})
+	s := storeOn(t, natstest.Connect(t).JS, Options{TTL: ttl, Replicas: 1, Clients: clientip.New([]netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("fd00::/8")})})
 	c := newClock()
 	s.now = c.now
 	return s, c

@@ -148,8 +148,9 @@ func run(ctx context.Context, logOutput io.Writer) error {
 	if err != nil {
 		return err
 	}
+	clients := clientip.New(cfg.TrustedProxies)
 	sessions, err := session.NewStore(ctx, nc.JS, session.Options{
-		TTL: cfg.SessionTTL, Replicas: cfg.Replicas, Key: []byte(cfg.SessionKey), TrustedProxies: cfg.TrustedProxies,
+		TTL: cfg.SessionTTL, Replicas: cfg.Replicas, Key: []byte(cfg.SessionKey), Clients: clients,
 	}, logger)
 	if err != nil {
 		return err
@@ -184,7 +185,7 @@ func run(ctx context.Context, logOutput io.Writer) error {
 	handler, err := router.New(router.Deps{
 		Logger: logger, Lifetime: lifetime, Ready: ready, Dev: cfg.Dev, LogAllRequests: cfg.LogAllRequests,
 		MaxStreams: budget.MaxStreams, MaxStreamsPerSession: budget.MaxStreamsPerSession, MaxStreamsPerClient: budget.MaxStreamsPerClient,
-		Clients:   clientip.New(cfg.TrustedProxies),
+		Clients:   clients,
 		Todo:      todo.Deps{Logger: logger, Storage: storage, View: todoView, CatchingUp: todoRunner.CatchingUp, Sessions: sessions, Admission: admission, Quota: quota},
 		Counter:   counter.Deps{Logger: logger, Storage: storage, View: counterView, Sessions: sessions, Admission: admission, Quota: quota},
 		Sortable:  sortable.Deps{Logger: logger, Storage: storage, View: boardView, Sessions: sessions, Admission: admission, Quota: quota},
