@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"ironstar/sse"
 )
 
 // retryAfter is the Retry-After, in seconds, of a connection refused at the
@@ -35,7 +37,7 @@ var tooBusy = func() []byte {
 // updates. So it is an event stream that sets SSE's retry to Retry-After
 // and lacks its closing chunk: the close breaks it (as sse.refuse does).
 var tooBusyForDatastar = func() []byte {
-	chunk := ": too many connections, retry shortly\nretry: " + strconv.Itoa(retryAfter*1000) + "\n\n"
+	chunk := sse.RetryLater("too many connections, retry shortly", retryAfter)
 	return []byte("HTTP/1.1 503 Service Unavailable\r\n" +
 		"Retry-After: " + strconv.Itoa(retryAfter) + "\r\n" +
 		"Content-Type: text/event-stream\r\n" +

@@ -2,7 +2,7 @@ package sse
 
 import (
 	"context"
-	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -31,6 +31,14 @@ func Stream(w http.ResponseWriter, r *http.Request, logger *slog.Logger, subscri
 	Serve(ctx, w, frames)
 }
 
+// RetryLater is the body of a refused Datastar stream: a comment saying
+// why, and SSE's retry field set to afterSeconds. Sent in a response that
+// then breaks, it makes the Datastar client ask again that much later (see
+// refuse).
+func RetryLater(why string, afterSeconds int) string {
+	return ": " + why + "\nretry: " + strconv.Itoa(afterSeconds*1000) + "\n\n"
+}
+
 // refuse answers a stream that cannot be served now: 503 with Retry-After.
 // The Datastar client (RC.1) retries only a stream that breaks, whatever
 // the page's retry options: a 503's body it reads as a stream that ended,
@@ -55,7 +63,7 @@ func refuse(w http.ResponseWriter, r *http.Request, message string) {
 	// retries at the page's own interval, until one takes it.
 	rc := http.NewResponseController(w)
 	_ = rc.Flush()
-	fmt.Fprintf(w, ": %s\nretry: %d\n\n", message, retryAfter*1000)
+	io.WriteString(w, RetryLater(message, retryAfter))
 	_ = rc.Flush()
 	Drop()
 }
