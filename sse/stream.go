@@ -78,8 +78,9 @@ func Serve(ctx context.Context, w http.ResponseWriter, frames <-chan Frame) {
 	serve(ctx, w, frames, writeTimeout)
 }
 
-// writeTimeout bounds writing one frame. A reading browser takes a frame in
-// milliseconds; a slow one skips frames rather than queueing them (see Hub).
+// writeTimeout bounds writing one frame (half of it at least, see serve). A
+// reading browser takes a frame in milliseconds; a slow one skips frames
+// rather than queueing them (see Hub).
 const writeTimeout = 30 * time.Second
 
 func serve(ctx context.Context, w http.ResponseWriter, frames <-chan Frame, writeTimeout time.Duration) {
@@ -90,6 +91,7 @@ func serve(ctx context.Context, w http.ResponseWriter, frames <-chan Frame, writ
 	if err := rc.Flush(); err != nil {
 		return
 	}
+	var deadline time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -99,8 +101,14 @@ func serve(ctx context.Context, w http.ResponseWriter, frames <-chan Frame, writ
 				Drop()
 			}
 			// Without a deadline the write would wait for a reader for ever;
-			// where the writer cannot take one, there is none.
-			_ = rc.SetWriteDeadline(time.Now().Add(writeTimeout))
+			// where the writer cannot take one, there is none. It is moved
+			// only once half spent (each move re-arms a timer, a cost of its
+			// own with a thousand streams), so a frame gets between half of
+			// writeTimeout and all of it.
+			if now := time.Now(); deadline.Sub(now) < writeTimeout/2 {
+				deadline = now.Add(writeTimeout)
+				_ = rc.SetWriteDeadline(deadline)
+			}
 			if _, err := w.Write(f.Data); err != nil {
 				return
 			}
