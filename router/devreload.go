@@ -1,11 +1,10 @@
 package router
 
 import (
+	"context"
 	"crypto/rand"
 	"net/http"
 	"time"
-
-	"github.com/starfederation/datastar-go/datastar"
 
 	"ironstar/sse"
 	"ironstar/web/resources"
@@ -22,30 +21,38 @@ func devReload(bootID string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := sse.Context(r)
 		defer cancel()
-		stream := datastar.NewSSE(w, r)
+		frames := make(chan sse.Frame, 1)
 		if last := r.Header.Get("Last-Event-ID"); last != "" && last != bootID {
-			stream.ExecuteScript("window.location.reload()")
+			frames <- sse.ExecuteScript("", "window.location.reload()")
+			close(frames)
+			sse.Serve(ctx, w, frames)
 			return
 		}
 		// Mark the page as connected (the e2e test waits for it) and hand it
 		// the boot ID as the event id it will send back after a restart.
-		connected := "document.getElementById('dev-reload').dataset.boot = '" + bootID + "'"
-		if err := stream.ExecuteScript(connected, datastar.WithExecuteScriptEventID(bootID)); err != nil {
+		frames <- sse.ExecuteScript(bootID, "document.getElementById('dev-reload').dataset.boot = '"+bootID+"'")
+		go reloadOnNewAssets(ctx, frames)
+		sse.Serve(ctx, w, frames)
+	}
+}
+
+// reloadOnNewAssets sends a reload when the bundles change: cmd/build
+// -watch rebuilds them without a restart of the app (air restarts it for Go
+// and templ changes).
+func reloadOnNewAssets(ctx context.Context, frames chan<- sse.Frame) {
+	assets := resources.Version()
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
 			return
-		}
-		// Bundles rebuilt by cmd/build -watch reload the page without a
-		// restart of the app (air restarts it for Go and templ changes).
-		assets := resources.Version()
-		tick := time.NewTicker(200 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				sse.Drop()
-			case <-tick.C:
-				if resources.Version() != assets {
-					stream.ExecuteScript("window.location.reload()")
-					assets = resources.Version()
+		case <-tick.C:
+			if v := resources.Version(); v != assets {
+				assets = v
+				select {
+				case frames <- sse.ExecuteScript("", "window.location.reload()"):
+				default: // one is waiting already
 				}
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 )
 
@@ -311,11 +312,15 @@ func PatchSignals(seq uint64, signals []byte) Frame {
 }
 
 // event formats one SSE event of Datastar's protocol: each line of the
-// payload goes into its own data line, behind the payload's name. The frame
-// is allocated once, at its final size: on a busy page, frames are most of
-// what the server allocates.
+// payload goes into its own data line, behind the payload's name. A line
+// ends at CR LF, LF or a lone CR, as an SSE parser (a browser's, and
+// Datastar's) ends it: a payload split on LF alone would let a CR in user
+// text end its data line there and start a field of the attacker's choice,
+// a whole event even (see FuzzEventFraming). HTML loses nothing by it: its
+// parser reads CR and CR LF as LF. The frame is allocated once, at its
+// final size: on a busy page, frames are most of what the server allocates.
 func event(name, field string, seq uint64, payload []byte) Frame {
-	lines := bytes.Count(payload, []byte{'\n'}) + 1
+	lines := bytes.Count(payload, []byte{'\n'}) + bytes.Count(payload, []byte{'\r'}) + 1
 	b := make([]byte, 0, len("event: \nid: 18446744073709551615\n\n")+len(name)+lines*len("data:  \n")+lines*len(field)+len(payload))
 	b = append(b, "event: "...)
 	b = append(b, name...)
@@ -325,13 +330,44 @@ func event(name, field string, seq uint64, payload []byte) Frame {
 		b = strconv.AppendUint(b, seq, 10)
 		b = append(b, '\n')
 	}
-	for line := range bytes.Lines(payload) {
-		b = append(b, "data: "...)
-		b = append(b, field...)
-		b = append(b, ' ')
-		b = append(b, bytes.TrimRight(line, "\r\n")...)
-		b = append(b, '\n')
-	}
+	b = appendLines(b, "data: "+field+" ", payload)
 	b = append(b, '\n')
 	return Frame{Seq: seq, Data: b}
+}
+
+// appendLines appends each line of text to b behind prefix, each ended by
+// LF. Lines end at CR LF, LF or a lone CR; a terminator at the very end
+// ends the last line rather than starting an empty one.
+func appendLines(b []byte, prefix string, text []byte) []byte {
+	for {
+		i := bytes.IndexAny(text, "\r\n")
+		b = append(b, prefix...)
+		if i < 0 {
+			b = append(b, text...)
+			return append(b, '\n')
+		}
+		b = append(b, text[:i]...)
+		b = append(b, '\n')
+		if text[i] == '\r' && i+1 < len(text) && text[i+1] == '\n' {
+			i++
+		}
+		text = text[i+1:]
+		if len(text) == 0 {
+			return b
+		}
+	}
+}
+
+// ExecuteScript formats a frame that runs script once in the page: a script
+// element appended to the body that removes itself, as datastar-go's
+// ExecuteScript sends it. id, unless empty, is the frame's SSE id; an id
+// holding a line break or NUL is left out (no browser would send it back).
+func ExecuteScript(id, script string) Frame {
+	b := []byte("event: datastar-patch-elements\n")
+	if id != "" && !strings.ContainsAny(id, "\r\n\x00") {
+		b = append(b, "id: "+id+"\n"...)
+	}
+	b = append(b, "data: selector body\ndata: mode append\n"...)
+	b = appendLines(b, "data: elements ", []byte(`<script data-effect="el.remove()">`+script+`</script>`))
+	return Frame{Data: append(b, '\n')}
 }

@@ -36,7 +36,8 @@ func Stream(w http.ResponseWriter, r *http.Request, logger *slog.Logger, subscri
 // then breaks, it makes the Datastar client ask again that much later (see
 // refuse).
 func RetryLater(why string, afterSeconds int) string {
-	return ": " + why + "\nretry: " + strconv.Itoa(afterSeconds*1000) + "\n\n"
+	b := appendLines(nil, ": ", []byte(why))
+	return string(b) + "retry: " + strconv.Itoa(afterSeconds*1000) + "\n\n"
 }
 
 // refuse answers a stream that cannot be served now: 503 with Retry-After.

@@ -11,6 +11,7 @@ import (
 	"ironstar/features/common/layouts"
 	"ironstar/features/index/components"
 	"ironstar/features/index/pages"
+	"ironstar/sse"
 )
 
 // maxNameLength bounds the name a visitor can be greeted by, in characters.
@@ -43,8 +44,11 @@ func (h handlers) greeting(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "name too long: at most 40 characters", http.StatusBadRequest)
 		return
 	}
-	sse := datastar.NewSSE(w, r)
-	if err := sse.PatchElementTempl(components.Greeting(name)); err != nil {
-		h.logger.Debug("patch greeting", "err", err)
+	frame, err := sse.Patch(0, components.Greeting(name))
+	if err != nil {
+		h.logger.Error("render greeting", "err", err)
+		http.Error(w, "the greeting cannot be shown right now", http.StatusInternalServerError)
+		return
 	}
+	sse.NewReply(frame).Write(w)
 }

@@ -1,0 +1,131 @@
+package sse
+
+import (
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"ironstar/internal/sseparse"
+)
+
+// hostile are payloads that try to end a data line early: with a field of
+// their own, a whole event, or an early end of the event.
+var hostile = []string{
+	"x\revent: datastar-patch-signals\rdata: signals {injected: 1}\r\r",
+	"x\r\nevent: datastar-patch-signals\r\ndata: signals {injected: 1}\r\n\r\n",
+	"x\nevent: datastar-patch-signals\ndata: signals {injected: 1}\n\n",
+	"lone\rcarriage return",
+	"ends with\r",
+	"\r\r\r",
+	"nul\x00byte",
+	"line\u2028and\u2029paragraph separators",
+	"id: 99\rretry: 1",
+	"",
+}
+
+// TestEventFramingHoldsAgainstLineBreaksInText parses each frame as a
+// browser would: one event, of the frame's type and id, whose data is the
+// payload, whatever line breaks the payload holds.
+func TestEventFramingHoldsAgainstLineBreaksInText(t *testing.T) {
+	t.Parallel()
+	for _, payload := range hostile {
+		checkRoundTrip(t, []byte(payload))
+	}
+}
+
+// FuzzEventFraming: no payload adds, splits or renames an event.
+func FuzzEventFraming(f *testing.F) {
+	for _, payload := range hostile {
+		f.Add([]byte(payload))
+	}
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		checkRoundTrip(t, payload)
+	})
+}
+
+func checkRoundTrip(t *testing.T, payload []byte) {
+	t.Helper()
+	for _, c := range []struct {
+		frame       Frame
+		name, field string
+	}{
+		{PatchElements(42, payload), "datastar-patch-elements", "elements"},
+		{PatchSignals(42, payload), "datastar-patch-signals", "signals"},
+	} {
+		events, comments := sseparse.Parse(c.frame.Data)
+		name, field := c.name, c.field
+		if len(events) != 1 || len(comments) != 0 {
+			t.Fatalf("%q as %s: %d events, %d comments, want 1 and 0: %q", payload, name, len(events), len(comments), events)
+		}
+		e := events[0]
+		if e.Type != name || e.ID != "42" {
+			t.Errorf("%q: event %q id %q, want %q id 42", payload, e.Type, e.ID, name)
+		}
+		// Datastar takes each data line's text after the field's name and
+		// joins them with LF: that is the payload, its line ends read as LF.
+		var lines []string
+		for line := range strings.SplitSeq(e.Data, "\n") {
+			text, ok := strings.CutPrefix(line, field+" ")
+			if !ok {
+				t.Fatalf("%q: data line %q lacks %q", payload, line, field+" ")
+			}
+			lines = append(lines, text)
+		}
+		if got, want := strings.Join(lines, "\n"), asLF(payload); got != want {
+			t.Errorf("%q: data %q, want %q", payload, got, want)
+		}
+	}
+}
+
+// asLF is text with CR LF and lone CR read as LF, and a line end at the
+// very end dropped (it ends the last line rather than starting another).
+func asLF(text []byte) string {
+	s := strings.ReplaceAll(string(text), "\r\n", "\n")
+	s = strings.ReplaceAll(s, "\r", "\n")
+	return strings.TrimSuffix(s, "\n")
+}
+
+// TestRetryLaterKeepsItsReasonInComments: a reason with line breaks stays
+// comments, and the retry field is the only field.
+func TestRetryLaterKeepsItsReasonInComments(t *testing.T) {
+	t.Parallel()
+	body := RetryLater("busy\rretry: 1\nevent: x", 5)
+	events, comments := sseparse.Parse([]byte(body))
+	if len(events) != 0 || len(comments) != 3 {
+		t.Fatalf("%q: %d events, comments %q; want none and three comment lines", body, len(events), comments)
+	}
+	if !strings.HasSuffix(body, "\nretry: 5000\n\n") || strings.Count(body, "retry:") != 2 {
+		t.Errorf("%q: want one retry field, 5000, after the comments", body)
+	}
+}
+
+// TestNoStreamIsWrittenThroughDatastarGo: datastar-go's writer splits data
+// lines on LF alone, so every frame the app sends goes through this
+// package's (datastar-go still reads signals).
+func TestNoStreamIsWrittenThroughDatastarGo(t *testing.T) {
+	t.Parallel()
+	err := filepath.WalkDir("..", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == "node_modules" || strings.HasPrefix(d.Name(), ".") && d.Name() != "..") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if strings.Contains(string(src), "datastar.NewSSE(") {
+			t.Errorf("%s writes a stream with datastar.NewSSE; use package sse", path)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
