@@ -45,6 +45,9 @@ type Config struct {
 	Replicas int
 	// SessionTTL is how long an unused session lives.
 	SessionTTL time.Duration
+	// Heartbeat is how often a quiet SSE stream sends a comment, so that
+	// proxies do not cut it as idle; 0: never.
+	Heartbeat time.Duration
 	// SessionKey, when set, signs session cookies (every instance must have
 	// the same); empty lets the app generate one and keep it in NATS.
 	SessionKey string
@@ -111,6 +114,9 @@ const (
 	DefaultDataDir    = "./data"
 	DefaultLogLevel   = "info"
 	DefaultSessionTTL = 7 * 24 * time.Hour
+	// DefaultHeartbeat is well inside the 60 s idle timeout of nginx and
+	// of common cloud balancers.
+	DefaultHeartbeat = 15 * time.Second
 	// DefaultMaxStreamsPerSession allows a visitor a dozen or so tabs.
 	DefaultMaxStreamsPerSession = 16
 	DefaultIdleTimeout          = 60 * time.Second
@@ -189,6 +195,13 @@ func Parse(getenv func(string) string) (Config, error) {
 		}
 	} else {
 		fail("NATS_REPLICAS", replicasText, "must be a number from 1 to 5")
+	}
+
+	heartbeatText := get("SSE_HEARTBEAT", DefaultHeartbeat.String())
+	if d, err := time.ParseDuration(heartbeatText); err == nil && (d == 0 || d >= 10*time.Millisecond && d <= 10*time.Minute) {
+		cfg.Heartbeat = d
+	} else {
+		fail("SSE_HEARTBEAT", heartbeatText, "must be a duration from 10ms to 10m (e.g. 15s), or 0 for none")
 	}
 
 	ttlText := get("SESSION_TTL", DefaultSessionTTL.String())

@@ -22,7 +22,7 @@ func TestParseDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Parse(empty env): %v", err)
 	}
-	want := Config{Host: DefaultHost, Port: DefaultPort, DataDir: DefaultDataDir, LogLevel: slog.LevelInfo, Replicas: 1, SessionTTL: DefaultSessionTTL, SnapshotEvery: DefaultSnapshotEvery, AggregateCache: DefaultAggregateCache, Dev: Dev,
+	want := Config{Host: DefaultHost, Port: DefaultPort, DataDir: DefaultDataDir, LogLevel: slog.LevelInfo, Replicas: 1, SessionTTL: DefaultSessionTTL, Heartbeat: DefaultHeartbeat, LogAllRequests: Dev, SnapshotEvery: DefaultSnapshotEvery, AggregateCache: DefaultAggregateCache, Dev: Dev,
 		HTTP: HTTPLimits{MaxStreamsPerSession: DefaultMaxStreamsPerSession, IdleTimeout: DefaultIdleTimeout, BodyTimeout: DefaultBodyTimeout},
 		Quotas: Quotas{EventsMaxBytes: DefaultEventsMaxBytes, EventsWarnPercent: DefaultEventsWarnPercent,
 			SessionWriteRate: DefaultSessionWriteRate, SessionWriteBurst: DefaultSessionWriteBurst, SessionWriteBytes: DefaultSessionWriteBytes,
@@ -68,6 +68,8 @@ func TestParseRejectsBadValuesNamingTheVariable(t *testing.T) {
 		{"port is out of range", map[string]string{"PORT": "70000"}, `PORT="70000"`},
 		{"log level is unknown", map[string]string{"LOG_LEVEL": "loud"}, `LOG_LEVEL="loud"`},
 		{"requests to log are unknown", map[string]string{"LOG_REQUESTS": "some"}, `LOG_REQUESTS="some"`},
+		{"heartbeat is not a duration", map[string]string{"SSE_HEARTBEAT": "often"}, `SSE_HEARTBEAT="often"`},
+		{"heartbeat is too frequent", map[string]string{"SSE_HEARTBEAT": "1ms"}, `SSE_HEARTBEAT="1ms"`},
 		{"replicas out of range", map[string]string{"NATS_REPLICAS": "7"}, `NATS_REPLICAS="7"`},
 		{"replicas on the embedded server", map[string]string{"NATS_REPLICAS": "3"}, "needs a cluster"},
 		{"session ttl is not a duration", map[string]string{"SESSION_TTL": "week"}, `SESSION_TTL="week"`},

@@ -6,6 +6,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
@@ -34,6 +35,8 @@ type Deps struct {
 	Dev bool
 	// LogAllRequests logs every request, not only failed and slow ones.
 	LogAllRequests bool
+	// Heartbeat is how often a quiet stream sends a comment (0: never).
+	Heartbeat time.Duration
 	// MaxStreams, MaxStreamsPerSession and MaxStreamsPerClient cap the SSE
 	// streams open at once in the process, per session and per client
 	// address (see sse.Limiter); 0 is no cap.
@@ -57,7 +60,7 @@ func New(deps Deps) (http.Handler, error) {
 		securityHeaders(deps.Dev),
 		logRequests(deps.Logger, deps.LogAllRequests, slowRequest),
 		recoverPanics(deps.Logger),
-		sse.WithLifetime(deps.Lifetime),
+		sse.WithSettings(sse.Settings{Lifetime: deps.Lifetime, Heartbeat: deps.Heartbeat}),
 		sse.WithLimiter(sse.NewLimiter(deps.MaxStreams,
 			sse.Cap{Max: deps.MaxStreamsPerSession, Key: streamOwner},
 			sse.Cap{Max: deps.MaxStreamsPerClient, Key: clientip.FromRequest})),

@@ -1,11 +1,15 @@
 package sse
 
 import (
+	"context"
 	"io/fs"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"ironstar/internal/sseparse"
 )
@@ -128,4 +132,56 @@ func TestNoStreamIsWrittenThroughDatastarGo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestAQuietStreamSendsHeartbeats: with nothing to send, a stream sends a
+// comment every heartbeat interval; a browser's parser (and Datastar's,
+// which follows the same rules) hands none of them on as an event, and a
+// frame between them arrives whole.
+func TestAQuietStreamSendsHeartbeats(t *testing.T) {
+	t.Parallel()
+	frames := make(chan Frame, 1)
+	srv := httptest.NewServer(WithSettings(Settings{Lifetime: t.Context(), Heartbeat: 20 * time.Millisecond})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := Context(r)
+		defer cancel()
+		Serve(ctx, w, frames)
+	})))
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+
+	var got []byte
+	readUntil := func(comments int) ([]sseparse.Event, []string) {
+		buf := make([]byte, 4096)
+		for {
+			events, seen := sseparse.Parse(got)
+			if len(seen) >= comments {
+				return events, seen
+			}
+			n, err := res.Body.Read(buf)
+			got = append(got, buf[:n]...)
+			if err != nil {
+				t.Fatalf("after %q: %v", got, err)
+			}
+		}
+	}
+	if events, comments := readUntil(2); len(events) != 0 || comments[0] != "heartbeat" {
+		t.Fatalf("a quiet stream sent events %q and comments %q, want heartbeats only", events, comments)
+	}
+	frames <- PatchElements(7, []byte(`<p id="x">hello</p>`))
+	events, comments := readUntil(len(heartbeats(got)) + 2)
+	if len(events) != 1 || events[0].ID != "7" || events[0].Data != `elements <p id="x">hello</p>` {
+		t.Errorf("events %q (comments %q), want the one frame, whole", events, comments)
+	}
+}
+
+func heartbeats(stream []byte) []string {
+	_, comments := sseparse.Parse(stream)
+	return comments
 }

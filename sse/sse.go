@@ -1,5 +1,6 @@
 // Package sse holds the plumbing every long-lived Server-Sent Events stream
-// shares: a lifetime that ends when the server shuts down, and an abrupt end
+// shares: a lifetime that ends when the server shuts down, heartbeats that
+// keep a quiet stream open through proxies, and an abrupt end
 // that makes the Datastar client reconnect (to this process's successor) with
 // Last-Event-ID instead of giving up.
 //
@@ -11,26 +12,49 @@ package sse
 import (
 	"context"
 	"net/http"
+	"time"
 )
 
-type lifetimeKey struct{}
+// Settings are what the composition root tells every stream.
+type Settings struct {
+	// Lifetime ends when shutdown begins: every stream then drops (see
+	// Context).
+	Lifetime context.Context
+	// Heartbeat is how often a stream sends a comment that keeps proxies
+	// and balancers from cutting it as idle (SSE_HEARTBEAT); 0 sends none.
+	Heartbeat time.Duration
+}
 
-// WithLifetime is middleware that ties every request to lifetime, the
-// context the composition root cancels when shutdown begins.
-func WithLifetime(lifetime context.Context) func(http.Handler) http.Handler {
+type settingsKey struct{}
+
+// WithSettings is middleware that hands every request's streams the
+// composition root's settings.
+func WithSettings(s Settings) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), lifetimeKey{}, lifetime)))
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), settingsKey{}, s)))
 		})
 	}
+}
+
+// DefaultHeartbeat is the heartbeat of a stream whose request carries no
+// Settings: well inside the 60 s idle timeout of nginx and of common cloud
+// balancers.
+const DefaultHeartbeat = 15 * time.Second
+
+func heartbeatOf(ctx context.Context) time.Duration {
+	if s, ok := ctx.Value(settingsKey{}).(Settings); ok {
+		return s.Heartbeat
+	}
+	return DefaultHeartbeat
 }
 
 // Context is done when the client goes away or the server begins shutting
 // down, whichever comes first.
 func Context(r *http.Request) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithCancel(r.Context())
-	if lifetime, ok := r.Context().Value(lifetimeKey{}).(context.Context); ok {
-		stop := context.AfterFunc(lifetime, cancel)
+	if s, ok := r.Context().Value(settingsKey{}).(Settings); ok && s.Lifetime != nil {
+		stop := context.AfterFunc(s.Lifetime, cancel)
 		return ctx, func() { stop(); cancel() }
 	}
 	return ctx, cancel

@@ -28,7 +28,7 @@ func TestShutdownDropsTheStream(t *testing.T) {
 		<-ctx.Done()
 		Drop()
 	})
-	srv := httptest.NewServer(WithLifetime(lifetime)(stream))
+	srv := httptest.NewServer(WithSettings(Settings{Lifetime: lifetime})(stream))
 	defer srv.Close()
 
 	res, err := http.Get(srv.URL)
@@ -50,7 +50,7 @@ func TestShutdownDropsTheStream(t *testing.T) {
 func TestContextEndsWithTheRequest(t *testing.T) {
 	lifetime := context.Background()
 	reqCtx, cancelReq := context.WithCancel(context.Background())
-	r := httptest.NewRequest(http.MethodGet, "/", nil).WithContext(context.WithValue(reqCtx, lifetimeKey{}, lifetime))
+	r := httptest.NewRequest(http.MethodGet, "/", nil).WithContext(context.WithValue(reqCtx, settingsKey{}, Settings{Lifetime: lifetime}))
 	ctx, cancel := Context(r)
 	defer cancel()
 	cancelReq()

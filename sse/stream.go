@@ -93,29 +93,48 @@ func serve(ctx context.Context, w http.ResponseWriter, frames <-chan Frame, writ
 		return
 	}
 	var deadline time.Time
+	write := func(data []byte) bool {
+		// Without a deadline the write would wait for a reader for ever;
+		// where the writer cannot take one, there is none. It is moved
+		// only once half spent (each move re-arms a timer, a cost of its
+		// own with a thousand streams), so a frame gets between half of
+		// writeTimeout and all of it.
+		if now := time.Now(); deadline.Sub(now) < writeTimeout/2 {
+			deadline = now.Add(writeTimeout)
+			_ = rc.SetWriteDeadline(deadline)
+		}
+		if _, err := w.Write(data); err != nil {
+			return false
+		}
+		return rc.Flush() == nil
+	}
+	var beat <-chan time.Time
+	if every := heartbeatOf(ctx); every > 0 {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		beat = t.C
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			Drop()
+		case <-beat:
+			if !write(heartbeat) {
+				return
+			}
 		case f, ok := <-frames:
 			if !ok {
 				Drop()
 			}
-			// Without a deadline the write would wait for a reader for ever;
-			// where the writer cannot take one, there is none. It is moved
-			// only once half spent (each move re-arms a timer, a cost of its
-			// own with a thousand streams), so a frame gets between half of
-			// writeTimeout and all of it.
-			if now := time.Now(); deadline.Sub(now) < writeTimeout/2 {
-				deadline = now.Add(writeTimeout)
-				_ = rc.SetWriteDeadline(deadline)
-			}
-			if _, err := w.Write(f.Data); err != nil {
-				return
-			}
-			if err := rc.Flush(); err != nil {
+			if !write(f.Data) {
 				return
 			}
 		}
 	}
 }
+
+// heartbeat is what a stream sends every heartbeat interval: a comment,
+// which no SSE parser (a browser's, or Datastar's) hands on as an event,
+// but which keeps proxies and balancers from cutting a quiet stream as
+// idle.
+var heartbeat = []byte(": heartbeat\n\n")

@@ -183,7 +183,7 @@ func run(ctx context.Context, logOutput io.Writer) error {
 	}
 
 	handler, err := router.New(router.Deps{
-		Logger: logger, Lifetime: lifetime, Ready: ready, Dev: cfg.Dev, LogAllRequests: cfg.LogAllRequests,
+		Logger: logger, Lifetime: lifetime, Ready: ready, Dev: cfg.Dev, LogAllRequests: cfg.LogAllRequests, Heartbeat: cfg.Heartbeat,
 		MaxStreams: budget.MaxStreams, MaxStreamsPerSession: budget.MaxStreamsPerSession, MaxStreamsPerClient: budget.MaxStreamsPerClient,
 		Clients:   clients,
 		Todo:      todo.Deps{Logger: logger, Storage: storage, View: todoView, CatchingUp: todoRunner.CatchingUp, Sessions: sessions, Admission: admission, Quota: quota},
