@@ -13,7 +13,6 @@ require (
 	github.com/nats-io/nats.go v1.55.0
 	github.com/nats-io/nuid v1.0.1
 	github.com/shirou/gopsutil/v4 v4.26.10
-	github.com/starfederation/datastar v1.0.0-RC.1
 	github.com/starfederation/datastar-go v1.2.2
 	golang.org/x/sync v0.25.0
 )

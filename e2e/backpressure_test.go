@@ -89,7 +89,6 @@ func TestBrowserStreamRefusedAtTheCapOpensOnceAPlaceIsFree(t *testing.T) {
 	if marker := eval[string](t, second, `window.ironstarMarker`); marker != "same page" {
 		t.Errorf("the page reloaded (marker %q): the stream must come back in place", marker)
 	}
-	// Each refusal shows on the console: the 503, the broken stream, and
-	// Datastar's retry.
+	// Each refusal shows on the console: the 503, and Datastar's retry.
 	second.checkClean(t, "/counter/updates", "network error")
 }

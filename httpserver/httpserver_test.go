@@ -123,22 +123,6 @@ func TestConnectionsPastTheCapGet503WithRetryAfter(t *testing.T) {
 			t.Fatalf("past the cap: %d, Retry-After %q, %q; want 503, 2", res.StatusCode, res.Header.Get("Retry-After"), body)
 		}
 	}
-	// A Datastar GET (a page's stream) gets it as a broken event stream
-	// whose retry is Retry-After: Datastar retries only what breaks.
-	req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/updates", nil)
-	req.Header.Set("Datastar-Request", "true")
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("a Datastar GET past the cap got no answer: %v", err)
-	}
-	body, err := io.ReadAll(res.Body)
-	res.Body.Close()
-	if res.StatusCode != http.StatusServiceUnavailable || res.Header.Get("Retry-After") != "2" || res.Header.Get("Content-Type") != "text/event-stream" ||
-		!strings.Contains(string(body), "\nretry: 2000\n\n") || err == nil {
-		t.Fatalf("a Datastar GET past the cap: %d, Retry-After %q, Content-Type %q, body %q, read error %v; want 503, 2, text/event-stream, retry: 2000, broken",
-			res.StatusCode, res.Header.Get("Retry-After"), res.Header.Get("Content-Type"), body, err)
-	}
-
 	// A place comes free when a connection closes.
 	held[0].Close()
 	deadline := time.Now().Add(10 * time.Second)

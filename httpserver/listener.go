@@ -1,18 +1,14 @@
 package httpserver
 
 import (
-	"bufio"
 	"bytes"
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"ironstar/sse"
 )
 
 // retryAfter is the Retry-After, in seconds, of a connection refused at the
@@ -29,22 +25,6 @@ var tooBusy = func() []byte {
 		"X-Content-Type-Options: nosniff\r\n" +
 		"Content-Length: " + strconv.Itoa(len(body)) + "\r\n" +
 		"Connection: close\r\n\r\n" + body)
-}()
-
-// tooBusyForDatastar is tooBusy for a Datastar GET (a page's update stream,
-// most often): the Datastar client retries only a response that breaks,
-// and would take tooBusy as a stream that ended, leaving the page without
-// updates. So it is an event stream that sets SSE's retry to Retry-After
-// and lacks its closing chunk: the close breaks it (as sse.refuse does).
-var tooBusyForDatastar = func() []byte {
-	chunk := sse.RetryLater("too many connections, retry shortly", retryAfter)
-	return []byte("HTTP/1.1 503 Service Unavailable\r\n" +
-		"Retry-After: " + strconv.Itoa(retryAfter) + "\r\n" +
-		"Content-Type: text/event-stream\r\n" +
-		"Cache-Control: no-cache\r\n" +
-		"Transfer-Encoding: chunked\r\n" +
-		"Connection: close\r\n\r\n" +
-		strconv.FormatInt(int64(len(chunk)), 16) + "\r\n" + chunk + "\r\n")
 }()
 
 // rejectTimeout bounds how long refusing one connection holds its
@@ -106,15 +86,10 @@ func (l *listener) refuse(c net.Conn) {
 		c.SetDeadline(time.Now().Add(rejectTimeout))
 		// Clients take an answer before their request for a stray, so the
 		// request's head is read first, and nothing else of it.
-		head, ok := readHead(c)
-		if !ok {
+		if !readHead(c) {
 			return
 		}
-		answer := tooBusy
-		if datastarGET(head) {
-			answer = tooBusyForDatastar
-		}
-		if _, err := c.Write(answer); err != nil {
+		if _, err := c.Write(tooBusy); err != nil {
 			return
 		}
 		// Half-close, then read what the client still sends until it closes:
@@ -127,27 +102,21 @@ func (l *listener) refuse(c net.Conn) {
 	}()
 }
 
-// readHead reads from c until the end of a request's head, at most 8 KB,
-// and returns what it read.
-func readHead(c net.Conn) ([]byte, bool) {
+// readHead reads from c until the end of a request's head, or 8 KB of
+// it; it reports whether the client sent that much before failing.
+func readHead(c net.Conn) bool {
 	buf := make([]byte, 0, 8<<10)
 	for len(buf) < cap(buf) {
 		n, err := c.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
 		if bytes.Contains(buf, []byte("\r\n\r\n")) {
-			return buf, true
+			return true
 		}
 		if err != nil {
-			return nil, false
+			return false
 		}
 	}
-	return buf, true
-}
-
-// datastarGET reports whether head is a GET that Datastar sent.
-func datastarGET(head []byte) bool {
-	req, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(head)))
-	return err == nil && req.Method == http.MethodGet && req.Header.Get("Datastar-Request") == "true"
+	return true
 }
 
 // conn gives its place back when closed.

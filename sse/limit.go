@@ -134,7 +134,7 @@ func admit(w http.ResponseWriter, r *http.Request) (release func(), ok bool) {
 	}
 	release, ok = l.Acquire(keys...)
 	if !ok {
-		refuse(w, r, "too many open update streams, try again shortly")
+		refuse(w, "too many open update streams, try again shortly")
 	}
 	return release, ok
 }

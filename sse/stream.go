@@ -2,7 +2,6 @@ package sse
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -25,48 +24,20 @@ func Stream(w http.ResponseWriter, r *http.Request, logger *slog.Logger, subscri
 	frames, err := subscribe(ctx)
 	if err != nil {
 		logger.Error("stream: subscribe", "path", r.URL.Path, "err", err)
-		refuse(w, r, "updates are unavailable, try again shortly")
+		refuse(w, "updates are unavailable, try again shortly")
 		return
 	}
 	Serve(ctx, w, frames)
 }
 
-// RetryLater is the body of a refused Datastar stream: a comment saying
-// why, and SSE's retry field set to afterSeconds. Sent in a response that
-// then breaks, it makes the Datastar client ask again that much later (see
-// refuse).
-func RetryLater(why string, afterSeconds int) string {
-	b := appendLines(nil, ": ", []byte(why))
-	return string(b) + "retry: " + strconv.Itoa(afterSeconds*1000) + "\n\n"
-}
-
-// refuse answers a stream that cannot be served now: 503 with Retry-After.
-// The Datastar client (RC.1) retries only a stream that breaks, whatever
-// the page's retry options: a 503's body it reads as a stream that ended,
-// and the page would stay without updates until reloaded. So a Datastar
-// request gets its 503 as an event stream that sets the client's retry
-// interval to Retry-After (SSE's retry field, which Datastar honours) and
-// then breaks (Drop): the page asks again after Retry-After, and keeps
-// asking at that pace while refused. Other clients get a plain 503. It
-// never returns for a Datastar request.
-func refuse(w http.ResponseWriter, r *http.Request, message string) {
+// refuse answers a stream that cannot be served now: 503 with
+// Retry-After. The pages open their streams with retry 'always'
+// (components.Stream), so Datastar asks again, on its own backoff: a
+// non-2xx answer is retried only in that mode (Datastar 1.0 reads neither
+// its body nor Retry-After).
+func refuse(w http.ResponseWriter, message string) {
 	w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
-	if r.Header.Get("Datastar-Request") != "true" {
-		http.Error(w, message, http.StatusServiceUnavailable)
-		return
-	}
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("Cache-Control", "no-cache")
-	w.WriteHeader(http.StatusServiceUnavailable)
-	// The headers go first, so that the client is reading the body when
-	// the retry field comes; the field is flushed, or the break would lose
-	// it. A client not yet reading when the break comes loses it anyway and
-	// retries at the page's own interval, until one takes it.
-	rc := http.NewResponseController(w)
-	_ = rc.Flush()
-	io.WriteString(w, RetryLater(message, retryAfter))
-	_ = rc.Flush()
-	Drop()
+	http.Error(w, message, http.StatusServiceUnavailable)
 }
 
 // Serve writes frames to a long-lived SSE response until ctx (from
@@ -85,8 +56,11 @@ func Serve(ctx context.Context, w http.ResponseWriter, frames <-chan Frame) {
 const writeTimeout = 30 * time.Second
 
 func serve(ctx context.Context, w http.ResponseWriter, frames <-chan Frame, writeTimeout time.Duration) {
+	// The headers Datastar's SDK specification (sdk/ADR.md) requires.
+	// (HTTP/2 drops Connection, as it must.)
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Set("Connection", "keep-alive")
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
 	if err := rc.Flush(); err != nil {

@@ -6,16 +6,12 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"syscall"
 
@@ -24,11 +20,7 @@ import (
 	"ironstar/web/icons"
 )
 
-const (
-	outDir       = "web/resources/static/dist"
-	datastarMod  = "github.com/starfederation/datastar"
-	datastarFile = "bundles/datastar.js"
-)
+const outDir = "web/resources/static/dist"
 
 // entryPoints are the bundles: dist/app.js and dist/app.css, which the
 // layout links, and dist/charts.js.
@@ -41,10 +33,19 @@ var entryPoints = []api.EntryPoint{
 
 func main() {
 	watch := flag.Bool("watch", false, "rebuild on change (dev): no minification, inline source maps")
+	update := flag.String("datastar", "", "pin this version of the Datastar client (e.g. v1.0.2) in cmd/build/datastar.go, then build")
 	flag.Parse()
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if *update != "" {
+		if err := updateDatastar(ctx, *update, "cmd/build/datastar.go"); err != nil {
+			logger.Error("datastar update failed", "err", err)
+			os.Exit(1)
+		}
+		logger.Info("pinned the Datastar client; rebuild with go run ./cmd/build (the pinned hash is checked from now on)", "version", *update)
+		return
+	}
 	if err := run(ctx, *watch, logger); err != nil {
 		logger.Error("build failed", "err", err)
 		os.Exit(1)
@@ -103,49 +104,6 @@ func run(ctx context.Context, watch bool, logger *slog.Logger) error {
 	}
 	return nil
 }
-
-// copyDatastar copies the Datastar client out of the module go.mod pins.
-// `go mod download` fetches it if the cache lacks it and checks it against
-// go.sum; unlike `go list -m`, it prints the directory even on an empty cache.
-// Its source map comes along in dev builds only; production drops the map
-// and the comment pointing to it.
-func copyDatastar(ctx context.Context, dev bool) error {
-	out, err := exec.CommandContext(ctx, "go", "mod", "download", "-json", datastarMod).Output()
-	if err != nil {
-		var exitErr *exec.ExitError
-		if errors.As(err, &exitErr) {
-			return fmt.Errorf("go mod download %s: %s", datastarMod, exitErr.Stderr)
-		}
-		return fmt.Errorf("go mod download %s: %w", datastarMod, err)
-	}
-	var mod struct{ Dir, Version, Error string }
-	if err := json.Unmarshal(out, &mod); err != nil {
-		return fmt.Errorf("go mod download %s: %w", datastarMod, err)
-	}
-	if mod.Error != "" || mod.Dir == "" {
-		return fmt.Errorf("go mod download %s: %s", datastarMod, mod.Error)
-	}
-	names := []string{datastarFile}
-	if dev {
-		names = append(names, datastarFile+".map")
-	}
-	for _, name := range names {
-		data, err := os.ReadFile(filepath.Join(mod.Dir, name))
-		if err != nil {
-			return fmt.Errorf("datastar %s: %w", mod.Version, err)
-		}
-		if !dev {
-			data = sourceMapComment.ReplaceAll(data, nil)
-		}
-		if err := os.WriteFile(filepath.Join(outDir, filepath.Base(name)), data, 0o644); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// sourceMapComment is a bundle's closing pointer to its source map.
-var sourceMapComment = regexp.MustCompile(`(?m)^//# sourceMappingURL=\S+\s*$`)
 
 // copyIcons copies the icons package icons names out of lucide-static.
 func copyIcons() error {

@@ -106,7 +106,7 @@ func (h *handlers) command(cmd Command) http.HandlerFunc {
 			command.Fail(w, r, h.logger, errorID, errNoSuchCounter, problem)
 			return
 		}
-		if _, err := command.DecodeSignals[struct{}](http.MaxBytesReader(w, r.Body, command.MaxBody)); err != nil {
+		if _, err := command.ReadSignals[struct{}](r); err != nil {
 			command.Fail(w, r, h.logger, errorID, err, problem)
 			return
 		}

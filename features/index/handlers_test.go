@@ -54,7 +54,7 @@ func TestPageRenders(t *testing.T) {
 	rec := httptest.NewRecorder()
 	r.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/about", nil))
 	body := rec.Body.String()
-	for _, want := range []string{`<title>About · Ironstar</title>`, `data-bind-name`, `id="greeting"`, `aria-current="page"`} {
+	for _, want := range []string{`<title>About · Ironstar</title>`, `data-bind:name`, `id="greeting"`, `aria-current="page"`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("page lacks %q", want)
 		}

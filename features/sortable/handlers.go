@@ -86,7 +86,7 @@ type reorderSignals struct {
 
 func (h *handlers) reorder(w http.ResponseWriter, r *http.Request) {
 	sess, _ := session.FromContext(r.Context())
-	s, err := command.DecodeSignals[reorderSignals](http.MaxBytesReader(w, r.Body, command.MaxBody))
+	s, err := command.ReadSignals[reorderSignals](r)
 	if err == nil && s.Order == nil {
 		err = command.Missing("order")
 	}

@@ -134,7 +134,7 @@ func itemID(cmdID string) string {
 func (h *handlers) command(build commandBuilder) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		sess, _ := session.FromContext(r.Context())
-		s, err := command.DecodeSignals[signals](http.MaxBytesReader(w, r.Body, command.MaxBody))
+		s, err := command.ReadSignals[signals](r)
 		if err != nil {
 			command.Fail(w, r, h.logger, errorID, err, problem)
 			return

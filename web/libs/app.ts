@@ -1,6 +1,7 @@
 // The app's own front-end code, bundled by cmd/build into static/dist/app.js.
 // Each module registers what it defines on import.
 import "./command-id";
+import "./error-answers";
 import "./reverse-text";
 import "./sortable-list";
 import "./theme-toggle";

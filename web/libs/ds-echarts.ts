@@ -1,5 +1,5 @@
 // <ds-echarts> draws an Apache ECharts chart from its `option` attribute
-// (JSON), which Datastar keeps current (data-attr-option). Lit, light DOM.
+// (JSON), which Datastar keeps current (data-attr:option). Lit, light DOM.
 // Put data-ignore-morph on it (old and new element) so that a patch of the
 // page around it never destroys the chart's canvas.
 import { LitElement } from "lit";

@@ -1,7 +1,7 @@
 // <reverse-text> shows how a custom element and Datastar signals talk both
-// ways. Datastar sets its `text` attribute from a signal (data-attr-text);
+// ways. Datastar sets its `text` attribute from a signal (data-attr:text);
 // it renders the text reversed and announces the result with a `reversed`
-// event, which the page turns back into a signal (data-on-reversed). Its
+// event, which the page turns back into a signal (data-on:reversed). Its
 // button asks the page to adopt the reversed text with an `adopt` event.
 class ReverseText extends HTMLElement {
   static observedAttributes = ["text"];
@@ -35,7 +35,10 @@ class ReverseText extends HTMLElement {
     if (!this.isConnected) return;
     const value = this.reversed;
     this.#output.textContent = value;
-    this.dispatchEvent(new CustomEvent("reversed", { detail: { value }, bubbles: true }));
+    // After the current task: Datastar may set the attribute (data-attr)
+    // before it has attached the element's own listeners (data-on), and
+    // the first announcement must reach them.
+    queueMicrotask(() => this.dispatchEvent(new CustomEvent("reversed", { detail: { value }, bubbles: true })));
   }
 }
 

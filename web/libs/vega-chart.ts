@@ -1,6 +1,5 @@
 // <vega-chart> renders a Vega-Lite spec from its `spec` attribute (JSON)
-// with vega-embed, on a canvas (Datastar RC.1 misreads the SVG renderer's
-// version attribute as a keyless data-on), re-rendering when Datastar changes the
+// with vega-embed, on a canvas, re-rendering when Datastar changes the
 // attribute. Vanilla: vega-embed manages its own DOM.
 import embed, { type Result } from "vega-embed";
 

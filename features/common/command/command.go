@@ -48,9 +48,18 @@ func Require[T any](name string, v *T) (T, error) {
 // Missing is the ErrMissingSignal of the signal name.
 func Missing(name string) error { return fmt.Errorf("%w %q", ErrMissingSignal, name) }
 
-// DecodeSignals reads the JSON signals Datastar sends as the body of every
-// non-GET request (DELETE included, which datastar-go's ReadSignals would
-// look for in the query string). An empty body gives the zero value.
+// ReadSignals reads the signals Datastar sends with r: the datastar query
+// parameter of a GET or DELETE, the JSON body of any other method (the
+// server's body limit applies). None gives the zero value.
+func ReadSignals[T any](r *http.Request) (T, error) {
+	if r.Method == http.MethodGet || r.Method == http.MethodDelete {
+		return DecodeSignals[T](strings.NewReader(r.URL.Query().Get("datastar")))
+	}
+	return DecodeSignals[T](r.Body)
+}
+
+// DecodeSignals decodes JSON signals from body, at most MaxBody bytes of
+// them. An empty body gives the zero value.
 func DecodeSignals[T any](body io.Reader) (T, error) {
 	var s T
 	data, err := io.ReadAll(io.LimitReader(body, MaxBody+1))

@@ -1,10 +1,12 @@
 package command
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -74,5 +76,26 @@ func TestACommandWhileTheSessionsBucketIsDownGetsTheAlertWith503AndRetryAfter(t 
 	}
 	if reached {
 		t.Error("the command ran without its session")
+	}
+}
+
+// TestReadSignalsWhereDatastarSendsThem: GET and DELETE carry signals in
+// the datastar query parameter (Datastar 1.0), other methods in the body.
+func TestReadSignalsWhereDatastarSendsThem(t *testing.T) {
+	t.Parallel()
+	type signals struct{ Title string }
+	for _, method := range []string{http.MethodGet, http.MethodDelete, http.MethodPost, http.MethodPut} {
+		r := httptest.NewRequest(method, "/x?datastar="+url.QueryEscape(`{"title":"from the query"}`), strings.NewReader(`{"title":"from the body"}`))
+		want := "from the body"
+		if method == http.MethodGet || method == http.MethodDelete {
+			want = "from the query"
+		}
+		if s, err := ReadSignals[signals](r); err != nil || s.Title != want {
+			t.Errorf("%s: %+v, %v; want %q", method, s, err, want)
+		}
+	}
+	r := httptest.NewRequest(http.MethodDelete, "/x?datastar=%7Bnot", nil)
+	if _, err := ReadSignals[signals](r); !errors.Is(err, ErrMalformed) {
+		t.Errorf("DELETE with malformed signals: %v, want ErrMalformed", err)
 	}
 }
