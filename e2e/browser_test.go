@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -242,6 +243,19 @@ func TestBrowserPageIsReactiveAndLocal(t *testing.T) {
 		t.Errorf("user text became %d <img> element(s)", n)
 	}
 
+	// The indicator: true while a request is out, false again when it
+	// ends, whether answered 200 (an SSE patch) or refused (a plain 400:
+	// a name over 40 characters, set past the input's maxlength).
+	b.do(t, chromedp.Evaluate[chromedp.Void](`window.__busy = []; new MutationObserver(() => window.__busy.push(document.getElementById("greet").getAttribute("aria-busy"))).observe(document.getElementById("greet"), {attributes: true, attributeFilter: ["aria-busy"]})`))
+	for _, name := range []string{"Grace", strings.Repeat("x", 41)} {
+		b.do(t,
+			chromedp.Evaluate[chromedp.Void](`window.__busy = []; document.getElementById("name").value = `+strconv.Quote(name)+`; document.getElementById("name").dispatchEvent(new Event("input", {bubbles: true}))`),
+			chromedp.Click(chromedp.ID("greet")),
+			waitJS(`window.__busy.join() === "true,false"`), // aria-busy, as the page binds it
+
+		)
+	}
+
 	// The theme toggle (our own TypeScript bundle) cycles system → light → dark.
 	b.do(t,
 		chromedp.Click(chromedp.CSS("theme-toggle button")),
@@ -251,7 +265,7 @@ func TestBrowserPageIsReactiveAndLocal(t *testing.T) {
 		t.Errorf("after two clicks the theme is %q, want dark", theme)
 	}
 	b.screenshot(t, "index-dark")
-	b.checkClean(t)
+	b.checkClean(t, "status of 400 (Bad Request) (http://127.0.0.1:"+a.Port+"/index/greeting?datastar=") // the refused greeting
 }
 
 // textIs waits until the element's text content, with white space folded,
