@@ -39,12 +39,12 @@ func (h handlers) updates(w http.ResponseWriter, r *http.Request) {
 // render turns a dashboard into a patch of the page's local $_analytics
 // signal (local: large, and never sent back to the server), as v sees it.
 func render(d Dashboard, v viewer) sse.Frame {
-	data, _ := json.Marshal(map[string]any{"_analytics": map[string]any{
-		"events":    d.Events,
-		"sessions":  d.ActiveSessions,
-		"perMinute": perMinuteOption(d),
-		"lists":     busiestListsOption(d, v),
-		"flow":      todoFlowSpec(d),
+	data, _ := json.Marshal(pages.Signals{Analytics: pages.Dashboard{
+		Events:    d.Events,
+		Sessions:  d.ActiveSessions,
+		PerMinute: perMinuteOption(d),
+		Lists:     busiestListsOption(d, v),
+		Flow:      todoFlowSpec(d),
 	}})
 	return sse.PatchSignals(d.Seq, data)
 }

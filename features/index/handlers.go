@@ -28,13 +28,8 @@ func (h handlers) page(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// greetingSignals are the signals the greeting button sends.
-type greetingSignals struct {
-	Name string `json:"name"`
-}
-
 func (h handlers) greeting(w http.ResponseWriter, r *http.Request) {
-	var signals greetingSignals
+	var signals pages.Signals
 	if err := datastar.ReadSignals(r, &signals); err != nil {
 		http.Error(w, "malformed signals: expected {\"name\": string}", http.StatusBadRequest)
 		return

@@ -30,19 +30,10 @@ func (h handlers) updates(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// hostSignals is the page's $host signal.
-type hostSignals struct {
-	CPU        string  `json:"cpu"`
-	CPUPercent float64 `json:"cpuPercent"`
-	Mem        string  `json:"mem"`
-	MemPercent float64 `json:"memPercent"`
-	At         string  `json:"at"`
-}
-
 // render turns a sample into a patch of the $host signal, once for every
 // open page.
 func render(s Sample, _ struct{}) sse.Frame {
-	data, _ := json.Marshal(map[string]hostSignals{"host": {
+	data, _ := json.Marshal(pages.Signals{Host: pages.Host{
 		CPU:        fmt.Sprintf("%.1f %%", s.CPUPercent),
 		CPUPercent: s.CPUPercent,
 		Mem:        fmt.Sprintf("%s of %s", formatBytes(s.MemUsed), formatBytes(s.MemTotal)),

@@ -33,26 +33,21 @@ var labels = map[string]string{
 	"ship":   "Ship it",
 }
 
-// item is one entry of the $board signal the component renders.
-type item struct {
-	ID    string `json:"id"`
-	Label string `json:"label"`
-}
-
-func items(order []string) []item {
+// items is the $board signal for order (the default order if none).
+func items(order []string) []pages.Item {
 	if len(order) == 0 {
 		order = DefaultOrder()
 	}
-	out := make([]item, len(order))
+	out := make([]pages.Item, len(order))
 	for i, id := range order {
-		out[i] = item{ID: id, Label: labels[id]}
+		out[i] = pages.Item{ID: id, Label: labels[id]}
 	}
 	return out
 }
 
 // render is one stream frame: the $board signal.
 func render(e projection.Entry[View], _ struct{}) sse.Frame {
-	data, _ := json.Marshal(map[string][]item{"board": items(e.Value.Order)})
+	data, _ := json.Marshal(pages.Signals{Board: items(e.Value.Order)})
 	return sse.PatchSignals(e.Seq, data)
 }
 
@@ -64,8 +59,7 @@ func (h *handlers) page(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "the board cannot be read right now, try again shortly", http.StatusServiceUnavailable)
 		return
 	}
-	board, _ := json.Marshal(items(e.Value.Order))
-	if err := pages.Sortable(layouts.Page{Title: "Sortable", Path: "/sortable"}, string(board)).Render(r.Context(), w); err != nil {
+	if err := pages.Sortable(layouts.Page{Title: "Sortable", Path: "/sortable"}, items(e.Value.Order)).Render(r.Context(), w); err != nil {
 		h.logger.Debug("sortable: render page", "err", err)
 	}
 }
@@ -77,16 +71,9 @@ func (h *handlers) updates(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// reorderSignals are the signals the reorder action sends.
-type reorderSignals struct {
-	// Order is required: absent or null (nil) is refused, where an empty
-	// list is a wrong order.
-	Order []string `json:"order"`
-}
-
 func (h *handlers) reorder(w http.ResponseWriter, r *http.Request) {
 	sess, _ := session.FromContext(r.Context())
-	s, err := command.ReadSignals[reorderSignals](r)
+	s, err := command.ReadSignals[pages.Signals](r)
 	if err == nil && s.Order == nil {
 		err = command.Missing("order")
 	}

@@ -2,15 +2,18 @@
 // page styles apply) that lets the user drag items into a new order.
 //
 // The server owns the order: it renders the items as the `items` attribute
-// (JSON: [{id, label}]) and patches it when the order changes anywhere. A
-// drop reorders the list at once, then announces the new order with a
-// `reorder` event ({order: [ids]}) for the page to send as a command. Each
-// item also has up/down buttons, for keyboards.
+// (the $board signal as JSON) and patches it when the order changes
+// anywhere. A drop reorders the list at once, then announces the new order
+// with a `reorder` event ({order: [ids]}) for the page to put in $order and
+// send as a command. Both shapes are the page's signals as Go declares
+// them (signals.gen.ts). Each item also has up/down buttons, for keyboards.
 import { LitElement, html } from "lit";
 import { unsafeSVG } from "lit/directives/unsafe-svg.js";
 import grip from "lucide-static/icons/grip-vertical.svg";
+import type { SortableItem as Item, SortableSignals } from "./signals.gen";
 
-type Item = { id: string; label: string };
+// ReorderDetail is the reorder event's detail: the $order signal.
+export type ReorderDetail = Required<Pick<SortableSignals, "order">>;
 
 class SortableList extends LitElement {
   static properties = {
@@ -73,7 +76,8 @@ class SortableList extends LitElement {
     const [moved] = items.splice(from, 1);
     items.splice(to, 0, moved);
     this.items = items;
-    this.dispatchEvent(new CustomEvent("reorder", { detail: { order: items.map((it) => it.id) }, bubbles: true }));
+    const detail: ReorderDetail = { order: items.map((it) => it.id) };
+    this.dispatchEvent(new CustomEvent("reorder", { detail, bubbles: true }));
   }
 }
 
