@@ -38,6 +38,7 @@ import (
 	"ironstar/nats/projection"
 	"ironstar/router"
 	"ironstar/session"
+	"ironstar/web/resources"
 )
 
 const (
@@ -73,6 +74,9 @@ func main() {
 }
 
 func run(ctx context.Context, logOutput io.Writer) error {
+	if err := resources.Built(); err != nil {
+		return err
+	}
 	cfg, err := config.FromEnv(".env")
 	if err != nil {
 		return err

@@ -9,6 +9,7 @@
 package resources
 
 import (
+	"fmt"
 	"io/fs"
 	"net/http"
 	"path"
@@ -33,4 +34,19 @@ func onlyFiles(fsys fs.FS, next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// built are files cmd/build writes that every page links.
+var built = []string{"dist/datastar.js", "dist/app.js", "dist/app.css"}
+
+// Built reports whether cmd/build has written the front end: a binary built
+// from a fresh clone with `go build` has no bundles to serve, and its pages
+// would load without Datastar.
+func Built() error {
+	for _, name := range built {
+		if _, err := ReadFile(name); err != nil {
+			return fmt.Errorf("%s is missing: the front end is not built (run go tool task build:assets, or go tool task run)", name)
+		}
+	}
+	return nil
 }
