@@ -33,6 +33,10 @@ var (
 	taskMention = regexp.MustCompile(`go\s+tool\s+task\s+([a-z][a-z0-9:_-]*)`)
 	// repoPath is what a path in the repository can be made of.
 	repoPath = regexp.MustCompile(`^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*/?$`)
+	// testName is a test, fuzz test or benchmark named in backticks.
+	testName = regexp.MustCompile(`^(Test|Fuzz|Benchmark)[A-Za-z0-9_]*$`)
+	// testFunc declares one in a _test.go file.
+	testFunc = regexp.MustCompile(`(?m)^func ((?:Test|Fuzz|Benchmark)[A-Za-z0-9_]*)\(`)
 	// allCaps is a name such as HOST or EVENTS_MAX_BYTES.
 	allCaps = regexp.MustCompile(`^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$`)
 	// variableRead is an environment variable's name as the config code
@@ -119,6 +123,47 @@ func TestPathsInTheDocsExist(t *testing.T) {
 			}
 			if _, err := os.Stat(filepath.Join(repoRoot, span)); err != nil {
 				t.Errorf("docs/%s: `%s` does not exist in the repository (paths in backticks are relative to its root)", p.name, span)
+			}
+		}
+	}
+}
+
+// testFuncs returns the names of every test, fuzz test and benchmark in
+// the repository.
+func testFuncs(t *testing.T) map[string]bool {
+	t.Helper()
+	names := map[string]bool{}
+	err := filepath.WalkDir(repoRoot, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && path != repoRoot && (d.Name() == "node_modules" || strings.HasPrefix(d.Name(), ".")) {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		src, err := os.ReadFile(path)
+		for _, m := range testFunc.FindAllStringSubmatch(string(src), -1) {
+			names[m[1]] = true
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return names
+}
+
+// TestTestsInTheDocsExist: every test, fuzz test or benchmark the docs name
+// in backticks (as the proof of a claim) is declared somewhere.
+func TestTestsInTheDocsExist(t *testing.T) {
+	t.Parallel()
+	declared := testFuncs(t)
+	for _, p := range pages(t) {
+		for _, span := range codeSpans(p.text) {
+			if testName.MatchString(span) && !declared[span] {
+				t.Errorf("docs/%s: `%s` names a test that no _test.go file declares", p.name, span)
 			}
 		}
 	}
