@@ -7,12 +7,17 @@ import (
 	"testing"
 	"time"
 
+	"ironstar/features"
+	"ironstar/features/feature"
+
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 )
 
-// TestEveryPageRendersCleanly visits every page at a desktop and a phone
-// width, in light and dark: each renders its main heading, with no console
+// TestEveryPageRendersCleanly visits every page of the main navigation (the
+// feature list, package features: a new feature is visited here without a
+// line of its own) at a desktop and a phone width, in light and dark: each
+// renders a main heading and marks its own link current, with no console
 // error, no request off 127.0.0.1, and nothing wider than the screen.
 // E2E_SCREENSHOTS=dir saves all sixteen screenshots to look at. It runs
 // alone (not in parallel): it makes many navigations, and on this 2-core
@@ -20,7 +25,15 @@ import (
 func TestEveryPageRendersCleanly(t *testing.T) {
 	a := startApp(t, appOptions{})
 	b := newBrowser(t)
-	pages := map[string]string{"/": "todos", "/counter": "Counters", "/monitor": "Monitor", "/sortable": "Sortable", "/reverse": "Reverse", "/about": "Ironstar"}
+	var pages []*feature.Nav
+	for _, f := range features.All() {
+		if f.Nav != nil {
+			pages = append(pages, f.Nav)
+		}
+	}
+	if len(pages) == 0 {
+		t.Fatal("no feature has a page")
+	}
 	sizes := []struct {
 		name          string
 		width, height int64
@@ -39,11 +52,12 @@ func TestEveryPageRendersCleanly(t *testing.T) {
 					return err
 				}),
 			)
-			for path, heading := range pages {
+			for _, nav := range pages {
+				path := nav.Href
 				ctx, cancel := context.WithTimeout(b.ctx, 60*time.Second)
 				err := chromedp.Do(ctx,
 					chromedp.Navigate(a.URL+path),
-					waitJS(fmt.Sprintf(`document.querySelector("h1")?.textContent === %q`, heading)),
+					waitJS(fmt.Sprintf(`document.querySelector("h1")?.textContent.trim() !== "" && document.querySelector('nav a[aria-current="page"]')?.getAttribute("href") === %q`, path)),
 				)
 				cancel()
 				if err != nil {
@@ -53,11 +67,7 @@ func TestEveryPageRendersCleanly(t *testing.T) {
 				if wide := eval[bool](t, b, fmt.Sprintf(`document.documentElement.scrollWidth > %d`, size.width)); wide {
 					t.Errorf("%s at %s (%s) is wider than the screen", path, size.name, scheme)
 				}
-				page := strings.TrimPrefix(path, "/")
-				if page == "" {
-					page = "todos"
-				}
-				b.screenshot(t, page+"-"+size.name+"-"+scheme)
+				b.screenshot(t, strings.ToLower(nav.Label)+"-"+size.name+"-"+scheme)
 			}
 		}
 	}

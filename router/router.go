@@ -12,14 +12,9 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 
 	"ironstar/clientip"
-	"ironstar/features/analytics"
-	"ironstar/features/counter"
+	"ironstar/features/common/layouts"
+	"ironstar/features/feature"
 	"ironstar/features/health"
-	"ironstar/features/index"
-	"ironstar/features/monitor"
-	"ironstar/features/reverse"
-	"ironstar/features/sortable"
-	"ironstar/features/todo"
 	"ironstar/sse"
 	"ironstar/web/resources"
 )
@@ -44,15 +39,14 @@ type Deps struct {
 	// Clients finds each request's client address (see clientip), which
 	// per-client limits key on.
 	Clients clientip.Resolver
-	// The features' shares.
-	Todo      todo.Deps
-	Counter   counter.Deps
-	Sortable  sortable.Deps
-	Analytics analytics.Deps
+	// Nav is the main navigation, Routes the features' routes (both from
+	// the feature list, package features).
+	Nav    []layouts.NavLink
+	Routes []feature.Routes
 }
 
 // New returns the app's handler.
-func New(deps Deps) (http.Handler, error) {
+func New(deps Deps) http.Handler {
 	r := chi.NewRouter()
 	r.Use(
 		middleware.RequestID,
@@ -74,29 +68,12 @@ func New(deps Deps) (http.Handler, error) {
 		r.Get("/dev/reload", devReload(newBootID()))
 	}
 
-	if err := health.SetupRoutes(r, health.Deps{Logger: deps.Logger, Checks: deps.Ready}); err != nil {
-		return nil, err
-	}
-	if err := index.SetupRoutes(r, index.Deps{Logger: deps.Logger}); err != nil {
-		return nil, err
-	}
-	if err := todo.SetupRoutes(r, deps.Todo); err != nil {
-		return nil, err
-	}
-	if err := counter.SetupRoutes(r, deps.Counter); err != nil {
-		return nil, err
-	}
-	if err := sortable.SetupRoutes(r, deps.Sortable); err != nil {
-		return nil, err
-	}
-	if err := reverse.SetupRoutes(r, reverse.Deps{Logger: deps.Logger}); err != nil {
-		return nil, err
-	}
-	if err := monitor.SetupRoutes(r, monitor.Deps{Logger: deps.Logger}); err != nil {
-		return nil, err
-	}
-	if err := analytics.SetupRoutes(r, deps.Analytics); err != nil {
-		return nil, err
-	}
-	return r, nil
+	health.Routes(r, health.Deps{Logger: deps.Logger, Checks: deps.Ready})
+	r.Group(func(r chi.Router) {
+		r.Use(layouts.WithNav(deps.Nav))
+		for _, routes := range deps.Routes {
+			routes(r)
+		}
+	})
+	return r
 }

@@ -15,9 +15,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"runtime/debug"
-	"sync"
 	"syscall"
 	"time"
 
@@ -26,12 +24,11 @@ import (
 	"ironstar/clientip"
 	"ironstar/config"
 	"ironstar/es"
-	"ironstar/features/analytics"
+	"ironstar/features"
 	"ironstar/features/common/command"
-	"ironstar/features/counter"
+	"ironstar/features/common/layouts"
+	"ironstar/features/feature"
 	"ironstar/features/health"
-	"ironstar/features/sortable"
-	"ironstar/features/todo"
 	"ironstar/httpserver"
 	"ironstar/nats"
 	"ironstar/nats/eventstore"
@@ -128,29 +125,14 @@ func run(ctx context.Context, logOutput io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// The app is its feature list (package features): each registers its
+	// event types, then mounts its read models and routes.
+	all := features.All()
 	registry := es.NewRegistry()
-	todo.Register(registry)
-	counter.Register(registry)
-	sortable.Register(registry)
-	// Every feature's command handlers store through this, snapshots included.
-	storage := es.Storage{Store: store, Snapshots: snapshots, Registry: registry, SnapshotEvery: cfg.SnapshotEvery, Logger: logger, CacheSize: cfg.AggregateCache}
-	if cfg.AggregateCache == 0 {
-		storage.CacheSize = -1 // none
-	}
-	// Each read model's runner; all stop together, before NATS closes.
-	runners := &readModels{options: projection.Options{Replicas: cfg.Replicas, Logger: logger}}
-	defer runners.stop()
-	todoView, todoRunner, err := start(ctx, lifetime, nc, runners, todo.Projection(registry))
-	if err != nil {
-		return err
-	}
-	counterView, _, err := start(ctx, lifetime, nc, runners, counter.Projection(registry))
-	if err != nil {
-		return err
-	}
-	boardView, _, err := start(ctx, lifetime, nc, runners, sortable.Projection(registry))
-	if err != nil {
-		return err
+	for _, f := range all {
+		if f.Register != nil {
+			f.Register(registry)
+		}
 	}
 	clients := clientip.New(cfg.TrustedProxies)
 	sessions, err := session.NewStore(ctx, nc.JS, session.Options{
@@ -159,45 +141,49 @@ func run(ctx context.Context, logOutput io.Writer) error {
 	if err != nil {
 		return err
 	}
-
-	// The analytics copy of every event, in DuckDB under DATA_DIR.
-	olap, err := analytics.Open(ctx, filepath.Join(cfg.DataDir, "analytics.duckdb"))
-	if err != nil {
-		return err
+	app := &feature.App{
+		Logger: logger, Lifetime: lifetime, DataDir: cfg.DataDir, JS: nc.JS,
+		Events: store, Registry: registry,
+		// Every feature's command handlers store through this, snapshots included.
+		Storage:  es.Storage{Store: store, Snapshots: snapshots, Registry: registry, SnapshotEvery: cfg.SnapshotEvery, Logger: logger, CacheSize: aggregateCache(cfg.AggregateCache)},
+		Sessions: sessions,
+		// Each session's and each client address's budget of commands
+		// and bytes, in this process.
+		Quota: command.NewQuota(command.QuotaOptions{
+			Session: command.Rates{CommandsPerMinute: cfg.Quotas.SessionWriteRate, Burst: cfg.Quotas.SessionWriteBurst, BytesPerMinute: cfg.Quotas.SessionWriteBytes},
+			Client:  command.Rates{CommandsPerMinute: cfg.Quotas.ClientWriteRate, Burst: cfg.Quotas.ClientWriteBurst, BytesPerMinute: cfg.Quotas.ClientWriteBytes},
+		}, logger),
+		// All sessions' commands together, in this process.
+		Admission: command.NewAdmission(command.AdmissionOptions{
+			MaxInFlight: cfg.Admission.MaxInFlight, MaxQueued: cfg.Admission.MaxQueued, QueueTimeout: cfg.Admission.QueueTimeout,
+		}, logger),
+		Projection: projection.Options{Replicas: cfg.Replicas, Logger: logger},
 	}
-	defer olap.Close()
-	refresher := analytics.NewRefresher(olap, logger)
-	stopAnalytics := runAnalytics(analytics.Projection{Store: olap, Events: store, Changed: refresher.Notify, Logger: logger}, logger)
-	defer stopAnalytics()
+	// What the features started stops together, before NATS closes.
+	defer app.Close(natsCloseTimeout)
+	var nav []layouts.NavLink
+	var routes []feature.Routes
+	for _, f := range all {
+		r, err := f.Mount(ctx, app)
+		if err != nil {
+			return fmt.Errorf("feature %s: %w", f.Name, err)
+		}
+		routes = append(routes, r)
+		if f.Nav != nil {
+			nav = append(nav, layouts.NavLink{Href: f.Nav.Href, Label: f.Nav.Label, Icon: f.Nav.Icon})
+		}
+	}
 
-	// Each session's and each client address's budget of commands and
-	// bytes, in this process.
-	quota := command.NewQuota(command.QuotaOptions{
-		Session: command.Rates{CommandsPerMinute: cfg.Quotas.SessionWriteRate, Burst: cfg.Quotas.SessionWriteBurst, BytesPerMinute: cfg.Quotas.SessionWriteBytes},
-		Client:  command.Rates{CommandsPerMinute: cfg.Quotas.ClientWriteRate, Burst: cfg.Quotas.ClientWriteBurst, BytesPerMinute: cfg.Quotas.ClientWriteBytes},
-	}, logger)
-	// All sessions' commands together, in this process.
-	admission := command.NewAdmission(command.AdmissionOptions{
-		MaxInFlight: cfg.Admission.MaxInFlight, MaxQueued: cfg.Admission.MaxQueued, QueueTimeout: cfg.Admission.QueueTimeout,
-	}, logger)
 	ready := []health.Check{{Name: "nats", Check: nc.Ready}}
-	ready = append(ready, runners.checks...)
+	ready = append(ready, app.Checks()...)
 	if healer != nil {
 		ready = append(ready, health.Check{Name: "store", Check: healer.Check})
 	}
-
-	handler, err := router.New(router.Deps{
+	handler := router.New(router.Deps{
 		Logger: logger, Lifetime: lifetime, Ready: ready, Dev: cfg.Dev, LogAllRequests: cfg.LogAllRequests, Heartbeat: cfg.Heartbeat,
 		MaxStreams: budget.MaxStreams, MaxStreamsPerSession: budget.MaxStreamsPerSession, MaxStreamsPerClient: budget.MaxStreamsPerClient,
-		Clients:   clients,
-		Todo:      todo.Deps{Logger: logger, Storage: storage, View: todoView, CatchingUp: todoRunner.CatchingUp, Sessions: sessions, Admission: admission, Quota: quota},
-		Counter:   counter.Deps{Logger: logger, Storage: storage, View: counterView, Sessions: sessions, Admission: admission, Quota: quota},
-		Sortable:  sortable.Deps{Logger: logger, Storage: storage, View: boardView, Sessions: sessions, Admission: admission, Quota: quota},
-		Analytics: analytics.Deps{Logger: logger, Refresher: refresher, Sessions: sessions},
+		Clients: clients, Nav: nav, Routes: routes,
 	})
-	if err != nil {
-		return err
-	}
 
 	listener, err := net.Listen("tcp", cfg.Addr())
 	if err != nil {
@@ -260,54 +246,11 @@ func run(ctx context.Context, logOutput io.Writer) error {
 	return nil
 }
 
-// readModels are the projection runners this process started.
-type readModels struct {
-	options projection.Options
-	stops   []func(context.Context) error
-	// checks report each projection's parked events to readiness.
-	checks []health.Check
-}
-
-// stop stops every runner at once, within natsCloseTimeout.
-func (m *readModels) stop() {
-	ctx, cancel := context.WithTimeout(context.Background(), natsCloseTimeout)
-	defer cancel()
-	var wg sync.WaitGroup
-	for _, stop := range m.stops {
-		wg.Go(func() { stop(ctx) })
+// aggregateCache is es.Storage.CacheSize for AGGREGATE_CACHE, whose 0
+// means none (es's 0 means its default).
+func aggregateCache(n int) int {
+	if n == 0 {
+		return -1
 	}
-	wg.Wait()
-}
-
-// start runs a projection in this process and opens its view.
-func start[V any](ctx, lifetime context.Context, nc *nats.Conn, m *readModels, p projection.Projection[V]) (*projection.View[V], *projection.Runner[V], error) {
-	runner, err := projection.Start(ctx, nc.JS, p, m.options)
-	if err != nil {
-		return nil, nil, err
-	}
-	m.stops = append(m.stops, runner.Stop)
-	// Degrades: a parked event is one key's problem; every other key, and
-	// every page, still works (see health.Check).
-	m.checks = append(m.checks, health.Check{Name: "projection:" + p.Name, Check: runner.Health, Degrades: true})
-	view, err := projection.OpenView[V](lifetime, nc.JS, p.Name)
-	return view, runner, err
-}
-
-// runAnalytics runs the DuckDB projection until the returned stop is
-// called; stop waits for it within natsCloseTimeout.
-func runAnalytics(p analytics.Projection, logger *slog.Logger) (stop func()) {
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		p.Run(ctx)
-	}()
-	return func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(natsCloseTimeout):
-			logger.Warn("analytics projection still running at exit; it resumes from its checkpoint next time")
-		}
-	}
+	return n
 }

@@ -22,13 +22,12 @@ type Deps struct {
 	Sessions *session.Store
 }
 
-// SetupRoutes mounts the page and its stream.
-func SetupRoutes(r chi.Router, deps Deps) error {
+// routes mounts the page and its stream.
+func routes(r chi.Router, deps Deps) {
 	h := handlers{logger: deps.Logger, hub: sse.NewHub(sse.FromChannel(deps.Refresher.watch), render)}
 	r.Group(func(r chi.Router) {
 		r.Use(deps.Sessions.Middleware)
 		r.Get("/analytics", h.page)
 		r.Get("/analytics/updates", h.updates)
 	})
-	return nil
 }

@@ -30,8 +30,8 @@ type Deps struct {
 // changes.
 const counterSchema = 1
 
-// SetupRoutes mounts the counter page, its stream and its commands.
-func SetupRoutes(r chi.Router, deps Deps) error {
+// routes mounts the counter page, its stream and its commands.
+func routes(r chi.Router, deps Deps) {
 	h := &handlers{
 		logger:   deps.Logger,
 		view:     deps.View,
@@ -50,5 +50,4 @@ func SetupRoutes(r chi.Router, deps Deps) error {
 		r.Post("/counter/{which}/increment", h.command(Increment{}))
 		r.Post("/counter/{which}/decrement", h.command(Decrement{}))
 	})
-	return nil
 }

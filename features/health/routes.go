@@ -36,10 +36,9 @@ type Deps struct {
 	Checks []Check
 }
 
-// SetupRoutes mounts the probes.
-func SetupRoutes(r chi.Router, deps Deps) error {
+// Routes mounts the probes.
+func Routes(r chi.Router, deps Deps) {
 	h := handlers{logger: deps.Logger, checks: deps.Checks}
 	r.Get("/health/live", h.live)
 	r.Get("/health/ready", h.readiness)
-	return nil
 }

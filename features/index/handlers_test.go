@@ -9,15 +9,16 @@ import (
 	"strings"
 	"testing"
 
+	"ironstar/features/common/layouts"
+	"ironstar/web/icons"
+
 	"github.com/go-chi/chi/v5"
 )
 
 func TestGreeting(t *testing.T) {
 	t.Parallel()
 	r := chi.NewRouter()
-	if err := SetupRoutes(r, Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}); err != nil {
-		t.Fatal(err)
-	}
+	routes(r, Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	cases := []struct {
 		name     string
 		signals  string
@@ -48,9 +49,8 @@ func TestGreeting(t *testing.T) {
 func TestPageRenders(t *testing.T) {
 	t.Parallel()
 	r := chi.NewRouter()
-	if err := SetupRoutes(r, Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}); err != nil {
-		t.Fatal(err)
-	}
+	r.Use(layouts.WithNav([]layouts.NavLink{{Href: "/about", Label: "About", Icon: icons.About}}))
+	routes(r, Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	rec := httptest.NewRecorder()
 	r.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/about", nil))
 	body := rec.Body.String()

@@ -13,10 +13,9 @@ type Deps struct {
 	Logger *slog.Logger
 }
 
-// SetupRoutes mounts the feature's routes.
-func SetupRoutes(r chi.Router, deps Deps) error {
+// routes mounts the feature's routes.
+func routes(r chi.Router, deps Deps) {
 	h := handlers{logger: deps.Logger}
 	r.Get("/about", h.page)
 	r.Get("/index/greeting", h.greeting)
-	return nil
 }

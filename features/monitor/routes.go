@@ -17,11 +17,10 @@ type Deps struct {
 	Logger *slog.Logger
 }
 
-// SetupRoutes mounts the page and its stream.
-func SetupRoutes(r chi.Router, deps Deps) error {
+// routes mounts the page and its stream.
+func routes(r chi.Router, deps Deps) {
 	s := &sampler{interval: time.Second, sample: hostSample}
 	h := handlers{logger: deps.Logger, hub: sse.NewHub(sse.FromChannel(s.watch), render)}
 	r.Get("/monitor", h.page)
 	r.Get("/monitor/updates", h.updates)
-	return nil
 }

@@ -13,9 +13,8 @@ type Deps struct {
 	Logger *slog.Logger
 }
 
-// SetupRoutes mounts the page.
-func SetupRoutes(r chi.Router, deps Deps) error {
+// routes mounts the page.
+func routes(r chi.Router, deps Deps) {
 	h := handlers{logger: deps.Logger}
 	r.Get("/reverse", h.page)
-	return nil
 }

@@ -30,8 +30,8 @@ type Deps struct {
 // changes.
 const boardSchema = 1
 
-// SetupRoutes mounts the page, its stream and its command.
-func SetupRoutes(r chi.Router, deps Deps) error {
+// routes mounts the page, its stream and its command.
+func routes(r chi.Router, deps Deps) {
 	h := &handlers{
 		logger: deps.Logger,
 		view:   deps.View,
@@ -45,5 +45,4 @@ func SetupRoutes(r chi.Router, deps Deps) error {
 	})
 	// The command runs only in the session the page started.
 	r.With(command.Guarded(deps.Sessions, deps.Admission, deps.Quota, deps.Logger, errorID)...).Post("/sortable", h.reorder)
-	return nil
 }

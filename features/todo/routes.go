@@ -33,8 +33,8 @@ type Deps struct {
 // listSchema versions List's shape in snapshots: bump it when List changes.
 const listSchema = 1
 
-// SetupRoutes mounts the TodoMVC page, its stream and its commands.
-func SetupRoutes(r chi.Router, deps Deps) error {
+// routes mounts the TodoMVC page, its stream and its commands.
+func routes(r chi.Router, deps Deps) {
 	h := &handlers{
 		logger:     deps.Logger,
 		view:       deps.View,
@@ -59,5 +59,4 @@ func SetupRoutes(r chi.Router, deps Deps) error {
 		r.Put("/todos/{id}", h.command(rename))
 		r.Delete("/todos/{id}", h.command(remove))
 	})
-	return nil
 }

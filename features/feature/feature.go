@@ -1,0 +1,120 @@
+// Package feature is how a feature slice plugs into the app. Each feature
+// hands the composition root one Feature value, and one list of them
+// (package features) is the app: its navigation, its event types, its read
+// models and its routes all come from that list, so a page cannot be
+// forgotten in one place while added in another. No init() registration:
+// the list is plain code.
+package feature
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"ironstar/es"
+	"ironstar/features/common/command"
+	"ironstar/features/health"
+	"ironstar/nats/eventstore"
+	"ironstar/nats/projection"
+	"ironstar/session"
+)
+
+// Feature is one slice of the app as the composition root sees it.
+type Feature struct {
+	// Name names it in logs and errors.
+	Name string
+	// Nav is its entry in the main navigation; nil for none.
+	Nav *Nav
+	// Register adds its event types to the app's registry; nil for none.
+	Register func(*es.Registry)
+	// Mount starts what it runs in this process (its read models, most
+	// often) with the app's shared parts, and returns its routes. What it
+	// starts it stops through App.OnClose.
+	Mount func(ctx context.Context, app *App) (Routes, error)
+}
+
+// Routes mount a feature's handlers.
+type Routes func(chi.Router)
+
+// Nav is an entry of the main navigation.
+type Nav struct {
+	// Href is the page's path, Label its link text, Icon a web/icons name.
+	Href, Label, Icon string
+}
+
+// App is what the composition root shares with every feature.
+type App struct {
+	Logger *slog.Logger
+	// Lifetime ends when shutdown begins; views and streams watch it.
+	Lifetime context.Context
+	// DataDir is the directory a feature may keep files in.
+	DataDir string
+	// JS is the JetStream the read models live in.
+	JS jetstream.JetStream
+	// Events is the event store; Storage is what command handlers store
+	// through (snapshots and the aggregate cache included); Registry
+	// decodes events.
+	Events   *eventstore.Store
+	Storage  es.Storage
+	Registry *es.Registry
+	// Sessions, Admission and Quota guard commands (see command.Guarded).
+	Sessions  *session.Store
+	Admission *command.Admission
+	Quota     *command.Quota
+	// Projection are the options every read model's runner starts with.
+	Projection projection.Options
+
+	mu      sync.Mutex
+	closers []func(context.Context)
+	checks  []health.Check
+}
+
+// OnClose registers f to run when the app stops, with a context that
+// bounds it; closers run together, after the HTTP server has stopped.
+func (a *App) OnClose(f func(context.Context)) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.closers = append(a.closers, f)
+}
+
+// Close runs every closer at once and waits for them, at most timeout.
+func (a *App) Close(timeout time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	a.mu.Lock()
+	closers := a.closers
+	a.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, f := range closers {
+		wg.Go(func() { f(ctx) })
+	}
+	wg.Wait()
+}
+
+// Checks are the readiness checks the features' read models added.
+func (a *App) Checks() []health.Check {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]health.Check(nil), a.checks...)
+}
+
+// StartProjection runs p in this process, stopped with the app, adds its
+// health to readiness, and opens its view. A parked event only degrades
+// readiness: it is one key's problem; every other key, and every page,
+// still works (see health.Check).
+func StartProjection[V any](ctx context.Context, app *App, p projection.Projection[V]) (*projection.View[V], *projection.Runner[V], error) {
+	runner, err := projection.Start(ctx, app.JS, p, app.Projection)
+	if err != nil {
+		return nil, nil, err
+	}
+	app.OnClose(func(ctx context.Context) { runner.Stop(ctx) })
+	app.mu.Lock()
+	app.checks = append(app.checks, health.Check{Name: "projection:" + p.Name, Check: runner.Health, Degrades: true})
+	app.mu.Unlock()
+	view, err := projection.OpenView[V](app.Lifetime, app.JS, p.Name)
+	return view, runner, err
+}

@@ -1,0 +1,28 @@
+// Package features is the app: the list of its feature slices, in the order
+// of the main navigation. A new feature is its folder plus one line here
+// (the every-page browser test visits each page of it).
+package features
+
+import (
+	"ironstar/features/analytics"
+	"ironstar/features/counter"
+	"ironstar/features/feature"
+	"ironstar/features/index"
+	"ironstar/features/monitor"
+	"ironstar/features/reverse"
+	"ironstar/features/sortable"
+	"ironstar/features/todo"
+)
+
+// All are the app's features.
+func All() []feature.Feature {
+	return []feature.Feature{
+		todo.Feature(),
+		counter.Feature(),
+		monitor.Feature(),
+		analytics.Feature(),
+		sortable.Feature(),
+		reverse.Feature(),
+		index.Feature(),
+	}
+}
