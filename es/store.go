@@ -21,14 +21,6 @@ type Store interface {
 	Append(ctx context.Context, stream StreamID, expected uint64, events []Envelope) (uint64, error)
 }
 
-// Reader reads the whole store in order: what projections, SSE catch-up and
-// replays use.
-type Reader interface {
-	// ReadAfter returns up to limit events whose Sequence is above after,
-	// in order. Fewer than limit means the end was reached.
-	ReadAfter(ctx context.Context, after uint64, limit int) ([]Envelope, error)
-}
-
 // Snapshot is an aggregate's folded state at a version, so that a load can
 // start there instead of at its first event.
 type Snapshot struct {

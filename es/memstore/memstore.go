@@ -68,7 +68,8 @@ func (s *Store) Append(ctx context.Context, stream es.StreamID, expected uint64,
 	return s.version(stream), nil
 }
 
-// ReadAfter implements es.Reader.
+// ReadAfter returns up to limit events of any aggregate whose Sequence is
+// above after, in order. Fewer than limit means the end was reached.
 func (s *Store) ReadAfter(ctx context.Context, after uint64, limit int) ([]es.Envelope, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -20,7 +20,9 @@ import (
 // order.
 type Store interface {
 	es.Store
-	es.Reader
+	// ReadAfter returns up to limit events whose Sequence is above after,
+	// in order. Fewer than limit means the end was reached.
+	ReadAfter(ctx context.Context, after uint64, limit int) ([]es.Envelope, error)
 }
 
 // Run runs the contract. newStore returns an empty store for one subtest.

@@ -88,10 +88,7 @@ type Store struct {
 	writable func(context.Context) error
 }
 
-var _ interface {
-	es.Store
-	es.Reader
-} = (*Store)(nil)
+var _ es.Store = (*Store)(nil)
 
 // Subject is the subject of an aggregate's events.
 func Subject(s es.StreamID) string {
@@ -369,7 +366,8 @@ func (s *Store) Load(ctx context.Context, stream es.StreamID, after uint64) ([]e
 	return events, events[len(events)-1].Sequence, nil
 }
 
-// ReadAfter implements es.Reader.
+// ReadAfter returns up to limit events of any aggregate whose Sequence is
+// above after, in order. Fewer than limit means the end was reached.
 func (s *Store) ReadAfter(ctx context.Context, after uint64, limit int) ([]es.Envelope, error) {
 	if limit <= 0 {
 		return nil, nil
