@@ -79,8 +79,6 @@ type Metadata struct {
 	CommandID string
 	// CorrelationID ties together everything one user action caused.
 	CorrelationID string
-	// CausationID is the ID of the command or event that caused this one.
-	CausationID string
 	// Session is the browser session that issued the command, if any.
 	Session string
 	// OccurredAt is when the command was accepted (the caller's clock).

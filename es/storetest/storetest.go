@@ -43,7 +43,7 @@ var occurred = time.Date(2026, 11, 27, 12, 0, 0, 123456789, time.UTC)
 func event(id, typ string, data string) es.Envelope {
 	return es.Envelope{
 		ID: id, Type: typ, Version: 1, Data: json.RawMessage(data),
-		Meta: es.Metadata{CommandID: "cmd-" + id, CorrelationID: "corr-" + id, CausationID: "cause-" + id, Session: "sess", OccurredAt: occurred},
+		Meta: es.Metadata{CommandID: "cmd-" + id, CorrelationID: "corr-" + id, Session: "sess", OccurredAt: occurred},
 	}
 }
 

@@ -41,7 +41,6 @@ const (
 	HeaderVersion       = "Ironstar-Version"
 	HeaderCommandID     = "Ironstar-Command-Id"
 	HeaderCorrelationID = "Ironstar-Correlation-Id"
-	HeaderCausationID   = "Ironstar-Causation-Id"
 	HeaderSession       = "Ironstar-Session"
 	HeaderOccurredAt    = "Ironstar-Occurred-At"
 )
@@ -289,7 +288,6 @@ func message(stream es.StreamID, e es.Envelope) *natsclient.Msg {
 	h.Set(HeaderVersion, strconv.Itoa(e.Version))
 	setIf(h, HeaderCommandID, e.Meta.CommandID)
 	setIf(h, HeaderCorrelationID, e.Meta.CorrelationID)
-	setIf(h, HeaderCausationID, e.Meta.CausationID)
 	setIf(h, HeaderSession, e.Meta.Session)
 	if !e.Meta.OccurredAt.IsZero() {
 		h.Set(HeaderOccurredAt, e.Meta.OccurredAt.UTC().Format(time.RFC3339Nano))
@@ -326,7 +324,6 @@ func Decode(subject string, h natsclient.Header, data []byte, sequence uint64) (
 		Meta: es.Metadata{
 			CommandID:     h.Get(HeaderCommandID),
 			CorrelationID: h.Get(HeaderCorrelationID),
-			CausationID:   h.Get(HeaderCausationID),
 			Session:       h.Get(HeaderSession),
 		},
 	}
