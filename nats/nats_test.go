@@ -2,7 +2,6 @@ package nats
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -15,12 +14,10 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
-
 func TestEmbeddedServerStoresJetStreamDataUnderDataDir(t *testing.T) {
 	dataDir := t.TempDir()
 	ctx := t.Context()
-	c, err := Connect(ctx, Options{DataDir: dataDir}, quietLogger())
+	c, err := Connect(ctx, Options{DataDir: dataDir}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatalf("Connect: %v", err)
 	}
@@ -41,7 +38,7 @@ func TestEmbeddedServerStoresJetStreamDataUnderDataDir(t *testing.T) {
 	}
 
 	// A second start on the same directory sees the stored message.
-	c, err = Connect(ctx, Options{DataDir: dataDir}, quietLogger())
+	c, err = Connect(ctx, Options{DataDir: dataDir}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatalf("Connect again: %v", err)
 	}
@@ -58,7 +55,7 @@ func TestEmbeddedServerStoresJetStreamDataUnderDataDir(t *testing.T) {
 
 func TestEmbeddedServerListensOnlyWhenAPortIsGiven(t *testing.T) {
 	ctx := t.Context()
-	inProcess, err := Connect(ctx, Options{DataDir: t.TempDir()}, quietLogger())
+	inProcess, err := Connect(ctx, Options{DataDir: t.TempDir()}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatalf("Connect: %v", err)
 	}
@@ -67,7 +64,7 @@ func TestEmbeddedServerListensOnlyWhenAPortIsGiven(t *testing.T) {
 		t.Errorf("in-process server listens on %v", addr)
 	}
 
-	listening, err := Connect(ctx, Options{DataDir: t.TempDir(), Port: server.RANDOM_PORT}, quietLogger())
+	listening, err := Connect(ctx, Options{DataDir: t.TempDir(), Port: server.RANDOM_PORT}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatalf("Connect with port: %v", err)
 	}
@@ -81,7 +78,7 @@ func TestEmbeddedServerListensOnlyWhenAPortIsGiven(t *testing.T) {
 
 func TestExternalServerUnreachableFailsWithContext(t *testing.T) {
 	ctx := t.Context()
-	_, err := Connect(ctx, Options{URL: "nats://127.0.0.1:1"}, quietLogger())
+	_, err := Connect(ctx, Options{URL: "nats://127.0.0.1:1"}, slog.New(slog.DiscardHandler))
 	if err == nil {
 		t.Fatal("Connect to a closed port succeeded")
 	}
@@ -101,7 +98,7 @@ func TestExternalServerWithUserAndPassword(t *testing.T) {
 		t.Fatal("server not ready")
 	}
 	ctx := t.Context()
-	c, err := Connect(ctx, Options{URL: ns.ClientURL(), Auth: Auth{User: "ironstar", Password: "s3cret"}}, quietLogger())
+	c, err := Connect(ctx, Options{URL: ns.ClientURL(), Auth: Auth{User: "ironstar", Password: "s3cret"}}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatalf("Connect with the right password: %v", err)
 	}
@@ -110,7 +107,7 @@ func TestExternalServerWithUserAndPassword(t *testing.T) {
 	}
 	c.Close(context.Background())
 
-	_, err = Connect(ctx, Options{URL: ns.ClientURL(), Auth: Auth{User: "ironstar", Password: "wrong"}}, quietLogger())
+	_, err = Connect(ctx, Options{URL: ns.ClientURL(), Auth: Auth{User: "ironstar", Password: "wrong"}}, slog.New(slog.DiscardHandler))
 	if err == nil || !strings.Contains(err.Error(), "nats: connect") {
 		t.Errorf("Connect with a wrong password = %v, want a clear connect error", err)
 	}

@@ -20,8 +20,6 @@ import (
 	"ironstar/nats/natstest"
 )
 
-var discard = slog.New(slog.DiscardHandler)
-
 // clock is a store's time, moved by the test.
 type clock struct{ t time.Time }
 
@@ -32,7 +30,7 @@ func newClock() *clock                   { return &clock{t: time.Unix(1_800_000_
 // storeOn opens a store on js.
 func storeOn(t *testing.T, js jetstream.JetStream, opts Options) *Store {
 	t.Helper()
-	s, err := NewStore(t.Context(), js, opts, discard)
+	s, err := NewStore(t.Context(), js, opts, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -441,7 +439,7 @@ func TestInstancesShareTheGeneratedKeyAndItSurvivesARestart(t *testing.T) {
 	if a := get(t, newApp(configured), page.cookie); a.list() == page.list() {
 		t.Error("a store with another key adopted the cookie")
 	}
-	if _, err := NewStore(t.Context(), conn.JS, Options{TTL: time.Hour, Key: []byte("short")}, discard); err == nil {
+	if _, err := NewStore(t.Context(), conn.JS, Options{TTL: time.Hour, Key: []byte("short")}, slog.New(slog.DiscardHandler)); err == nil {
 		t.Error("a 5-byte key was accepted")
 	}
 	conn.Close(t.Context())
@@ -538,7 +536,7 @@ func TestInstancesStartingTogetherAgreeOnOneKey(t *testing.T) {
 	for i := range n {
 		go func() {
 			<-start
-			s, err := NewStore(t.Context(), js, Options{TTL: time.Hour}, discard)
+			s, err := NewStore(t.Context(), js, Options{TTL: time.Hour}, slog.New(slog.DiscardHandler))
 			stores[i] = s
 			errs <- err
 		}()
@@ -661,7 +659,7 @@ func TestAKeptSessionsCommandsReadNothingUntilItsRenewalIsDue(t *testing.T) {
 //
 //	go test -run '^$' -bench CommandSession -benchmem ./session
 func BenchmarkCommandSession(b *testing.B) {
-	s, err := NewStore(b.Context(), natstest.Connect(b).JS, Options{TTL: time.Hour}, discard)
+	s, err := NewStore(b.Context(), natstest.Connect(b).JS, Options{TTL: time.Hour}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package analytics
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"testing"
 	"time"
@@ -62,7 +61,7 @@ func BenchmarkReplay(b *testing.B) {
 			done := make(chan struct{})
 			go func() {
 				defer close(done)
-				Projection{Store: store, Events: events, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}.Run(ctx)
+				Projection{Store: store, Events: events, Logger: slog.New(slog.DiscardHandler)}.Run(ctx)
 			}()
 			waitCtx, stop := context.WithTimeout(b.Context(), 5*time.Minute)
 			if err := store.Wait(waitCtx, last); err != nil {

@@ -2,7 +2,6 @@ package analytics
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"sync/atomic"
 	"testing"
@@ -16,7 +15,7 @@ func TestRefresherCoalescesAndExpires(t *testing.T) {
 		compute: func(context.Context, time.Time) (Dashboard, error) {
 			return Dashboard{Events: int(computed.Add(1))}, nil
 		},
-		logger: slog.New(slog.NewTextHandler(io.Discard, nil)), changed: make(chan struct{}, 1),
+		logger: slog.New(slog.DiscardHandler), changed: make(chan struct{}, 1),
 		MinInterval: 300 * time.Millisecond, TTL: time.Hour, now: time.Now,
 	}
 	ctx, cancel := context.WithCancel(context.Background())

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -129,7 +128,7 @@ func TestProjectionFollowsTheStreamAndRebuildsADeletedFile(t *testing.T) {
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			Projection{Store: s, Events: events, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}.Run(ctx)
+			Projection{Store: s, Events: events, Logger: slog.New(slog.DiscardHandler)}.Run(ctx)
 		}()
 		waitCtx, stop := context.WithTimeout(t.Context(), 30*time.Second)
 		defer stop()

@@ -3,7 +3,6 @@ package health
 import (
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -16,7 +15,7 @@ import (
 func serve(t *testing.T, ready func(context.Context) error, path string) *httptest.ResponseRecorder {
 	t.Helper()
 	r := chi.NewRouter()
-	Routes(r, Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Checks: []Check{{Name: "nats", Check: ready}, {Name: "store", Check: func(context.Context) error { return nil }}}})
+	Routes(r, Deps{Logger: slog.New(slog.DiscardHandler), Checks: []Check{{Name: "nats", Check: ready}, {Name: "store", Check: func(context.Context) error { return nil }}}})
 	rec := httptest.NewRecorder()
 	r.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
 	return rec
@@ -68,7 +67,7 @@ func TestADegradedCheckKeepsTheInstanceReady(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			r := chi.NewRouter()
-			Routes(r, Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Checks: []Check{
+			Routes(r, Deps{Logger: slog.New(slog.DiscardHandler), Checks: []Check{
 				{Name: "nats", Check: tc.nats},
 				{Name: "projection:todo_lists", Check: down, Degrades: true},
 			}})

@@ -2,7 +2,6 @@ package todo
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -23,7 +22,7 @@ func TestHubRendersEachChangeOncePerFilter(t *testing.T) {
 	t.Parallel()
 	conn := natstest.Connect(t)
 	ctx := t.Context()
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	logger := slog.New(slog.DiscardHandler)
 	store, err := eventstore.New(ctx, conn.JS, eventstore.Config{})
 	if err != nil {
 		t.Fatal(err)

@@ -4,7 +4,6 @@ package natstest
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"testing"
 
@@ -22,7 +21,7 @@ func Connect(t testing.TB) *nats.Conn {
 // restart a server on the same data.
 func ConnectDir(t testing.TB, dir string) *nats.Conn {
 	t.Helper()
-	c, err := nats.Connect(context.Background(), nats.Options{DataDir: dir}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	c, err := nats.Connect(context.Background(), nats.Options{DataDir: dir}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatalf("start embedded NATS: %v", err)
 	}

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"log/slog"
 	"maps"
 	"sync"
@@ -135,7 +134,7 @@ func (w *writer) add(t *testing.T, n, k int) uint64 {
 }
 
 func opts() projection.Options {
-	return projection.Options{BatchSize: 50, AckWait: 2 * time.Second, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	return projection.Options{BatchSize: 50, AckWait: 2 * time.Second, Logger: slog.New(slog.DiscardHandler)}
 }
 
 func start(t *testing.T, js jetstream.JetStream, p projection.Projection[tally]) *projection.Runner[tally] {
@@ -160,7 +159,7 @@ func waitFor(t *testing.T, r *projection.Runner[tally], seq uint64) {
 func TestResumesFromItsCheckpointAfterARestart(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	logger := slog.New(slog.DiscardHandler)
 	conn, err := nats.Connect(t.Context(), nats.Options{DataDir: dir}, logger)
 	if err != nil {
 		t.Fatal(err)
