@@ -1,6 +1,7 @@
 // Package features is the app: the list of its feature slices, in the order
 // of the main navigation. A new feature is its folder plus one line here
-// (the every-page browser test visits each page of it).
+// (go tool task feature -- NAME writes both); the every-page browser test
+// visits each page of it.
 package features
 
 import (
