@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"ironstar/internal/poll"
 )
 
 func TestBudgetDerivesCapsFromTheFDLimit(t *testing.T) {
@@ -125,19 +127,17 @@ func TestConnectionsPastTheCapGet503WithRetryAfter(t *testing.T) {
 	}
 	// A place comes free when a connection closes.
 	held[0].Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		res, err := http.Get("http://" + addr)
-		if err == nil {
-			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
-				break
-			}
+	var err error
+	served := poll.Within(10*time.Second, func() bool {
+		var res *http.Response
+		if res, err = http.Get("http://" + addr); err != nil {
+			return false
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no connection served after one closed: %v", err)
-		}
-		time.Sleep(10 * time.Millisecond)
+		res.Body.Close()
+		return res.StatusCode == http.StatusOK
+	})
+	if !served {
+		t.Fatalf("no connection served after one closed: %v", err)
 	}
 }
 

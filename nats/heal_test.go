@@ -113,6 +113,8 @@ func TestHealerRestartsJetStreamOnceDescriptorsAreBack(t *testing.T) {
 			}
 		}
 	}()
+	// Back to back, not poll.Until: with poll's 10 ms pause between
+	// publishes, this wait timed out in one run of four.
 	deadline := time.Now().Add(10 * time.Second)
 	for publish() == nil {
 		if time.Now().After(deadline) {

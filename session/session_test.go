@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"ironstar/clientip"
+	"ironstar/internal/poll"
 	"ironstar/nats/natstest"
 )
 
@@ -508,16 +509,7 @@ func TestAnExpiredLegacySessionIsNotAdopted(t *testing.T) {
 	id := legacyRecord(t, s, "expiringList0123456789", time.Now())
 	// Wait until the bucket's TTL removed the session, polling the bucket
 	// itself (a request would renew it).
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if _, ok := stored(t, s, id); !ok {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the session did not expire")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	poll.Until(t, 10*time.Second, "the session to expire", func() bool { _, ok := stored(t, s, id); return !ok })
 	if a := get(t, h, &http.Cookie{Name: CookieName, Value: id}); a.cookie == nil || a.cookie.Value == id || a.list() == "expiringList0123456789" {
 		t.Errorf("an expired legacy session: cookie %v, list %q; want a new session", a.cookie, a.list())
 	}

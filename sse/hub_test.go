@@ -100,14 +100,7 @@ func TestHubDeliversTheNewestAndClosesWhenTheWatchEnds(t *testing.T) {
 	src.send("k", 2)
 	src.send("k", 3)
 	// Wait until the hub has seen 3, then read: only the newest is there.
-	deadline := time.Now().Add(5 * time.Second)
-	var got Frame
-	for got.Seq != 3 {
-		got = next(t, ch)
-		if time.Now().After(deadline) {
-			t.Fatal("never saw 3")
-		}
-	}
+	poll.Until(t, 5*time.Second, "the frame of 3", func() bool { return next(t, ch).Seq == 3 })
 	src.mu.Lock()
 	close(src.chans["k"])
 	src.mu.Unlock()

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"ironstar/internal/poll"
 	"ironstar/sse"
 )
 
@@ -39,13 +40,7 @@ func TestSamplingRunsOnlyWhilePagesAreOpen(t *testing.T) {
 
 	cancelFirst()
 	cancelSecond()
-	deadline := time.Now().Add(5 * time.Second)
-	for s.running.Load() != 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("sampling went on with no page open")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	poll.Until(t, 5*time.Second, "sampling to stop with no page open", func() bool { return s.running.Load() == 0 })
 }
 
 func TestFormatBytes(t *testing.T) {
