@@ -2,10 +2,6 @@
 
 // templ: version: v0.3.1100
 
-// Package components holds the index feature's fragments, rendered both in
-
-// the page and alone as SSE patches.
-
 package components
 
 //lint:file-ignore SA4006 This context is only used if a nested component is present.
@@ -49,7 +45,7 @@ func Greeting(name string) templ.Component {
 			var templ_7745c5c3_Var2 string
 			templ_7745c5c3_Var2, templ_7745c5c3_Err = templ.JoinStringErrs(name)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `features/index/components/greeting.templ`, Line: 12, Col: 24}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `features/index/components/greeting.templ`, Line: 10, Col: 24}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var2))
 			if templ_7745c5c3_Err != nil {

@@ -1,0 +1,2 @@
+// Package pages holds the analytics feature's page.
+package pages

@@ -1,0 +1,2 @@
+// Package components holds small fragments every feature uses.
+package components

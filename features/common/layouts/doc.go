@@ -1,0 +1,2 @@
+// Package layouts holds the page shell every feature renders into.
+package layouts

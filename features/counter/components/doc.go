@@ -1,0 +1,2 @@
+// Package components holds the counter page's fragments.
+package components

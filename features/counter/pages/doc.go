@@ -1,0 +1,2 @@
+// Package pages holds the counter feature's page.
+package pages

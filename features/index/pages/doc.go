@@ -1,0 +1,2 @@
+// Package pages holds the index feature's full pages.
+package pages

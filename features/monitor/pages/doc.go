@@ -1,0 +1,2 @@
+// Package pages holds the monitor feature's page.
+package pages

@@ -1,0 +1,2 @@
+// Package pages holds the reverse feature's page.
+package pages

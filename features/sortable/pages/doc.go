@@ -1,0 +1,2 @@
+// Package pages holds the sortable feature's page.
+package pages

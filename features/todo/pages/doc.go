@@ -1,0 +1,2 @@
+// Package pages holds the todo feature's page.
+package pages
