@@ -1,8 +1,10 @@
-// Package estest holds given/when/then helpers for testing deciders:
+// Package estest holds given/when/then helpers for testing deciders. A
+// feature's decider test is one table; Run's example, compiled with the
+// tests, declares the door it names:
 //
-//	estest.Run(t, todo.Decider(), []estest.Case[todo.State, todo.Command, todo.Event]{
-//		{Name: "adding to an empty list", When: todo.Add{...}, Then: []todo.Event{todo.Added{...}}},
-//		{Name: "an empty text is refused", When: todo.Add{Text: " "}, Err: todo.ErrEmptyText},
+//	estest.Run(t, Decider(), []estest.Case[Door, Command, Event]{
+//		{Name: "a shut door opens", When: OpenDoor{}, Then: []Event{Opened{}}},
+//		{Name: "an open door is refused", Given: []Event{Opened{}}, When: OpenDoor{}, Err: ErrAlreadyOpen},
 //	})
 package estest
 
