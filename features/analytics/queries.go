@@ -2,8 +2,11 @@ package analytics
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
+
+	"ironstar/features/todo"
 )
 
 // Dashboard is every figure the analytics page shows.
@@ -71,10 +74,11 @@ func (s *Store) Dashboard(ctx context.Context, now time.Time) (Dashboard, error)
 
 	rows, err = s.db.QueryContext(ctx, `
 		SELECT date_trunc('minute', occurred_at) AS minute,
-		       count(*) FILTER (WHERE type = 'todo.added'),
-		       count(*) FILTER (WHERE type = 'todo.completed')
-		FROM events WHERE occurred_at >= ? AND type IN ('todo.added', 'todo.completed')
-		GROUP BY ALL ORDER BY minute`, since)
+		       count(*) FILTER (WHERE type = $added),
+		       count(*) FILTER (WHERE type = $completed)
+		FROM events WHERE occurred_at >= $since AND type IN ($added, $completed)
+		GROUP BY ALL ORDER BY minute`,
+		sql.Named("since", since), sql.Named("added", todo.TypeAdded), sql.Named("completed", todo.TypeCompleted))
 	if err != nil {
 		return d, fmt.Errorf("analytics: todo flow: %w", err)
 	}

@@ -139,15 +139,28 @@ func (Renamed) isEvent()          {}
 func (Deleted) isEvent()          {}
 func (CompletedCleared) isEvent() {}
 
+// The event type names, stored with every event. Renaming one orphans the
+// events stored under the old name; the analytics dashboard counts by them
+// too, which is why they are named here once.
+const (
+	TypeAdded            = "todo.added"
+	TypeCompleted        = "todo.completed"
+	TypeReopened         = "todo.reopened"
+	TypeAllMarked        = "todo.all-marked"
+	TypeRenamed          = "todo.renamed"
+	TypeDeleted          = "todo.deleted"
+	TypeCompletedCleared = "todo.completed-cleared"
+)
+
 // Register adds the list's event types to a registry.
 func Register(r *es.Registry) {
-	es.Register[Added](r, "todo.added", 1)
-	es.Register[Completed](r, "todo.completed", 1)
-	es.Register[Reopened](r, "todo.reopened", 1)
-	es.Register[AllMarked](r, "todo.all-marked", 1)
-	es.Register[Renamed](r, "todo.renamed", 1)
-	es.Register[Deleted](r, "todo.deleted", 1)
-	es.Register[CompletedCleared](r, "todo.completed-cleared", 1)
+	es.Register[Added](r, TypeAdded, 1)
+	es.Register[Completed](r, TypeCompleted, 1)
+	es.Register[Reopened](r, TypeReopened, 1)
+	es.Register[AllMarked](r, TypeAllMarked, 1)
+	es.Register[Renamed](r, TypeRenamed, 1)
+	es.Register[Deleted](r, TypeDeleted, 1)
+	es.Register[CompletedCleared](r, TypeCompletedCleared, 1)
 }
 
 // Decider is a todo list's behaviour.
