@@ -97,8 +97,8 @@ func (s *Store) Dashboard(ctx context.Context, now time.Time) (Dashboard, error)
 	}
 
 	rows, err = s.db.QueryContext(ctx, `
-		SELECT id, count(*) AS n FROM events WHERE aggregate = 'todo'
-		GROUP BY id ORDER BY n DESC, id LIMIT 5`)
+		SELECT id, count(*) AS n FROM events WHERE aggregate = ?
+		GROUP BY id ORDER BY n DESC, id LIMIT 5`, todo.Aggregate)
 	if err != nil {
 		return d, fmt.Errorf("analytics: busiest lists: %w", err)
 	}

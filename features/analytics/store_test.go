@@ -40,12 +40,12 @@ func known() []es.Envelope {
 	}
 	added, completed := todoTypes.added, todoTypes.completed
 	return []es.Envelope{
-		ev(1, 0, added, "todo", "l1", "s1"),
-		ev(2, 0, added, "todo", "l1", "s1"),
-		ev(3, 1, completed, "todo", "l1", "s1"),
-		ev(4, 1, added, "todo", "l2", "s2"),
+		ev(1, 0, added, todo.Aggregate, "l1", "s1"),
+		ev(2, 0, added, todo.Aggregate, "l1", "s1"),
+		ev(3, 1, completed, todo.Aggregate, "l1", "s1"),
+		ev(4, 1, added, todo.Aggregate, "l2", "s2"),
 		ev(5, 1, "counter.incremented", "counter", "global", "s3"),
-		ev(6, 2, completed, "todo", "l2", "s2"),
+		ev(6, 2, completed, todo.Aggregate, "l2", "s2"),
 		ev(7, 2, "counter.incremented", "counter", "global", "s1"),
 	}
 }

@@ -145,7 +145,7 @@ func (h *handlers) command(build commandBuilder) http.HandlerFunc {
 			command.Fail(w, r, h.logger, errorID, err, problem)
 			return
 		}
-		if _, err := h.lists.Handle(r.Context(), es.StreamID{Aggregate: aggregate, ID: sess.PublicID}, cmd, meta); err != nil {
+		if _, err := h.lists.Handle(r.Context(), es.StreamID{Aggregate: Aggregate, ID: sess.PublicID}, cmd, meta); err != nil {
 			command.Fail(w, r, h.logger, errorID, err, problem)
 			return
 		}

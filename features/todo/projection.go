@@ -21,8 +21,9 @@ type ItemView struct {
 	Completed bool   `json:"completed"`
 }
 
-// aggregate is the event-store aggregate type of a list.
-const aggregate = "todo"
+// Aggregate is the event-store aggregate type of a list. Renaming it
+// orphans the stored lists; the analytics dashboard counts by it too.
+const Aggregate = "todo"
 
 // Projection folds todo events into ListViews. It reads every event and
 // keeps the todo ones: a server-side subject filter costs more than it
@@ -30,7 +31,7 @@ const aggregate = "todo"
 func Projection(reg *es.Registry) projection.Projection[ListView] {
 	return projection.Projection[ListView]{
 		Name: ProjectionName,
-		Keys: projection.ByAggregate(aggregate),
+		Keys: projection.ByAggregate(Aggregate),
 		Apply: func(_ string, current ListView, env es.Envelope) (ListView, error) {
 			e, err := es.DecodeAs[Event](reg, env)
 			if err != nil {

@@ -66,7 +66,7 @@ func TestHubRendersEachChangeOncePerFilter(t *testing.T) {
 		}
 	}
 
-	res, err := lists.Handle(ctx, es.StreamID{Aggregate: aggregate, ID: "list1"}, Add{ID: "a1", Text: "<b>milk</b>"}, es.Metadata{CommandID: "c1"})
+	res, err := lists.Handle(ctx, es.StreamID{Aggregate: Aggregate, ID: "list1"}, Add{ID: "a1", Text: "<b>milk</b>"}, es.Metadata{CommandID: "c1"})
 	if err != nil {
 		t.Fatal(err)
 	}
