@@ -265,7 +265,7 @@ func TestBrowserPageIsReactiveAndLocal(t *testing.T) {
 		t.Errorf("after two clicks the theme is %q, want dark", theme)
 	}
 	b.screenshot(t, "index-dark")
-	b.checkClean(t, "status of 400 (Bad Request) (http://127.0.0.1:"+a.Port+"/index/greeting?datastar=") // the refused greeting
+	b.checkClean(t, "status of 400 (Bad Request) (http://127.0.0.1:"+a.Port+"/about/greeting?datastar=") // the refused greeting
 }
 
 // textIs waits until the element's text content, with white space folded,

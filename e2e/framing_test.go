@@ -58,7 +58,7 @@ func TestUserTextCannotAddStreamEvents(t *testing.T) {
 	// A name is at most 40 characters: shorter injections.
 	for _, name := range []string{"x\revent: injected\rdata: x\r\r", "x\r\nevent: injected\r\ndata: x\r\n\r\n", "lone\rCR", "nul\x00"} {
 		signals, _ := json.Marshal(map[string]string{"name": name})
-		res, body := c.command(http.MethodGet, "/index/greeting?datastar="+url.QueryEscape(string(signals)), "")
+		res, body := c.command(http.MethodGet, "/about/greeting?datastar="+url.QueryEscape(string(signals)), "")
 		if res.StatusCode != http.StatusOK {
 			t.Fatalf("greeting %q: %d %s", name, res.StatusCode, body)
 		}

@@ -119,9 +119,9 @@ func TestGreetingRejectsMalformedSignals(t *testing.T) {
 		"name too long": "%7B%22name%22%3A%22" + strings.Repeat("x", 41) + "%22%7D",
 	}
 	for name, query := range cases {
-		res, body := get(t, a.URL+"/index/greeting?datastar="+query, "Datastar-Request", "true")
+		res, body := get(t, a.URL+"/about/greeting?datastar="+query, "Datastar-Request", "true")
 		if res.StatusCode != http.StatusBadRequest || body == "" {
-			t.Errorf("%s: GET /index/greeting = %d %q, want 400 with a message", name, res.StatusCode, body)
+			t.Errorf("%s: GET /about/greeting = %d %q, want 400 with a message", name, res.StatusCode, body)
 		}
 	}
 }

@@ -8,7 +8,7 @@ import (
 	"ironstar/features/analytics"
 	"ironstar/features/counter"
 	"ironstar/features/feature"
-	"ironstar/features/index"
+	"ironstar/features/about"
 	"ironstar/features/monitor"
 	"ironstar/features/reverse"
 	"ironstar/features/sortable"
@@ -24,6 +24,6 @@ func All() []feature.Feature {
 		analytics.Feature(),
 		sortable.Feature(),
 		reverse.Feature(),
-		index.Feature(),
+		about.Feature(),
 	}
 }

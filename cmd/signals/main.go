@@ -11,7 +11,7 @@ import (
 	"os"
 
 	analytics "ironstar/features/analytics/pages"
-	index "ironstar/features/index/pages"
+	about "ironstar/features/about/pages"
 	monitor "ironstar/features/monitor/pages"
 	reverse "ironstar/features/reverse/pages"
 	sortable "ironstar/features/sortable/pages"
@@ -21,7 +21,7 @@ import (
 
 // pages are the signals to declare, by TypeScript name.
 var pages = []tsgen.Type{
-	{Name: "AboutSignals", Value: index.Signals{}},
+	{Name: "AboutSignals", Value: about.Signals{}},
 	{Name: "AnalyticsSignals", Value: analytics.Signals{}},
 	{Name: "MonitorSignals", Value: monitor.Signals{}},
 	{Name: "ReverseSignals", Value: reverse.Signals{}},

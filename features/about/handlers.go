@@ -1,4 +1,4 @@
-package index
+package about
 
 import (
 	"log/slog"
@@ -9,8 +9,8 @@ import (
 	"github.com/starfederation/datastar-go/datastar"
 
 	"ironstar/features/common/layouts"
-	"ironstar/features/index/components"
-	"ironstar/features/index/pages"
+	"ironstar/features/about/components"
+	"ironstar/features/about/pages"
 	"ironstar/sse"
 )
 
@@ -23,8 +23,8 @@ type handlers struct {
 
 func (h handlers) page(w http.ResponseWriter, r *http.Request) {
 	page := layouts.Page{Title: "About", Path: r.URL.Path}
-	if err := pages.Index(page, maxNameLength).Render(r.Context(), w); err != nil {
-		h.logger.Warn("render index", "err", err)
+	if err := pages.About(page, maxNameLength).Render(r.Context(), w); err != nil {
+		h.logger.Warn("render about", "err", err)
 	}
 }
 

@@ -12,12 +12,12 @@ import templruntime "github.com/a-h/templ/runtime"
 import (
 	"strconv"
 
+	"ironstar/features/about/components"
 	"ironstar/features/common/layouts"
-	"ironstar/features/index/components"
 )
 
-// Index is the About page. maxName is the longest name the server accepts.
-func Index(page layouts.Page, maxName int) templ.Component {
+// About is the about page. maxName is the longest name the server accepts.
+func About(page layouts.Page, maxName int) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {
@@ -53,7 +53,7 @@ func Index(page layouts.Page, maxName int) templ.Component {
 			var templ_7745c5c3_Var3 string
 			templ_7745c5c3_Var3, templ_7745c5c3_Err = templruntime.NewAttributeExpression(templ.JSONString(Signals{})).Resolve(ctx)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `features/index/pages/index.templ`, Line: 20, Col: 84}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `features/about/pages/about.templ`, Line: 20, Col: 84}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var3)
 			if templ_7745c5c3_Err != nil {
@@ -66,13 +66,13 @@ func Index(page layouts.Page, maxName int) templ.Component {
 			var templ_7745c5c3_Var4 string
 			templ_7745c5c3_Var4, templ_7745c5c3_Err = templruntime.NewAttributeExpression(strconv.Itoa(maxName)).Resolve(ctx)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `features/index/pages/index.templ`, Line: 30, Col: 38}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `features/about/pages/about.templ`, Line: 30, Col: 38}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var4)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "\" data-bind:name data-on:keydown=\"evt.key === 'Enter' && @get('/index/greeting')\"> <button id=\"greet\" type=\"button\" data-on:click=\"@get('/index/greeting')\" data-indicator:greeting-busy data-attr:aria-busy=\"$greetingBusy ? 'true' : 'false'\">Ask the server</button></div><p class=\"preview\">Preview: <span id=\"preview\" data-text=\"$name.trim() ? 'Hello, ' + $name.trim() : 'Nobody yet'\">Nobody yet</span></p>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "\" data-bind:name data-on:keydown=\"evt.key === 'Enter' && @get('/about/greeting')\"> <button id=\"greet\" type=\"button\" data-on:click=\"@get('/about/greeting')\" data-indicator:greeting-busy data-attr:aria-busy=\"$greetingBusy ? 'true' : 'false'\">Ask the server</button></div><p class=\"preview\">Preview: <span id=\"preview\" data-text=\"$name.trim() ? 'Hello, ' + $name.trim() : 'Nobody yet'\">Nobody yet</span></p>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -1,4 +1,4 @@
-package index
+package about
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 // Feature is the about page, with the greeting round trip.
 func Feature() feature.Feature {
 	return feature.Feature{
-		Name: "index",
+		Name: "about",
 		Nav:  &feature.Nav{Href: "/about", Label: "About", Icon: icons.About},
 		Mount: func(_ context.Context, app *feature.App) (feature.Routes, error) {
 			return func(r chi.Router) { routes(r, Deps{Logger: app.Logger}) }, nil

@@ -1,4 +1,4 @@
-package index
+package about
 
 import (
 	"log/slog"
@@ -34,7 +34,7 @@ func TestGreeting(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			req := httptest.NewRequest(http.MethodGet, "/index/greeting?datastar="+url.QueryEscape(tc.signals), nil)
+			req := httptest.NewRequest(http.MethodGet, "/about/greeting?datastar="+url.QueryEscape(tc.signals), nil)
 			req.Header.Set("Datastar-Request", "true")
 			rec := httptest.NewRecorder()
 			r.ServeHTTP(rec, req)

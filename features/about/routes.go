@@ -1,6 +1,6 @@
-// Package index is the About page: what Ironstar is, and the smallest
+// Package about is the about page: what Ironstar is, and the smallest
 // Datastar round trip (signals in, a server-rendered fragment back over SSE).
-package index
+package about
 
 import (
 	"log/slog"
@@ -17,5 +17,5 @@ type Deps struct {
 func routes(r chi.Router, deps Deps) {
 	h := handlers{logger: deps.Logger}
 	r.Get("/about", h.page)
-	r.Get("/index/greeting", h.greeting)
+	r.Get("/about/greeting", h.greeting)
 }

@@ -1,0 +1,2 @@
+// Package pages holds the about feature's full pages.
+package pages

@@ -1,2 +1,0 @@
-// Package pages holds the index feature's full pages.
-package pages
