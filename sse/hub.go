@@ -19,8 +19,8 @@ type Frame struct {
 
 // Hub fans changes of keyed values (a read model per list, per counter…)
 // out to open streams. A key with at least one subscriber in this process
-// has one watch; each new value is rendered once per view in use (a filter,
-// say) and the same bytes go to every stream with that view. A stream that
+// has one watch; each new value is rendered once per variant in use (a filter,
+// say) and the same bytes go to every stream with that variant. A stream that
 // falls behind skips to the newest frame, so every frame must carry the
 // whole state it shows: nothing is then lost by skipping, and a stream that
 // reconnects needs nothing but the current frame.
@@ -31,7 +31,7 @@ type Frame struct {
 // another key's frames. The hub's lock guards only its map of keys.
 type Hub[T any, V comparable] struct {
 	watch  func(ctx context.Context, key string, send func(T), end func()) error
-	render func(value T, view V) Frame
+	render func(value T, variant V) Frame
 
 	mu    sync.Mutex
 	feeds map[string]*feed[T, V]
@@ -55,7 +55,7 @@ type feed[T any, V comparable] struct {
 }
 
 type subscriber[V comparable] struct {
-	view    V
+	variant V
 	ch      chan Frame // capacity 1: the newest frame not yet written
 	version uint64     // of the newest frame sent
 }
@@ -68,7 +68,7 @@ type subscriber[V comparable] struct {
 // calls end once after the last send, when it stops (ctx ended, or it
 // failed). send and end return at once. If watch returns an error, it
 // calls neither. FromChannel adapts a watch that sends on a channel.
-func NewHub[T any, V comparable](watch func(ctx context.Context, key string, send func(T), end func()) error, render func(value T, view V) Frame) *Hub[T, V] {
+func NewHub[T any, V comparable](watch func(ctx context.Context, key string, send func(T), end func()) error, render func(value T, variant V) Frame) *Hub[T, V] {
 	return &Hub[T, V]{watch: watch, render: render, feeds: map[string]*feed[T, V]{}}
 }
 
@@ -91,11 +91,11 @@ func FromChannel[T any](watch func(ctx context.Context, key string) (<-chan T, e
 	}
 }
 
-// Subscribe returns the frames of key rendered for view, starting with the
+// Subscribe returns the frames of key rendered for variant, starting with the
 // current state, until ctx ends. The channel is closed if the watch fails:
 // the stream should then drop, so that its browser reconnects.
-func (h *Hub[T, V]) Subscribe(ctx context.Context, key string, view V) (<-chan Frame, error) {
-	sub := &subscriber[V]{view: view, ch: make(chan Frame, 1)}
+func (h *Hub[T, V]) Subscribe(ctx context.Context, key string, variant V) (<-chan Frame, error) {
+	sub := &subscriber[V]{variant: variant, ch: make(chan Frame, 1)}
 	for {
 		f, err := h.feed(ctx, key)
 		if err != nil {
@@ -108,7 +108,7 @@ func (h *Hub[T, V]) Subscribe(ctx context.Context, key string, view V) (<-chan F
 		}
 		f.subs[sub] = struct{}{}
 		if f.latest != nil {
-			if fr, ok := f.frames[view]; ok && f.framesOf == f.version {
+			if fr, ok := f.frames[variant]; ok && f.framesOf == f.version {
 				sub.offer(fr, f.version)
 			} else {
 				h.deliverLater(f)
@@ -223,8 +223,8 @@ func (h *Hub[T, V]) deliverLater(f *feed[T, V]) {
 	}
 }
 
-// deliver renders the latest value for each view a subscriber lacks it in
-// (once per view, outside the feed's lock) and sends the frames, until every
+// deliver renders the latest value for each variant a subscriber lacks it in
+// (once per variant, outside the feed's lock) and sends the frames, until every
 // subscriber has the newest.
 func (h *Hub[T, V]) deliver(f *feed[T, V]) {
 	for {
@@ -235,14 +235,14 @@ func (h *Hub[T, V]) deliver(f *feed[T, V]) {
 			f.framesOf = version
 		}
 		var behind bool
-		var views []V // to render
+		var variants []V // to render
 		for sub := range f.subs {
 			if sub.version == version {
 				continue
 			}
 			behind = true
-			if _, ok := f.frames[sub.view]; !ok && !slices.Contains(views, sub.view) {
-				views = append(views, sub.view)
+			if _, ok := f.frames[sub.variant]; !ok && !slices.Contains(variants, sub.variant) {
+				variants = append(variants, sub.variant)
 			}
 		}
 		if !behind || f.ended {
@@ -252,18 +252,18 @@ func (h *Hub[T, V]) deliver(f *feed[T, V]) {
 		}
 		f.mu.Unlock()
 
-		frames := make([]Frame, len(views))
-		for i, view := range views {
-			frames[i] = h.render(*value, view)
+		frames := make([]Frame, len(variants))
+		for i, variant := range variants {
+			frames[i] = h.render(*value, variant)
 		}
 
 		f.mu.Lock()
 		if f.version == version { // else render the newer value
-			for i, view := range views {
-				f.frames[view] = frames[i]
+			for i, variant := range variants {
+				f.frames[variant] = frames[i]
 			}
 			for sub := range f.subs {
-				if fr, ok := f.frames[sub.view]; ok && sub.version != version {
+				if fr, ok := f.frames[sub.variant]; ok && sub.version != version {
 					sub.offer(fr, version)
 				}
 			}

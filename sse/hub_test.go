@@ -51,9 +51,9 @@ func TestHubRendersOncePerViewAndShares(t *testing.T) {
 	t.Parallel()
 	src := &source{chans: map[string]chan int{}}
 	var renders atomic.Int32
-	hub := NewHub(FromChannel(src.watch), func(v int, view string) Frame {
+	hub := NewHub(FromChannel(src.watch), func(v int, variant string) Frame {
 		renders.Add(1)
-		return PatchElements(uint64(v), []byte(view+"<p>\n</p>"))
+		return PatchElements(uint64(v), []byte(variant+"<p>\n</p>"))
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	var subs []<-chan Frame
@@ -74,10 +74,10 @@ func TestHubRendersOncePerViewAndShares(t *testing.T) {
 		}
 	}
 	if f := next(t, other); f.Seq != 7 || !strings.HasPrefix(string(f.Data), "event: datastar-patch-elements\nid: 7\ndata: elements b<p>\ndata: elements </p>\n\n") {
-		t.Errorf("frame for view b = %q", f.Data)
+		t.Errorf("frame for variant b = %q", f.Data)
 	}
 	if n := renders.Load(); n != 2 {
-		t.Errorf("%d renders for one change and two views, want 2", n)
+		t.Errorf("%d renders for one change and two variants, want 2", n)
 	}
 
 	// A late subscriber gets the current state without a new render.
