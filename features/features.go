@@ -5,10 +5,10 @@
 package features
 
 import (
+	"ironstar/features/about"
 	"ironstar/features/analytics"
 	"ironstar/features/counter"
 	"ironstar/features/feature"
-	"ironstar/features/about"
 	"ironstar/features/monitor"
 	"ironstar/features/reverse"
 	"ironstar/features/sortable"

@@ -8,9 +8,9 @@ import (
 
 	"github.com/starfederation/datastar-go/datastar"
 
-	"ironstar/features/common/layouts"
 	"ironstar/features/about/components"
 	"ironstar/features/about/pages"
+	"ironstar/features/common/layouts"
 	"ironstar/sse"
 )
 

@@ -21,8 +21,8 @@ import (
 
 type handlers struct {
 	logger   *slog.Logger
-	view     *projection.View[View]
-	hub      *sse.Hub[projection.Entry[View], slot]
+	view     *projection.View[CounterView]
+	hub      *sse.Hub[projection.Entry[CounterView], slot]
 	counters *es.Handler[Counter, Command, Event]
 }
 
@@ -42,7 +42,7 @@ func viewModel(s slot, value int) components.CounterVM {
 }
 
 // render is one stream frame: a counter's fragment.
-func (h *handlers) render(e projection.Entry[View], s slot) sse.Frame {
+func (h *handlers) render(e projection.Entry[CounterView], s slot) sse.Frame {
 	vm := viewModel(s, e.Value.Value)
 	vm.Live = true
 	frame, err := sse.Patch(e.Seq, components.Counter(vm))

@@ -15,25 +15,25 @@ const aggregate = "counter"
 // GlobalID names the counter every visitor shares.
 const GlobalID = "global"
 
-// View is a counter as shown.
-type View struct {
+// CounterView is a counter as shown: the read model's value.
+type CounterView struct {
 	Value int `json:"value"`
 }
 
 // Projection folds counter events into Views.
-func Projection(reg *es.Registry) projection.Projection[View] {
-	return projection.Projection[View]{
+func Projection(reg *es.Registry) projection.Projection[CounterView] {
+	return projection.Projection[CounterView]{
 		Name: ProjectionName,
 		// Its events are a small share of the stream: the server skips
 		// the rest (see projection.AggregateSubjects).
 		Subjects: projection.AggregateSubjects(aggregate),
 		Keys:     projection.ByAggregate(aggregate),
-		Apply: func(_ string, v View, env es.Envelope) (View, error) {
+		Apply: func(_ string, v CounterView, env es.Envelope) (CounterView, error) {
 			e, err := es.DecodeAs[Event](reg, env)
 			if err != nil {
 				return v, err
 			}
-			return View{Value: Evolve(Counter{Value: v.Value}, e).Value}, nil
+			return CounterView{Value: Evolve(Counter{Value: v.Value}, e).Value}, nil
 		},
 	}
 }

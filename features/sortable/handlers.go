@@ -19,8 +19,8 @@ import (
 
 type handlers struct {
 	logger *slog.Logger
-	view   *projection.View[View]
-	hub    *sse.Hub[projection.Entry[View], struct{}]
+	view   *projection.View[BoardView]
+	hub    *sse.Hub[projection.Entry[BoardView], struct{}]
 	boards *es.Handler[Board, Command, Event]
 }
 
@@ -46,7 +46,7 @@ func items(order []string) []pages.Item {
 }
 
 // render is one stream frame: the $board signal.
-func render(e projection.Entry[View], _ struct{}) sse.Frame {
+func render(e projection.Entry[BoardView], _ struct{}) sse.Frame {
 	data, _ := json.Marshal(pages.Signals{Board: items(e.Value.Order)})
 	return sse.PatchSignals(e.Seq, data)
 }

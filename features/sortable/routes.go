@@ -18,7 +18,7 @@ type Deps struct {
 	// Storage holds the boards' events and snapshots.
 	Storage es.Storage
 	// View reads the boards projection (see Projection).
-	View     *projection.View[View]
+	View     *projection.View[BoardView]
 	Sessions *session.Store
 	// Admission bounds the commands in flight in the process (nil: no bound).
 	Admission *command.Admission
