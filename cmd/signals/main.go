@@ -10,8 +10,8 @@ import (
 	"fmt"
 	"os"
 
-	analytics "ironstar/features/analytics/pages"
 	about "ironstar/features/about/pages"
+	analytics "ironstar/features/analytics/pages"
 	monitor "ironstar/features/monitor/pages"
 	reverse "ironstar/features/reverse/pages"
 	sortable "ironstar/features/sortable/pages"
