@@ -61,7 +61,7 @@ func BenchmarkReplay(b *testing.B) {
 			done := make(chan struct{})
 			go func() {
 				defer close(done)
-				Projection{Store: store, Events: events, Logger: slog.New(slog.DiscardHandler)}.Run(ctx)
+				Copier{Store: store, Events: events, Logger: slog.New(slog.DiscardHandler)}.Run(ctx)
 			}()
 			waitCtx, stop := context.WithTimeout(b.Context(), 5*time.Minute)
 			if err := store.Wait(waitCtx, last); err != nil {

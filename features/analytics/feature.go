@@ -23,7 +23,7 @@ func Feature() feature.Feature {
 				return nil, err
 			}
 			refresher := NewRefresher(olap, app.Logger)
-			stop := run(Projection{Store: olap, Events: app.Events, Changed: refresher.Notify, Logger: app.Logger})
+			stop := run(Copier{Store: olap, Events: app.Events, Changed: refresher.Notify, Logger: app.Logger})
 			app.OnClose(func(ctx context.Context) {
 				stop(ctx, app.Logger)
 				olap.Close()
@@ -37,7 +37,7 @@ func Feature() feature.Feature {
 // run runs p until the returned stop is called; stop waits for it until
 // its context ends, and then leaves it to finish on its own (it resumes
 // from its checkpoint next time).
-func run(p Projection) (stop func(context.Context, *slog.Logger)) {
+func run(p Copier) (stop func(context.Context, *slog.Logger)) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {

@@ -141,7 +141,7 @@ func TestProjectionFollowsTheStreamAndRebuildsADeletedFile(t *testing.T) {
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			Projection{Store: s, Events: events, Logger: slog.New(slog.DiscardHandler)}.Run(ctx)
+			Copier{Store: s, Events: events, Logger: slog.New(slog.DiscardHandler)}.Run(ctx)
 		}()
 		waitCtx, stop := context.WithTimeout(t.Context(), 30*time.Second)
 		defer stop()
@@ -187,7 +187,7 @@ func TestACopyFarBehindLogsItsProgressThenThatItCaughtUp(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		Projection{Store: s, Events: events, ProgressEvery: 10 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(logs, nil))}.Run(ctx)
+		Copier{Store: s, Events: events, ProgressEvery: 10 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(logs, nil))}.Run(ctx)
 	}()
 	defer func() { cancel(); <-done }()
 	poll.Until(t, 30*time.Second, "a caught-up line", func() bool { return logs.Count("analytics: caught up") > 0 })

@@ -31,11 +31,12 @@ const flushEvery = time.Second
 // progress.
 const catchUpBehind = 10_000
 
-// Projection copies every event into the DuckDB store. Its checkpoint is
-// the highest sequence in the table, so a restart resumes there and a
-// deleted DuckDB file is rebuilt from the stream. Each process has its own
+// Copier copies every event into the DuckDB store. It is not a projection
+// (no KV read model, no projection.Runner): its checkpoint is the highest
+// sequence in the table, so a restart resumes there and a deleted DuckDB
+// file is rebuilt from the stream. Each process has its own
 // file, so every instance runs its own copy (an OLAP replica per process).
-type Projection struct {
+type Copier struct {
 	Store  *Store
 	Events Follower
 	// Changed, if set, is called after each flush that added rows.
@@ -47,7 +48,7 @@ type Projection struct {
 }
 
 // Run copies events until ctx ends, retrying after failures.
-func (p Projection) Run(ctx context.Context) {
+func (p Copier) Run(ctx context.Context) {
 	flushed := make(chan struct{})
 	go func() {
 		defer close(flushed)
@@ -81,7 +82,7 @@ func (p Projection) Run(ctx context.Context) {
 
 // logProgress compares the checkpoint with the stream's end, now and every
 // ProgressEvery, until ctx ends.
-func (p Projection) logProgress(ctx context.Context) {
+func (p Copier) logProgress(ctx context.Context) {
 	every := cmp.Or(p.ProgressEvery, 5*time.Second)
 	catchUp := projection.NewCatchUp(p.Logger, "analytics", every, catchUpBehind)
 	tick := time.NewTicker(every)
@@ -98,7 +99,7 @@ func (p Projection) logProgress(ctx context.Context) {
 	}
 }
 
-func (p Projection) flush() {
+func (p Copier) flush() {
 	added, err := p.Store.Flush()
 	if err != nil {
 		p.Logger.Error("analytics: flush", "err", err)
