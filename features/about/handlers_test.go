@@ -17,7 +17,7 @@ import (
 func TestGreeting(t *testing.T) {
 	t.Parallel()
 	r := chi.NewRouter()
-	routes(r, Deps{Logger: slog.New(slog.DiscardHandler)})
+	routes(r, slog.New(slog.DiscardHandler))
 	cases := []struct {
 		name     string
 		signals  string
@@ -49,7 +49,7 @@ func TestPageRenders(t *testing.T) {
 	t.Parallel()
 	r := chi.NewRouter()
 	r.Use(layouts.WithNav([]layouts.NavLink{{Href: "/about", Label: "About", Icon: icons.About}}))
-	routes(r, Deps{Logger: slog.New(slog.DiscardHandler)})
+	routes(r, slog.New(slog.DiscardHandler))
 	rec := httptest.NewRecorder()
 	r.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/about", nil))
 	body := rec.Body.String()

@@ -8,14 +8,9 @@ import (
 	"github.com/go-chi/chi/v5"
 )
 
-// Deps is what the feature needs from the composition root.
-type Deps struct {
-	Logger *slog.Logger
-}
-
 // routes mounts the feature's routes.
-func routes(r chi.Router, deps Deps) {
-	h := handlers{logger: deps.Logger}
+func routes(r chi.Router, logger *slog.Logger) {
+	h := handlers{logger: logger}
 	r.Get("/about", h.page)
 	r.Get("/about/greeting", h.greeting)
 }

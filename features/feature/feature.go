@@ -118,3 +118,15 @@ func StartProjection[V any](ctx context.Context, app *App, p projection.Projecti
 	view, err := projection.OpenView[V](app.Lifetime, app.JS, p.Name)
 	return view, runner, err
 }
+
+// Stateless is a feature with no events and no read model: a page (and
+// maybe a stream) whose routes need only the logger.
+func Stateless(name string, nav *Nav, routes func(r chi.Router, logger *slog.Logger)) Feature {
+	return Feature{
+		Name: name,
+		Nav:  nav,
+		Mount: func(_ context.Context, app *App) (Routes, error) {
+			return func(r chi.Router) { routes(r, app.Logger) }, nil
+		},
+	}
+}

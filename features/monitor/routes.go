@@ -12,15 +12,10 @@ import (
 	"ironstar/sse"
 )
 
-// Deps is what the feature needs from the composition root.
-type Deps struct {
-	Logger *slog.Logger
-}
-
 // routes mounts the page and its stream.
-func routes(r chi.Router, deps Deps) {
+func routes(r chi.Router, logger *slog.Logger) {
 	s := &sampler{interval: time.Second, sample: hostSample}
-	h := handlers{logger: deps.Logger, hub: sse.NewHub(sse.FromChannel(s.watch), render)}
+	h := handlers{logger: logger, hub: sse.NewHub(sse.FromChannel(s.watch), render)}
 	r.Get("/monitor", h.page)
 	r.Get("/monitor/updates", h.updates)
 }

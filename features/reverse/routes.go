@@ -8,13 +8,8 @@ import (
 	"github.com/go-chi/chi/v5"
 )
 
-// Deps is what the feature needs from the composition root.
-type Deps struct {
-	Logger *slog.Logger
-}
-
 // routes mounts the page.
-func routes(r chi.Router, deps Deps) {
-	h := handlers{logger: deps.Logger}
+func routes(r chi.Router, logger *slog.Logger) {
+	h := handlers{logger: logger}
 	r.Get("/reverse", h.page)
 }
