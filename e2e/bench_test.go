@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	natsclient "github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go"
 )
 
 // The todo stream's costs, measured on the real binary from outside:
@@ -224,14 +224,14 @@ func BenchmarkTodoCommandNATSTraffic(b *testing.B) {
 	toggle(b, c, item, 0) // the first command of a process may load more
 	s.next(b)
 
-	nc, err := natsclient.Connect("nats://127.0.0.1:" + port)
+	nc, err := nats.Connect("nats://127.0.0.1:" + port)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer nc.Close()
 	var mu sync.Mutex
 	kinds := map[string]int{}
-	tap, err := nc.Subscribe(">", func(m *natsclient.Msg) {
+	tap, err := nc.Subscribe(">", func(m *nats.Msg) {
 		mu.Lock()
 		kinds[trafficKind(m.Subject)]++
 		mu.Unlock()

@@ -29,7 +29,7 @@ import (
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
-	natsclient "github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"ironstar/cluster"
@@ -82,7 +82,7 @@ func startScaledOut(t *testing.T) *scaledOut {
 	s.lb = httptest.NewServer(s.bal)
 	t.Cleanup(s.lb.Close)
 
-	nc, err := natsclient.Connect(s.nats.URL(), natsclient.MaxReconnects(-1))
+	nc, err := nats.Connect(s.nats.URL(), nats.MaxReconnects(-1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -426,7 +426,7 @@ func (s *scaledOut) describeProjection(t *testing.T, name string) {
 	// What each node's replica of the bucket answers (a client reads from
 	// the replica on its own server first).
 	for _, n := range s.nats.Nodes {
-		nc, err := natsclient.Connect(n.URL(), natsclient.Timeout(time.Second))
+		nc, err := nats.Connect(n.URL(), nats.Timeout(time.Second))
 		if err != nil {
 			t.Logf("%s: %v", n.Name, err)
 			continue
@@ -603,7 +603,7 @@ func BenchmarkClusterAppend(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		nc, err := natsclient.Connect(nodes.URL())
+		nc, err := nats.Connect(nodes.URL())
 		if err != nil {
 			b.Fatal(err)
 		}

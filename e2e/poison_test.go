@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	natsclient "github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -79,7 +79,7 @@ func TestAnEventTheProjectionCannotApplyIsParked(t *testing.T) {
 	js := embeddedJetStream(t, port)
 	publish := func(data string) uint64 {
 		t.Helper()
-		msg := natsclient.NewMsg("events.todo.poisoned")
+		msg := nats.NewMsg("events.todo.poisoned")
 		msg.Header.Set("Ironstar-Type", "todo.added")
 		msg.Header.Set("Ironstar-Version", "1")
 		msg.Data = []byte(data)
@@ -129,7 +129,7 @@ func TestAListTooLargeToStoreIsParked(t *testing.T) {
 	var futures []jetstream.PubAckFuture
 	publish := func(typ string, data any) {
 		t.Helper()
-		msg := natsclient.NewMsg("events.todo.huge")
+		msg := nats.NewMsg("events.todo.huge")
 		msg.Header.Set("Ironstar-Type", typ)
 		msg.Header.Set("Ironstar-Version", "1")
 		msg.Data, _ = json.Marshal(data)
@@ -220,7 +220,7 @@ func TestAnEventOfAListThatDoesNotDecodeStopsOnlyThatList(t *testing.T) {
 			t.Fatal(err)
 		}
 		list := strings.TrimPrefix(first.Subject, "events.todo.")
-		msg := natsclient.NewMsg(first.Subject)
+		msg := nats.NewMsg(first.Subject)
 		for k, v := range tc.headers {
 			msg.Header.Set(k, v)
 		}

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	natsclient "github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -122,7 +122,7 @@ func TestEveryAggregateIsSnapshottedOnTheRealBinary(t *testing.T) {
 // NATS_PORT=port, for a test that reads or writes past the app.
 func embeddedJetStream(t *testing.T, port string) jetstream.JetStream {
 	t.Helper()
-	nc, err := natsclient.Connect("nats://127.0.0.1:" + port)
+	nc, err := nats.Connect("nats://127.0.0.1:" + port)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,8 +9,8 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"ironstar/nats"
 	"ironstar/nats/ensure"
+	"ironstar/nats/jetstreamx"
 )
 
 // KeyBucket holds the key that signs session cookies when SESSION_KEY is
@@ -52,7 +52,7 @@ func sharedKey(ctx context.Context, js jetstream.JetStream, replicas int) ([]byt
 		}
 		// Someone else's, or ours from an attempt whose answer was lost:
 		// the stored one is the key either way.
-		value, _, err := nats.KVGet(ctx, js, kv, keyName)
+		value, _, err := jetstreamx.KVGet(ctx, js, kv, keyName)
 		if err != nil {
 			return nil, err
 		}

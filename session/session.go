@@ -24,8 +24,8 @@ import (
 
 	"ironstar/clientip"
 	"ironstar/internal/lru"
-	"ironstar/nats"
 	"ironstar/nats/ensure"
+	"ironstar/nats/jetstreamx"
 )
 
 // Bucket is the KV bucket of the sessions that have sent a command.
@@ -346,7 +346,7 @@ func (s *Store) lookup(ctx context.Context, id string, now time.Time) (rec recor
 // get reads a record from the bucket's leader: a lagging replica's "not
 // found" would refuse a live session's command.
 func (s *Store) get(ctx context.Context, id string) (record, uint64, error) {
-	value, revision, err := nats.KVGet(ctx, s.js, s.kv, id)
+	value, revision, err := jetstreamx.KVGet(ctx, s.js, s.kv, id)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return record{}, 0, err
 	}

@@ -30,7 +30,7 @@ import (
 	"ironstar/features/feature"
 	"ironstar/features/health"
 	"ironstar/httpserver"
-	"ironstar/nats"
+	"ironstar/nats/broker"
 	"ironstar/nats/eventstore"
 	"ironstar/nats/projection"
 	"ironstar/router"
@@ -94,7 +94,7 @@ func run(ctx context.Context, logOutput io.Writer) error {
 		logger.Warn("HTTP_MAX_CONNS leaves JetStream less than half the fd limit", "fd_limit", fdLimit, "max_conns", budget.MaxConns)
 	}
 
-	nc, err := nats.Connect(ctx, nats.Options{URL: cfg.NATSURL, DataDir: cfg.DataDir, Port: cfg.NATSPort, Auth: nats.Auth(cfg.NATSAuth)}, logger)
+	nc, err := broker.Connect(ctx, broker.Options{URL: cfg.NATSURL, DataDir: cfg.DataDir, Port: cfg.NATSPort, Auth: broker.Auth(cfg.NATSAuth)}, logger)
 	if err != nil {
 		return err
 	}
@@ -114,7 +114,7 @@ func run(ctx context.Context, logOutput io.Writer) error {
 	// The embedded server's healer (nil with an external NATS) restarts its
 	// JetStream after a storage failure; meanwhile readiness is down and
 	// appends fail at once.
-	healer := nc.Healer(nats.HealOptions{}, logger)
+	healer := nc.Healer(broker.HealOptions{}, logger)
 
 	// The event store, the read models and the sessions, all on JetStream.
 	store, err := eventstore.New(ctx, nc.JS, eventstore.Config{Replicas: cfg.Replicas, MaxBytes: cfg.Quotas.EventsMaxBytes, Writable: healer.Check})

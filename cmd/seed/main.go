@@ -24,7 +24,7 @@ import (
 	"ironstar/config"
 	"ironstar/es"
 	"ironstar/features/todo"
-	"ironstar/nats"
+	"ironstar/nats/broker"
 	"ironstar/nats/eventstore"
 )
 
@@ -61,7 +61,7 @@ func run(ctx context.Context, n, lists int, seed uint64, until string) error {
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	nc, err := nats.Connect(ctx, nats.Options{URL: cfg.NATSURL, DataDir: cfg.DataDir, Port: cfg.NATSPort, Auth: nats.Auth(cfg.NATSAuth)}, logger)
+	nc, err := broker.Connect(ctx, broker.Options{URL: cfg.NATSURL, DataDir: cfg.DataDir, Port: cfg.NATSPort, Auth: broker.Auth(cfg.NATSAuth)}, logger)
 	if err != nil {
 		return err
 	}

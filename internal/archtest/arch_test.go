@@ -119,3 +119,20 @@ func TestFeaturesDoNotImportNATSDirectly(t *testing.T) {
 			mod, strings.Join(bad, "\n\t"))
 	}
 }
+
+// TestOnlyTheCompositionRootLinksTheNATSServer: the embedded server starts
+// in nats/broker, which only the composition root (and tooling) imports, so
+// the features and the packages they use do not link nats-server at all.
+func TestOnlyTheCompositionRootLinksTheNATSServer(t *testing.T) {
+	t.Parallel()
+	root, mod := module(t)
+	var bad []string
+	for line := range strings.Lines(goList(t, root, "-deps", "-f", "{{.ImportPath}}", "./features/...", "./session", "./es/...", "./sse", "./nats/projection", "./nats/eventstore", "./nats/jetstreamx")) {
+		if dep := strings.TrimSpace(line); strings.HasPrefix(dep, "github.com/nats-io/nats-server") || dep == mod+"/nats/broker" {
+			bad = append(bad, dep)
+		}
+	}
+	if len(bad) > 0 {
+		t.Errorf("the features or the packages they use link the NATS server; only cmd/app (through nats/broker) should:\n\t%s", strings.Join(bad, "\n\t"))
+	}
+}

@@ -18,7 +18,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"ironstar/nats"
+	"ironstar/nats/jetstreamx"
 )
 
 // Timing of the retries.
@@ -148,13 +148,13 @@ func Retry[T any](ctx context.Context, what string, attempt func(context.Context
 		if err == nil {
 			return v, nil
 		}
-		if !errors.Is(err, errRaced) && !nats.Transient(err) {
+		if !errors.Is(err, errRaced) && !jetstreamx.Transient(err) {
 			return v, fmt.Errorf("%s: %w", what, err)
 		}
 		select {
 		case <-ctx.Done():
 			var api *jetstream.APIError
-			if errors.As(err, &api) && api.ErrorCode == nats.ErrCodeNoPeers {
+			if errors.As(err, &api) && api.ErrorCode == jetstreamx.ErrCodeNoPeers {
 				return v, fmt.Errorf("%s: %w (are there as many JetStream servers as NATS_REPLICAS?)", what, err)
 			}
 			return v, fmt.Errorf("%s: still failing when time ran out: %w", what, err)

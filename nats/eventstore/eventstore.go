@@ -19,13 +19,13 @@ import (
 	"strings"
 	"time"
 
-	natsclient "github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nuid"
 
 	"ironstar/es"
-	"ironstar/nats"
 	"ironstar/nats/ensure"
+	"ironstar/nats/jetstreamx"
 )
 
 const (
@@ -82,7 +82,7 @@ type Config struct {
 
 // Store is the JetStream event store.
 type Store struct {
-	nc       *natsclient.Conn
+	nc       *nats.Conn
 	js       jetstream.JetStream
 	writable func(context.Context) error
 }
@@ -274,14 +274,14 @@ func full(err *jetstream.APIError) bool {
 // failed wraps a NATS error; one that means NATS is not answering for now
 // becomes es.ErrUnavailable.
 func failed(what string, err error) error {
-	if nats.Transient(err) {
+	if jetstreamx.Transient(err) {
 		return fmt.Errorf("eventstore: %s: %w: %w", what, es.ErrUnavailable, err)
 	}
 	return fmt.Errorf("eventstore: %s: %w", what, err)
 }
 
-func message(stream es.StreamID, e es.Envelope) *natsclient.Msg {
-	msg := natsclient.NewMsg(Subject(stream))
+func message(stream es.StreamID, e es.Envelope) *nats.Msg {
+	msg := nats.NewMsg(Subject(stream))
 	msg.Data = e.Data
 	h := msg.Header
 	h.Set(HeaderType, e.Type)
@@ -295,7 +295,7 @@ func message(stream es.StreamID, e es.Envelope) *natsclient.Msg {
 	return msg
 }
 
-func setIf(h natsclient.Header, key, value string) {
+func setIf(h nats.Header, key, value string) {
 	if value != "" {
 		h.Set(key, value)
 	}
@@ -305,7 +305,7 @@ func setIf(h natsclient.Header, key, value string) {
 // read (written past the app, or by another release) is es.ErrUndecodable:
 // in an aggregate's own stream it stops that aggregate's commands, loudly,
 // rather than fail them as if the store had.
-func Decode(subject string, h natsclient.Header, data []byte, sequence uint64) (es.Envelope, error) {
+func Decode(subject string, h nats.Header, data []byte, sequence uint64) (es.Envelope, error) {
 	parts := strings.Split(subject, ".")
 	if len(parts) != 3 || parts[0] != SubjectPrefix {
 		return es.Envelope{}, fmt.Errorf("eventstore: message %d: %w: subject %q is not events.<aggregate>.<id>", sequence, es.ErrUndecodable, subject)
@@ -435,7 +435,7 @@ func (s *Store) directGet(ctx context.Context, subject string, from uint64, batc
 		case "404": // nothing at or after from
 			return 0, nil
 		case "503": // no responders: no replica answers direct gets now
-			return 0, failed("read "+subject, natsclient.ErrNoResponders)
+			return 0, failed("read "+subject, nats.ErrNoResponders)
 		default:
 			return 0, fmt.Errorf("eventstore: read %s: status %s %s", subject, status, msg.Header.Get("Description"))
 		}

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"testing"
 
-	natsclient "github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"ironstar/nats/eventstore"
@@ -30,7 +30,7 @@ func Fill(tb testing.TB, js jetstream.JetStream, aggregate string, n, aggregates
 		futures = futures[:0]
 	}
 	for i := range n {
-		msg := natsclient.NewMsg(fmt.Sprintf("%s.%s.a%d", eventstore.SubjectPrefix, aggregate, i%aggregates))
+		msg := nats.NewMsg(fmt.Sprintf("%s.%s.a%d", eventstore.SubjectPrefix, aggregate, i%aggregates))
 		msg.Header.Set(eventstore.HeaderType, aggregate+".filled")
 		msg.Header.Set(eventstore.HeaderVersion, "1")
 		msg.Header.Set(jetstream.MsgIDHeader, fmt.Sprintf("fill-%s-%d", aggregate, i))

@@ -7,21 +7,21 @@ import (
 	"log/slog"
 	"testing"
 
-	"ironstar/nats"
+	"ironstar/nats/broker"
 )
 
 // Connect starts an embedded server (in-process, no TCP port) storing under
 // t.TempDir() and stops it when the test ends.
-func Connect(t testing.TB) *nats.Conn {
+func Connect(t testing.TB) *broker.Conn {
 	t.Helper()
 	return ConnectDir(t, t.TempDir())
 }
 
 // ConnectDir is Connect with a given store directory, so that a test can
 // restart a server on the same data.
-func ConnectDir(t testing.TB, dir string) *nats.Conn {
+func ConnectDir(t testing.TB, dir string) *broker.Conn {
 	t.Helper()
-	c, err := nats.Connect(context.Background(), nats.Options{DataDir: dir}, slog.New(slog.DiscardHandler))
+	c, err := broker.Connect(context.Background(), broker.Options{DataDir: dir}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatalf("start embedded NATS: %v", err)
 	}

@@ -15,7 +15,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"ironstar/nats"
+	"ironstar/nats/jetstreamx"
 )
 
 // Parked events.
@@ -218,7 +218,7 @@ func listParked(ctx context.Context, js jetstream.JetStream, gen *generation, li
 // readRecord reads key's record, its value left undecoded; nil if it is
 // not written yet or cannot be read.
 func readRecord(ctx context.Context, js jetstream.JetStream, gen *generation, key string) *record[json.RawMessage] {
-	value, _, err := nats.KVGet(ctx, js, gen.kv, key)
+	value, _, err := jetstreamx.KVGet(ctx, js, gen.kv, key)
 	if err != nil {
 		return nil
 	}

@@ -13,12 +13,12 @@ import (
 
 	"ironstar/internal/poll"
 
-	natsclient "github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"ironstar/es"
 	"ironstar/internal/logbuf"
-	"ironstar/nats"
+	"ironstar/nats/broker"
 	"ironstar/nats/eventstore"
 	"ironstar/nats/natstest"
 	"ironstar/nats/projection"
@@ -109,7 +109,7 @@ func parkedSeqs(t *testing.T, r *projection.Runner[bag]) []uint64 {
 // startPoison starts an embedded server with an event store and p's runner
 // on it (stopped when the test ends), and returns the server, a writer of
 // item events and the runner.
-func startPoison(t *testing.T, p projection.Projection[bag], o projection.Options) (*nats.Conn, *items, *projection.Runner[bag]) {
+func startPoison(t *testing.T, p projection.Projection[bag], o projection.Options) (*broker.Conn, *items, *projection.Runner[bag]) {
 	t.Helper()
 	conn := natstest.Connect(t)
 	store, err := eventstore.New(t.Context(), conn.JS, eventstore.Config{})
@@ -238,7 +238,7 @@ func TestAnEventThatDoesNotDecodeIsParkedUntilARebuild(t *testing.T) {
 	t.Parallel()
 	conn, w, r := startPoison(t, poisonProjection(new(atomic.Bool)), opts())
 	// Written past the store: no version header.
-	ack, err := conn.JS.PublishMsg(t.Context(), &natsclient.Msg{Subject: "events.item.d", Data: []byte("{")})
+	ack, err := conn.JS.PublishMsg(t.Context(), &nats.Msg{Subject: "events.item.d", Data: []byte("{")})
 	if err != nil {
 		t.Fatal(err)
 	}

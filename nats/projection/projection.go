@@ -51,9 +51,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"ironstar/es"
-	"ironstar/nats"
 	"ironstar/nats/ensure"
 	"ironstar/nats/eventstore"
+	"ironstar/nats/jetstreamx"
 )
 
 // Projection describes one read model. Keys and Apply must be deterministic:
@@ -203,13 +203,13 @@ func metaBucket(ctx context.Context, js jetstream.JetStream, replicas int) (jets
 // currentGeneration reads (or, for a new projection, creates) the generation.
 func currentGeneration(ctx context.Context, js jetstream.JetStream, kv jetstream.KeyValue, name string) (uint64, error) {
 	return ensure.Retry(ctx, "projection "+name+": generation", func(ctx context.Context) (uint64, error) {
-		value, _, err := nats.KVGet(ctx, js, kv, name)
+		value, _, err := jetstreamx.KVGet(ctx, js, kv, name)
 		if errors.Is(err, jetstream.ErrKeyNotFound) {
 			data, _ := json.Marshal(meta{Generation: 1})
 			if _, err := kv.Create(ctx, name, data); err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
 				return 0, err
 			}
-			value, _, err = nats.KVGet(ctx, js, kv, name) // created by us or by a racing instance
+			value, _, err = jetstreamx.KVGet(ctx, js, kv, name) // created by us or by a racing instance
 		}
 		if err != nil {
 			return 0, err
@@ -473,7 +473,7 @@ func (a *applier[V]) load(ctx context.Context, key string) (*cached[V], error) {
 	}
 	// From the leader: a lagging replica's older revision would only fail
 	// the compare-and-set, again and again until the replica caught up.
-	value, revision, err := nats.KVGet(ctx, a.js, a.gen.kv, key)
+	value, revision, err := jetstreamx.KVGet(ctx, a.js, a.gen.kv, key)
 	switch {
 	case errors.Is(err, jetstream.ErrKeyNotFound):
 	case err != nil:

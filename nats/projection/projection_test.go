@@ -16,7 +16,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"ironstar/es"
-	"ironstar/nats"
+	"ironstar/nats/broker"
 	"ironstar/nats/eventstore"
 	"ironstar/nats/natstest"
 	"ironstar/nats/projection"
@@ -160,7 +160,7 @@ func TestResumesFromItsCheckpointAfterARestart(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	logger := slog.New(slog.DiscardHandler)
-	conn, err := nats.Connect(t.Context(), nats.Options{DataDir: dir}, logger)
+	conn, err := broker.Connect(t.Context(), broker.Options{DataDir: dir}, logger)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"ironstar/nats"
+	"ironstar/nats/jetstreamx"
 )
 
 // ErrNotFound means the read model has no value under the key.
@@ -93,13 +93,13 @@ func (v *View[V]) Get(ctx context.Context, key string) (Entry[V], error) {
 	if err != nil {
 		return Entry[V]{}, err
 	}
-	// From the bucket's leader (see nats.KVGet): a page must not show an
+	// From the bucket's leader (see jetstreamx.KVGet): a page must not show an
 	// older read model than one it was already sent.
-	value, _, err := nats.KVGet(ctx, v.js, kv, key)
+	value, _, err := jetstreamx.KVGet(ctx, v.js, kv, key)
 	if errors.Is(err, jetstream.ErrBucketNotFound) || errors.Is(err, jetstream.ErrStreamNotFound) || isStreamGone(err) {
 		// Swapped and deleted since we looked: read the new generation.
 		if kv, err = v.bucket(ctx, true); err == nil {
-			value, _, err = nats.KVGet(ctx, v.js, kv, key)
+			value, _, err = jetstreamx.KVGet(ctx, v.js, kv, key)
 		}
 	}
 	if errors.Is(err, jetstream.ErrKeyNotFound) {

@@ -1,4 +1,4 @@
-package nats_test
+package broker_test
 
 import (
 	"context"
@@ -16,7 +16,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"ironstar/internal/logbuf"
-	"ironstar/nats"
+	"ironstar/nats/broker"
 	"ironstar/nats/natstest"
 )
 
@@ -144,7 +144,7 @@ func TestHealerGivesUpWhenRestartsDoNotHeal(t *testing.T) {
 	dir := t.TempDir()
 	logs := &logbuf.Buffer{}
 	logger := slog.New(slog.NewTextHandler(logs, nil))
-	c, err := nats.Connect(t.Context(), nats.Options{DataDir: dir}, logger)
+	c, err := broker.Connect(t.Context(), broker.Options{DataDir: dir}, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +156,7 @@ func TestHealerGivesUpWhenRestartsDoNotHeal(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(bogus, "meta.inf"), []byte("not a stream"), 0o640); err != nil {
 		t.Fatal(err)
 	}
-	healer := c.Healer(nats.HealOptions{Interval: 20 * time.Millisecond, MaxRestarts: 2}, logger)
+	healer := c.Healer(broker.HealOptions{Interval: 20 * time.Millisecond, MaxRestarts: 2}, logger)
 	done := make(chan error, 1)
 	go func() { done <- healer.Run(t.Context()) }()
 	select {
@@ -175,8 +175,8 @@ func TestHealerGivesUpWhenRestartsDoNotHeal(t *testing.T) {
 // probe is an embedded server with a stream PROBE, logging to logs, and
 // its healer running (checking every 50 ms) until the test ends.
 type probe struct {
-	c      *nats.Conn
-	healer *nats.Healer
+	c      *broker.Conn
+	healer *broker.Healer
 	logs   *logbuf.Buffer
 	size   int // bytes a publish sends
 	acked  int // publishes acknowledged
@@ -186,7 +186,7 @@ func startProbe(t *testing.T, dir string, size int) *probe {
 	t.Helper()
 	p := &probe{logs: &logbuf.Buffer{}, size: size}
 	logger := slog.New(slog.NewTextHandler(p.logs, nil))
-	c, err := nats.Connect(t.Context(), nats.Options{DataDir: dir}, logger)
+	c, err := broker.Connect(t.Context(), broker.Options{DataDir: dir}, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +194,7 @@ func startProbe(t *testing.T, dir string, size int) *probe {
 	if _, err := c.JS.CreateStream(t.Context(), jetstream.StreamConfig{Name: "PROBE", Subjects: []string{"probe.>"}, Storage: jetstream.FileStorage}); err != nil {
 		t.Fatal(err)
 	}
-	p.c, p.healer = c, c.Healer(nats.HealOptions{Interval: 50 * time.Millisecond}, logger)
+	p.c, p.healer = c, c.Healer(broker.HealOptions{Interval: 50 * time.Millisecond}, logger)
 	// Not t.Context(): it ends before cleanups run, and Run must end here.
 	runCtx, stop := context.WithCancel(context.Background())
 	runErr := make(chan error, 1)

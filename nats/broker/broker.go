@@ -1,7 +1,10 @@
-// Package nats connects Ironstar to NATS: it starts the embedded server with
-// JetStream file storage under the data directory, or dials an external
-// server or cluster, and hands out the connection and its JetStream context.
-package nats
+// Package broker connects Ironstar to NATS: it starts the embedded server
+// with JetStream file storage under the data directory, or dials an
+// external server or cluster, and hands out the connection and its
+// JetStream context. Only the composition root (and tests) import it, so
+// nothing else links nats-server; helpers the rest of the app uses live in
+// package jetstreamx.
+package broker
 
 import (
 	"context"
@@ -13,7 +16,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
-	natsclient "github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -46,27 +49,27 @@ type Auth struct {
 }
 
 // options turns Auth into client options.
-func (a Auth) options() ([]natsclient.Option, error) {
-	var opts []natsclient.Option
+func (a Auth) options() ([]nats.Option, error) {
+	var opts []nats.Option
 	switch {
 	case a.CredsFile != "":
-		opts = append(opts, natsclient.UserCredentials(a.CredsFile))
+		opts = append(opts, nats.UserCredentials(a.CredsFile))
 	case a.NKeyFile != "":
-		opt, err := natsclient.NkeyOptionFromSeed(a.NKeyFile)
+		opt, err := nats.NkeyOptionFromSeed(a.NKeyFile)
 		if err != nil {
 			return nil, fmt.Errorf("nats: NKey seed: %w", err)
 		}
 		opts = append(opts, opt)
 	case a.Token != "":
-		opts = append(opts, natsclient.Token(a.Token))
+		opts = append(opts, nats.Token(a.Token))
 	case a.User != "":
-		opts = append(opts, natsclient.UserInfo(a.User, a.Password))
+		opts = append(opts, nats.UserInfo(a.User, a.Password))
 	}
 	if a.TLSCA != "" {
-		opts = append(opts, natsclient.RootCAs(a.TLSCA))
+		opts = append(opts, nats.RootCAs(a.TLSCA))
 	}
 	if a.TLSCert != "" {
-		opts = append(opts, natsclient.ClientCert(a.TLSCert, a.TLSKey))
+		opts = append(opts, nats.ClientCert(a.TLSCert, a.TLSKey))
 	}
 	return opts, nil
 }
@@ -74,7 +77,7 @@ func (a Auth) options() ([]natsclient.Option, error) {
 // Conn is a live NATS connection with JetStream and, when embedded, the
 // server behind it. Close it to drain the connection and stop the server.
 type Conn struct {
-	NC     *natsclient.Conn
+	NC     *nats.Conn
 	JS     jetstream.JetStream
 	server *server.Server
 	url    string
@@ -85,15 +88,15 @@ type Conn struct {
 // that JetStream answers.
 func Connect(ctx context.Context, opts Options, logger *slog.Logger) (*Conn, error) {
 	c := &Conn{closed: make(chan struct{})}
-	clientOpts := []natsclient.Option{
-		natsclient.Name("ironstar"),
-		natsclient.ClosedHandler(func(*natsclient.Conn) { close(c.closed) }),
-		natsclient.DisconnectErrHandler(func(_ *natsclient.Conn, err error) {
+	clientOpts := []nats.Option{
+		nats.Name("ironstar"),
+		nats.ClosedHandler(func(*nats.Conn) { close(c.closed) }),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			if err != nil {
 				logger.Warn("nats disconnected", "err", err)
 			}
 		}),
-		natsclient.ReconnectHandler(func(nc *natsclient.Conn) {
+		nats.ReconnectHandler(func(nc *nats.Conn) {
 			logger.Info("nats reconnected", "url", nc.ConnectedUrlRedacted())
 		}),
 	}
@@ -106,17 +109,17 @@ func Connect(ctx context.Context, opts Options, logger *slog.Logger) (*Conn, err
 		}
 		c.server = ns
 		url = ns.ClientURL()
-		clientOpts = append(clientOpts, natsclient.InProcessServer(ns))
+		clientOpts = append(clientOpts, nats.InProcessServer(ns))
 	} else {
 		auth, err := opts.Auth.options()
 		if err != nil {
 			return nil, err
 		}
-		clientOpts = append(append(clientOpts, natsclient.MaxReconnects(-1)), auth...)
+		clientOpts = append(append(clientOpts, nats.MaxReconnects(-1)), auth...)
 	}
 
 	c.url = url
-	nc, err := natsclient.Connect(url, clientOpts...)
+	nc, err := nats.Connect(url, clientOpts...)
 	if err != nil {
 		c.shutdownServer()
 		return nil, fmt.Errorf("nats: connect: %w", err)
@@ -199,12 +202,12 @@ func startEmbedded(opts Options, logger *slog.Logger) (*server.Server, error) {
 
 // NewClient opens another connection to the same NATS, e.g. to act as a
 // second app instance in a test. The caller closes it.
-func (c *Conn) NewClient(name string) (*natsclient.Conn, jetstream.JetStream, error) {
-	opts := []natsclient.Option{natsclient.Name(name)}
+func (c *Conn) NewClient(name string) (*nats.Conn, jetstream.JetStream, error) {
+	opts := []nats.Option{nats.Name(name)}
 	if c.server != nil {
-		opts = append(opts, natsclient.InProcessServer(c.server))
+		opts = append(opts, nats.InProcessServer(c.server))
 	}
-	nc, err := natsclient.Connect(c.url, opts...)
+	nc, err := nats.Connect(c.url, opts...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("nats: connect %s: %w", name, err)
 	}
@@ -264,29 +267,3 @@ func (s serverLogger) Fatalf(f string, v ...any)  { s.l.Error(fmt.Sprintf(f, v..
 func (s serverLogger) Errorf(f string, v ...any)  { s.l.Error(fmt.Sprintf(f, v...)) }
 func (s serverLogger) Debugf(f string, v ...any)  { s.l.Debug(fmt.Sprintf(f, v...)) }
 func (s serverLogger) Tracef(f string, v ...any)  { s.l.Debug(fmt.Sprintf(f, v...)) }
-
-// Transient reports whether err is NATS not answering for now (a timeout,
-// no responders, a reconnect, a cluster electing a leader) rather than an
-// answer: asking again a little later may succeed.
-func Transient(err error) bool {
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, natsclient.ErrTimeout) ||
-		errors.Is(err, natsclient.ErrNoResponders) || errors.Is(err, natsclient.ErrConnectionReconnecting) ||
-		errors.Is(err, jetstream.ErrNoStreamResponse) {
-		return true
-	}
-	var api *jetstream.APIError
-	if errors.As(err, &api) {
-		switch {
-		case api.Code == 408, api.Code == 503, api.Code == 504:
-			return true
-		case api.ErrorCode == ErrCodeNoPeers:
-			// A cluster that is starting does not know all its peers yet.
-			return true
-		}
-	}
-	return false
-}
-
-// ErrCodeNoPeers is JetStream's "no suitable peers for placement": a
-// cluster that is still starting, or fewer servers than replicas.
-const ErrCodeNoPeers = 10005

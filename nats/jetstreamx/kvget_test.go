@@ -1,4 +1,4 @@
-package nats_test
+package jetstreamx_test
 
 import (
 	"errors"
@@ -6,7 +6,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"ironstar/nats"
+	"ironstar/nats/jetstreamx"
 	"ironstar/nats/natstest"
 )
 
@@ -17,17 +17,17 @@ func TestKVGetReadsTheNewestValueFromTheLeader(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := nats.KVGet(ctx, c.JS, kv, "k"); !errors.Is(err, jetstream.ErrKeyNotFound) {
+	if _, _, err := jetstreamx.KVGet(ctx, c.JS, kv, "k"); !errors.Is(err, jetstream.ErrKeyNotFound) {
 		t.Fatalf("missing key: err = %v, want ErrKeyNotFound", err)
 	}
 	kv.Put(ctx, "k", []byte("one"))
 	rev, _ := kv.Put(ctx, "k", []byte("two"))
-	value, revision, err := nats.KVGet(ctx, c.JS, kv, "k")
+	value, revision, err := jetstreamx.KVGet(ctx, c.JS, kv, "k")
 	if err != nil || string(value) != "two" || revision != rev {
 		t.Fatalf("got %q rev %d, %v; want two rev %d", value, revision, err, rev)
 	}
 	kv.Delete(ctx, "k")
-	if _, _, err := nats.KVGet(ctx, c.JS, kv, "k"); !errors.Is(err, jetstream.ErrKeyNotFound) {
+	if _, _, err := jetstreamx.KVGet(ctx, c.JS, kv, "k"); !errors.Is(err, jetstream.ErrKeyNotFound) {
 		t.Fatalf("deleted key: err = %v, want ErrKeyNotFound", err)
 	}
 }

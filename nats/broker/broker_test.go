@@ -1,4 +1,4 @@
-package nats
+package broker
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
-	natsclient "github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -69,7 +69,7 @@ func TestEmbeddedServerListensOnlyWhenAPortIsGiven(t *testing.T) {
 		t.Fatalf("Connect with port: %v", err)
 	}
 	defer listening.Close(context.Background())
-	nc, err := natsclient.Connect(listening.server.ClientURL(), natsclient.Timeout(5*time.Second))
+	nc, err := nats.Connect(listening.server.ClientURL(), nats.Timeout(5*time.Second))
 	if err != nil {
 		t.Fatalf("a TCP client cannot reach the embedded server: %v", err)
 	}
