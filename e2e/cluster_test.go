@@ -32,8 +32,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"ironstar/cluster"
 	"ironstar/es"
+	"ironstar/internal/cluster"
 	"ironstar/internal/logbuf"
 	"ironstar/nats/eventstore"
 	"ironstar/session"

@@ -22,10 +22,10 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"ironstar/clientip"
+	"ironstar/command"
 	"ironstar/config"
 	"ironstar/es"
 	"ironstar/features"
-	"ironstar/features/common/command"
 	"ironstar/features/common/layouts"
 	"ironstar/features/feature"
 	"ironstar/features/health"

@@ -22,7 +22,7 @@ import (
 	"syscall"
 	"time"
 
-	"ironstar/cluster"
+	"ironstar/internal/cluster"
 )
 
 func main() {

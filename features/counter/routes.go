@@ -5,8 +5,8 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"ironstar/command"
 	"ironstar/es"
-	"ironstar/features/common/command"
 	"ironstar/nats/projection"
 	"ironstar/session"
 	"ironstar/sse"

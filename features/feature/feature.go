@@ -15,8 +15,8 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"ironstar/command"
 	"ironstar/es"
-	"ironstar/features/common/command"
 	"ironstar/features/health"
 	"ironstar/nats/eventstore"
 	"ironstar/nats/projection"

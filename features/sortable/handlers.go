@@ -7,8 +7,8 @@ import (
 	"log/slog"
 	"net/http"
 
+	"ironstar/command"
 	"ironstar/es"
-	"ironstar/features/common/command"
 	common "ironstar/features/common/components"
 	"ironstar/features/common/layouts"
 	"ironstar/features/sortable/pages"

@@ -11,8 +11,8 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"ironstar/command"
 	"ironstar/es"
-	"ironstar/features/common/command"
 	common "ironstar/features/common/components"
 	"ironstar/features/common/layouts"
 	"ironstar/features/todo/components"

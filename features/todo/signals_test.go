@@ -10,7 +10,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"ironstar/features/common/command"
+	"ironstar/command"
 )
 
 // show prints signals with their pointers followed, nil as <none>.

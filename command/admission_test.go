@@ -211,7 +211,7 @@ func TestNoAdmissionBoundLetsEverythingThrough(t *testing.T) {
 }
 
 // BenchmarkAdmit is what the bound adds to a command that finds a place:
-// go test -run '^$' -bench Admit -cpu 1,2,8 ./features/common/command
+// go test -run '^$' -bench Admit -cpu 1,2,8 ./command
 func BenchmarkAdmit(b *testing.B) {
 	a := newTestAdmission(1<<20, 0, time.Second)
 	h := a.Admit("x")(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))

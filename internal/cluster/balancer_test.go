@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"ironstar/cluster"
+	"ironstar/internal/cluster"
 )
 
 // backend answers with its name and the body it got; /hold keeps the
