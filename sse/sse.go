@@ -5,7 +5,8 @@
 // Last-Event-ID instead of giving up.
 //
 // http.Server.Shutdown waits for handlers but never cancels them, and a
-// Datastar client does not reopen a stream the server closed cleanly. So a
+// Datastar client reopens a stream the server closed cleanly only if the
+// page asked for retry 'always' (Ironstar's pages do; others may not). So a
 // stream handler waits on Context(r) and, when it is done, calls Drop.
 package sse
 

@@ -11,8 +11,8 @@ import (
 // Stream answers a page's long-lived GET: subscribe (called with the
 // stream's lifetime, see Context) provides the frames, and Serve writes
 // them. If subscribing fails, or the stream would pass a cap of the
-// request's Limiter (see WithLimiter), the answer is a 503 that Datastar
-// retries after its Retry-After (see refuse).
+// request's Limiter (see WithLimiter), the answer is a 503 with
+// Retry-After, which the page's stream asks again after (see refuse).
 func Stream(w http.ResponseWriter, r *http.Request, logger *slog.Logger, subscribe func(context.Context) (<-chan Frame, error)) {
 	release, ok := admit(w, r)
 	if !ok {

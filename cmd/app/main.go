@@ -170,7 +170,7 @@ func run(ctx context.Context, logOutput io.Writer) error {
 		}
 		routes = append(routes, r)
 		if f.Nav != nil {
-			nav = append(nav, layouts.NavLink{Href: f.Nav.Href, Label: f.Nav.Label, Icon: f.Nav.Icon})
+			nav = append(nav, *f.Nav)
 		}
 	}
 

@@ -17,6 +17,7 @@ import (
 
 	"ironstar/command"
 	"ironstar/es"
+	"ironstar/features/common/layouts"
 	"ironstar/features/health"
 	"ironstar/nats/eventstore"
 	"ironstar/nats/projection"
@@ -40,11 +41,9 @@ type Feature struct {
 // Routes mount a feature's handlers.
 type Routes func(chi.Router)
 
-// Nav is an entry of the main navigation.
-type Nav struct {
-	// Href is the page's path, Label its link text, Icon a web/icons name.
-	Href, Label, Icon string
-}
+// Nav is an entry of the main navigation, as the layout draws it: Href is
+// the page's path, Label its link text, Icon a web/icons name.
+type Nav = layouts.NavLink
 
 // App is what the composition root shares with every feature.
 type App struct {
