@@ -94,30 +94,30 @@ func (h *handlers) updates(w http.ResponseWriter, r *http.Request) {
 
 // commandBuilder turns a request's path and signals into a command, or
 // refuses a request that lacks a signal the command needs.
-type commandBuilder func(r *http.Request, s signals, cmdID string) (Command, error)
+type commandBuilder func(r *http.Request, s pages.Signals, cmdID string) (Command, error)
 
-func add(_ *http.Request, s signals, cmdID string) (Command, error) {
+func add(_ *http.Request, s pages.Signals, cmdID string) (Command, error) {
 	title, err := command.Require("title", s.Title)
 	return Add{ID: itemID(cmdID), Text: title}, err
 }
 
 func setCompleted(completed bool) commandBuilder {
-	return func(r *http.Request, _ signals, _ string) (Command, error) {
+	return func(r *http.Request, _ pages.Signals, _ string) (Command, error) {
 		return SetCompleted{ID: chi.URLParam(r, "id"), Completed: completed}, nil
 	}
 }
 
-func rename(r *http.Request, s signals, _ string) (Command, error) {
+func rename(r *http.Request, s pages.Signals, _ string) (Command, error) {
 	edit, err := command.Require("edit", s.Edit)
 	return Rename{ID: chi.URLParam(r, "id"), Text: edit}, err
 }
 
-func remove(r *http.Request, _ signals, _ string) (Command, error) {
+func remove(r *http.Request, _ pages.Signals, _ string) (Command, error) {
 	return Delete{ID: chi.URLParam(r, "id")}, nil
 }
 
 func constant(c Command) commandBuilder {
-	return func(*http.Request, signals, string) (Command, error) { return c, nil }
+	return func(*http.Request, pages.Signals, string) (Command, error) { return c, nil }
 }
 
 // itemID derives a new todo's ID from its command's ID, so a retried add
@@ -134,7 +134,7 @@ func itemID(cmdID string) string {
 func (h *handlers) command(build commandBuilder) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		sess, _ := session.FromContext(r.Context())
-		s, err := command.ReadSignals[signals](r)
+		s, err := command.ReadSignals[pages.Signals](r)
 		if err != nil {
 			command.Fail(w, r, h.logger, errorID, err, problem)
 			return

@@ -11,10 +11,11 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"ironstar/command"
+	"ironstar/features/todo/pages"
 )
 
 // show prints signals with their pointers followed, nil as <none>.
-func show(s signals) string {
+func show(s pages.Signals) string {
 	str := func(p *string) string {
 		if p == nil {
 			return "<none>"
@@ -44,7 +45,7 @@ func TestDecodeSignals(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := command.DecodeSignals[signals](strings.NewReader(tc.body))
+			got, err := command.DecodeSignals[pages.Signals](strings.NewReader(tc.body))
 			if !errors.Is(err, tc.err) || (tc.err == nil && show(got) != tc.want) {
 				t.Errorf("decodeSignals(%.40q) = %s, %v; want %s, %v", tc.body, show(got), err, tc.want, tc.err)
 			}
@@ -61,7 +62,7 @@ var builders = map[string]commandBuilder{
 
 // build runs a builder on a request for the todo id with the given body.
 func build(t testing.TB, route, id, body string) (Command, error) {
-	s, err := command.DecodeSignals[signals](strings.NewReader(body))
+	s, err := command.DecodeSignals[pages.Signals](strings.NewReader(body))
 	if err != nil {
 		return nil, err
 	}
