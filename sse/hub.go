@@ -302,26 +302,29 @@ func Merge(ctx context.Context, sources ...<-chan Frame) <-chan Frame {
 // PatchElements formats a datastar-patch-elements event carrying html, with
 // seq as its id (none for 0: a state with no events has no position).
 func PatchElements(seq uint64, html []byte) Frame {
-	return event("datastar-patch-elements", "elements", seq, html)
+	return event("datastar-patch-elements", elementsLine, seq, html)
 }
 
 // PatchSignals formats a datastar-patch-signals event carrying the JSON
 // object signals, with seq as its id (none for 0).
 func PatchSignals(seq uint64, signals []byte) Frame {
-	return event("datastar-patch-signals", "signals", seq, signals)
+	return event("datastar-patch-signals", "data: signals ", seq, signals)
 }
 
+// elementsLine begins each data line of a patch of elements.
+const elementsLine = "data: elements "
+
 // event formats one SSE event of Datastar's protocol: each line of the
-// payload goes into its own data line, behind the payload's name. A line
+// payload goes into its own data line, behind dataPrefix. A line
 // ends at CR LF, LF or a lone CR, as an SSE parser (a browser's, and
 // Datastar's) ends it: a payload split on LF alone would let a CR in user
 // text end its data line there and start a field of the attacker's choice,
 // a whole event even (see FuzzEventFraming). HTML loses nothing by it: its
 // parser reads CR and CR LF as LF. The frame is allocated once, at its
 // final size: on a busy page, frames are most of what the server allocates.
-func event(name, field string, seq uint64, payload []byte) Frame {
+func event(name, dataPrefix string, seq uint64, payload []byte) Frame {
 	lines := bytes.Count(payload, []byte{'\n'}) + bytes.Count(payload, []byte{'\r'}) + 1
-	b := make([]byte, 0, len("event: \nid: 18446744073709551615\n\n")+len(name)+lines*len("data:  \n")+lines*len(field)+len(payload))
+	b := make([]byte, 0, len("event: \nid: 18446744073709551615\n\n")+len(name)+lines*(len(dataPrefix)+1)+len(payload))
 	b = append(b, "event: "...)
 	b = append(b, name...)
 	b = append(b, '\n')
@@ -330,7 +333,7 @@ func event(name, field string, seq uint64, payload []byte) Frame {
 		b = strconv.AppendUint(b, seq, 10)
 		b = append(b, '\n')
 	}
-	b = appendLines(b, "data: "+field+" ", payload)
+	b = appendLines(b, dataPrefix, payload)
 	b = append(b, '\n')
 	return Frame{Seq: seq, Data: b}
 }
@@ -368,6 +371,6 @@ func ExecuteScript(id, script string) Frame {
 		b = append(b, "id: "+id+"\n"...)
 	}
 	b = append(b, "data: selector body\ndata: mode append\n"...)
-	b = appendLines(b, "data: elements ", []byte(`<script data-effect="el.remove()">`+script+`</script>`))
+	b = appendLines(b, elementsLine, []byte(`<script data-effect="el.remove()">`+script+`</script>`))
 	return Frame{Data: append(b, '\n')}
 }
