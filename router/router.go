@@ -75,5 +75,21 @@ func New(deps Deps) http.Handler {
 			routes(r)
 		}
 	})
+	if home := homeRedirect(r, deps.Nav); home != nil {
+		r.Get("/", home)
+	}
 	return r
+}
+
+// homeRedirect sends / to the first page of the navigation when no feature
+// serves / itself (an app without the TodoMVC example, say); nil when one
+// does or there is no page.
+func homeRedirect(r chi.Router, nav []layouts.NavLink) http.HandlerFunc {
+	if len(nav) == 0 || r.Match(chi.NewRouteContext(), http.MethodGet, "/") {
+		return nil
+	}
+	first := nav[0].Href
+	return func(w http.ResponseWriter, req *http.Request) {
+		http.Redirect(w, req, first, http.StatusSeeOther)
+	}
 }
