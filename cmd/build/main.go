@@ -28,6 +28,7 @@ var entryPoints = []api.EntryPoint{
 	{InputPath: "web/libs/app.ts", OutputPath: "app"},
 	{InputPath: "web/styles/app.css", OutputPath: "app"},
 	// Only the analytics page loads the charts.
+	//ironstar:needs analytics
 	{InputPath: "web/libs/charts.ts", OutputPath: "charts"},
 }
 

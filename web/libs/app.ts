@@ -2,6 +2,10 @@
 // Each module registers what it defines on import.
 import "./command-id";
 import "./error-answers";
-import "./reverse-text";
-import "./sortable-list";
 import "./theme-toggle";
+
+// ironstar:needs reverse
+import "./reverse-text";
+
+// ironstar:needs sortable
+import "./sortable-list";

@@ -1,3 +1,4 @@
+// ironstar:needs analytics
 // <ds-echarts> draws an Apache ECharts chart from its `option` attribute
 // (JSON), which Datastar keeps current (data-attr:option). Lit, light DOM.
 // Put data-ignore-morph on it (old and new element) so that a patch of the

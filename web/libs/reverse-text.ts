@@ -1,3 +1,4 @@
+// ironstar:needs reverse
 // <reverse-text> shows how a custom element and Datastar signals talk both
 // ways. Datastar sets its `text` attribute from a signal (data-attr:text);
 // it renders the text reversed and announces the result with a `reversed`

@@ -1,3 +1,4 @@
+// ironstar:needs sortable
 // <sortable-list> is a Lit element in light DOM (so the design tokens and
 // page styles apply) that lets the user drag items into a new order.
 //

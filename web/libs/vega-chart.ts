@@ -1,3 +1,4 @@
+// ironstar:needs analytics
 // <vega-chart> renders a Vega-Lite spec from its `spec` attribute (JSON)
 // with vega-embed, on a canvas, re-rendering when Datastar changes the
 // attribute. Vanilla: vega-embed manages its own DOM.
