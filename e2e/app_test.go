@@ -4,18 +4,22 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
-	"ironstar/internal/poll"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"ironstar/internal/logbuf"
+	"ironstar/internal/poll"
 )
 
 // Binaries built once for the whole package by TestMain.
@@ -235,4 +239,31 @@ func (a *app) stop(t testing.TB) {
 func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
 	poll.Until(t, timeout, what, cond)
+}
+
+// freePort is a TCP port nothing listens on (for the embedded NATS).
+func freePort(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+}
+
+// embeddedJetStream connects to the app's embedded NATS server, started with
+// NATS_PORT=port, for a test that reads or writes past the app.
+func embeddedJetStream(t *testing.T, port string) jetstream.JetStream {
+	t.Helper()
+	nc, err := nats.Connect("nats://127.0.0.1:" + port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js
 }

@@ -309,3 +309,8 @@ func TestDevBuildReloadsThePageWhenTheServerRestarts(t *testing.T) {
 	// The dropped stream shows as errors until the new process answers.
 	b.checkClean(t, "/dev/reload", "error: network error", "Failed to fetch")
 }
+
+// waitJS waits until the JavaScript expression is true.
+func waitJS(expression string) chromedp.Action[chromedp.Void] {
+	return chromedp.Poll[chromedp.Void](expression, chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(10*time.Second))
+}

@@ -3,9 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -172,17 +170,6 @@ func TestAListTooLargeToStoreIsParked(t *testing.T) {
 		res, body := get(t, a.URL+"/health/ready")
 		return res.StatusCode == http.StatusOK && strings.Contains(body, `"status":"ok"`)
 	})
-}
-
-// freePort is a TCP port nothing listens on (for the embedded NATS).
-func freePort(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
 }
 
 // TestAnEventOfAListThatDoesNotDecodeStopsOnlyThatList writes, past the

@@ -8,9 +8,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 )
 
 // storedSnapshot is what the app keeps in the snapshots bucket (es.Snapshot).
@@ -116,20 +113,4 @@ func TestEveryAggregateIsSnapshottedOnTheRealBinary(t *testing.T) {
 		g, _ := c.counters()
 		return g == 30
 	})
-}
-
-// embeddedJetStream connects to the app's embedded NATS server, started with
-// NATS_PORT=port, for a test that reads or writes past the app.
-func embeddedJetStream(t *testing.T, port string) jetstream.JetStream {
-	t.Helper()
-	nc, err := nats.Connect("nats://127.0.0.1:" + port)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return js
 }

@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 )
@@ -16,11 +15,6 @@ import (
 func todoTexts(t *testing.T, b *browser) []string {
 	t.Helper()
 	return eval[[]string](t, b, `[...document.querySelectorAll(".todo-list li label")].map(l => l.textContent)`)
-}
-
-// waitJS waits until the JavaScript expression is true.
-func waitJS(expression string) chromedp.Action[chromedp.Void] {
-	return chromedp.Poll[chromedp.Void](expression, chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(10*time.Second))
 }
 
 // waitTodos waits until the list shows exactly these texts, in order.
