@@ -10,9 +10,9 @@ import (
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"ironstar/nats/eventstore"
-	"ironstar/nats/natstest"
 	"ironstar/session"
 )
 
@@ -36,93 +36,138 @@ func cookieID(value string) string {
 	return parts[1]
 }
 
-func TestSessionCommandsWithoutOneAreRefusedAndVisitorsStoreNothing(t *testing.T) {
+// TestSessionVisitorsWhoOnlyLookStoreNothing: 2,000 cookieless page views
+// each get a session cookie, and none of them stores a session or an event.
+func TestSessionVisitorsWhoOnlyLookStoreNothing(t *testing.T) {
 	t.Parallel()
-	a := startApp(t, appOptions{})
-	alice := newClient(t, a.URL)
-	if res, body := alice.command(http.MethodPost, "/todos", `{"title":"alice's"}`); res.StatusCode != http.StatusOK {
-		t.Fatalf("alice's add = %d %s", res.StatusCode, body)
-	}
-	alice.waitTodos("alice's")
-
-	// Cookieless visitors who only look: 2,000 pages and streams' worth.
+	port := freePort(t)
+	a := startApp(t, appOptions{env: []string{"NATS_PORT=" + port}})
 	jarless := &client{t: t, base: a.URL, http: &http.Client{Timeout: 10 * time.Second}}
 	for i := range 2000 {
 		if res, _ := jarless.do(http.MethodGet, "/", "", nil); res.StatusCode != http.StatusOK || len(res.Cookies()) != 1 {
 			t.Fatalf("cookieless GET %d = %d, cookies %v", i, res.StatusCode, res.Cookies())
 		}
 	}
+	checkNothingStored(t, embeddedJetStream(t, port))
+}
 
-	// Commands without a session, or with one the server never issued:
-	// refused with the feature's alert, no cookie, nothing run.
+// checkNothingStored fails unless the sessions bucket and the event store
+// hold no message.
+func checkNothingStored(t *testing.T, js jetstream.JetStream) {
+	t.Helper()
+	for _, stream := range []string{"KV_" + session.Bucket, eventstore.StreamName} {
+		s, err := js.Stream(t.Context(), stream)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := s.CachedInfo().State.Msgs; got != 0 {
+			t.Errorf("stream %s holds %d messages, want none", stream, got)
+		}
+	}
+}
+
+// While the sessions bucket cannot be reached (here: deleted past the app
+// on the real binary), a page of a signed session still renders: it needs
+// no bucket.
+func TestSessionsUnreachableStillServePages(t *testing.T) {
+	t.Parallel()
+	port := freePort(t)
+	a := startApp(t, appOptions{env: []string{"NATS_PORT=" + port}})
+	c := newClient(t, a.URL)
+	if sessionCookie(t, c) == nil {
+		t.Fatal("no session cookie")
+	}
+	if err := embeddedJetStream(t, port).DeleteStream(t.Context(), "KV_"+session.Bucket); err != nil {
+		t.Fatal(err)
+	}
+	if res, _ := c.do(http.MethodGet, "/", "", nil); res.StatusCode != http.StatusOK {
+		t.Errorf("a signed session's page = %d, want 200", res.StatusCode)
+	}
+	if strings.Contains(a.logs.String(), "status=500") {
+		t.Errorf("a request answered 500:\n%s", a.failureLogs())
+	}
+}
+
+// guardedCommand is a command of a feature and the id of the alert its
+// refusal shows.
+type guardedCommand struct{ method, path, body, alert string }
+
+// checkCommandsNeedASession sends each command without a session and with
+// a forged one: refused with 403 and the feature's alert naming the
+// session, no cookie given, nothing stored. Then, while the sessions
+// bucket cannot be reached (deleted past the app), a visitor's command
+// gets 503 with Retry-After and the alert, logged at warn, no 500.
+func checkCommandsNeedASession(t *testing.T, commands ...guardedCommand) {
+	t.Helper()
+	port := freePort(t)
+	a := startApp(t, appOptions{env: []string{"NATS_PORT=" + port}})
+	visitor := newClient(t, a.URL)
 	forged, _ := cookiejar.New(nil)
 	forged.SetCookies(mustURL(t, a.URL), []*http.Cookie{{Name: session.CookieName, Value: "v1." + strings.Repeat("A", 43) + ".1800000000." + strings.Repeat("B", 43)}})
 	for name, c := range map[string]*client{
-		"no cookie":     jarless,
+		"no cookie":     {t: t, base: a.URL, http: &http.Client{Timeout: 10 * time.Second}},
 		"forged cookie": {t: t, base: a.URL, http: &http.Client{Jar: forged, Timeout: 10 * time.Second}},
 	} {
-		for _, cmd := range []struct{ method, path, body, alert string }{
-			{"POST", "/todos", `{"title":"intruder"}`, "todo-error"},
-			{"DELETE", "/todos/abc", `{}`, "todo-error"},
-			{"POST", "/counter/global/increment", `{}`, "counter-error"},
-			{"POST", "/sortable", `{"order":["ship","test","build","design","plan"]}`, "sortable-error"},
-		} {
+		for _, cmd := range commands {
 			res, body := c.command(cmd.method, cmd.path, cmd.body)
 			if res.StatusCode != http.StatusForbidden || !strings.Contains(body, `id="`+cmd.alert+`"`) || !strings.Contains(body, "session") || len(res.Cookies()) != 0 {
 				t.Errorf("%s: %s %s = %d %q, cookies %v; want 403 with the %s alert naming the session, no cookie", name, cmd.method, cmd.path, res.StatusCode, body, res.Cookies(), cmd.alert)
 			}
 		}
 	}
-	alice.waitTodos("alice's")
+	js := embeddedJetStream(t, port)
+	checkNothingStored(t, js)
 
-	// Look inside: one session kept (Alice's), one event (her add).
-	if err := a.terminate(10 * time.Second); err != nil {
+	if err := js.DeleteStream(t.Context(), "KV_"+session.Bucket); err != nil {
 		t.Fatal(err)
 	}
-	js := natstest.ConnectDir(t, a.DataDir).JS
-	for stream, want := range map[string]uint64{"KV_" + session.Bucket: 1, eventstore.StreamName: 1} {
-		s, err := js.Stream(t.Context(), stream)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := s.CachedInfo().State.Msgs; got != want {
-			t.Errorf("stream %s holds %d messages, want %d", stream, got, want)
-		}
-	}
-}
-
-// While the sessions bucket cannot be reached (here: deleted past the app
-// on the real binary), every feature's command gets its alert with 503 and
-// Retry-After, nothing run; a page of a signed session still renders.
-func TestSessionsUnreachableAnswer503WithEachFeaturesAlert(t *testing.T) {
-	t.Parallel()
-	port := freePort(t)
-	a := startApp(t, appOptions{env: []string{"NATS_PORT=" + port}})
-	c := newClient(t, a.URL)
-	if res, _ := c.do(http.MethodGet, "/", "", nil); res.StatusCode != http.StatusOK || sessionCookie(t, c) == nil {
-		t.Fatalf("the page = %d, cookie %v", res.StatusCode, sessionCookie(t, c))
-	}
-	if err := embeddedJetStream(t, port).DeleteStream(t.Context(), "KV_"+session.Bucket); err != nil {
-		t.Fatal(err)
-	}
-	for _, cmd := range []struct{ method, path, body, alert string }{
-		{"POST", "/todos", `{"title":"lost"}`, "todo-error"},
-		{"POST", "/counter/global/increment", `{}`, "counter-error"},
-		{"POST", "/sortable", `{"order":["ship","test","build","design","plan"]}`, "sortable-error"},
-	} {
-		res, body := c.command(cmd.method, cmd.path, cmd.body)
+	for _, cmd := range commands {
+		res, body := visitor.command(cmd.method, cmd.path, cmd.body)
 		if res.StatusCode != http.StatusServiceUnavailable || res.Header.Get("Retry-After") == "" || !strings.Contains(body, `id="`+cmd.alert+`"`) || !strings.Contains(body, "try again") {
 			t.Errorf("%s %s = %d (Retry-After %q) %q; want 503 with Retry-After and the %s alert", cmd.method, cmd.path, res.StatusCode, res.Header.Get("Retry-After"), body, cmd.alert)
 		}
 	}
-	if res, _ := c.do(http.MethodGet, "/", "", nil); res.StatusCode != http.StatusOK {
-		t.Errorf("a signed session's page = %d, want 200: it needs no bucket", res.StatusCode)
-	}
-	if logs := a.logs.String(); strings.Contains(logs, "status=500") || !strings.Contains(logs, "level=WARN msg=session") {
-		t.Errorf("want the failures logged at warn, no 500:\n%s", a.failureLogs())
+	// The log is read as the app writes it: wait for the line.
+	waitFor(t, 10*time.Second, "the failures logged at warn", func() bool {
+		return strings.Contains(a.logs.String(), "level=WARN msg=session")
+	})
+	if strings.Contains(a.logs.String(), "status=500") {
+		t.Errorf("a request answered 500:\n%s", a.failureLogs())
 	}
 }
 
+// TestSessionTodoCommandsNeedOne: see checkCommandsNeedASession.
+//
+//ironstar:needs todo
+func TestSessionTodoCommandsNeedOne(t *testing.T) {
+	t.Parallel()
+	checkCommandsNeedASession(t,
+		guardedCommand{"POST", "/todos", `{"title":"intruder"}`, "todo-error"},
+		guardedCommand{"DELETE", "/todos/abc", `{}`, "todo-error"},
+	)
+}
+
+// TestSessionCounterCommandsNeedOne: see checkCommandsNeedASession.
+//
+//ironstar:needs counter
+func TestSessionCounterCommandsNeedOne(t *testing.T) {
+	t.Parallel()
+	checkCommandsNeedASession(t, guardedCommand{"POST", "/counter/global/increment", `{}`, "counter-error"})
+}
+
+// TestSessionSortableCommandsNeedOne: see checkCommandsNeedASession.
+//
+//ironstar:needs sortable
+func TestSessionSortableCommandsNeedOne(t *testing.T) {
+	t.Parallel()
+	checkCommandsNeedASession(t, guardedCommand{"POST", "/sortable", `{"order":["ship","test","build","design","plan"]}`, "sortable-error"})
+}
+
+// TestSessionIsRenewedWhileUsed: with a one-minute TTL, pages in use renew
+// the cookie (same ID, new signature) once it is due, and the session's
+// commands before and after land in one list.
+//
+//ironstar:needs todo
 func TestSessionIsRenewedWhileUsed(t *testing.T) {
 	t.Parallel()
 	// A one-minute TTL renews after six seconds of use.
@@ -170,6 +215,10 @@ func browserSessionCookie(t *testing.T, b *browser, url string) *network.Cookie 
 	return nil
 }
 
+// TestSessionInChromiumIsRenewedWhileInUse: the page's own commands renew
+// Chromium's cookie, and the list goes on.
+//
+//ironstar:needs todo
 func TestSessionInChromiumIsRenewedWhileInUse(t *testing.T) {
 	t.Parallel()
 	// The issue's case: with a one-minute TTL the cookie was never renewed,
