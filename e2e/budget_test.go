@@ -108,6 +108,8 @@ func refused(t *testing.T, a *app) {
 // connections are: more get 503 with Retry-After, and commands on a held
 // connection still land, because JetStream kept its half of the
 // descriptors.
+//
+//ironstar:needs todo
 func TestConnectionsPastTheCapAre503AndJetStreamKeepsWorking(t *testing.T) {
 	t.Parallel()
 	a := startWithFDLimit(t, 256, "HTTP_IDLE_TIMEOUT=10m")
@@ -218,6 +220,8 @@ func (h *streamHolder) closeAll() {
 // streams, 16 per session): a session's 17th and the process's 97th get
 // 503 with Retry-After, while commands still land; closed streams give
 // their places back.
+//
+//ironstar:needs todo monitor
 func TestStreamsPastTheCapsAre503(t *testing.T) {
 	t.Parallel()
 	a := startWithFDLimit(t, 256)
@@ -262,12 +266,11 @@ func TestStreamsPastTheCapsAre503(t *testing.T) {
 	}
 }
 
-// TestIdleConnectionsAndTrickledBodiesAreCut: an idle keep-alive
-// connection is closed after HTTP_IDLE_TIMEOUT, and a body trickled a byte
-// at a time is cut after HTTP_BODY_TIMEOUT without storing anything.
-func TestIdleConnectionsAndTrickledBodiesAreCut(t *testing.T) {
+// TestIdleConnectionsAreCut: an idle keep-alive connection is closed after
+// HTTP_IDLE_TIMEOUT.
+func TestIdleConnectionsAreCut(t *testing.T) {
 	t.Parallel()
-	a := startApp(t, appOptions{env: []string{"HTTP_IDLE_TIMEOUT=1s", "HTTP_BODY_TIMEOUT=1s"}})
+	a := startApp(t, appOptions{env: []string{"HTTP_IDLE_TIMEOUT=1s"}})
 
 	idle, status := keepAlive(t, a)
 	if status != http.StatusOK {
@@ -279,7 +282,15 @@ func TestIdleConnectionsAndTrickledBodiesAreCut(t *testing.T) {
 		t.Errorf("an idle keep-alive connection: read %d bytes, %v; want EOF (closed by the server)", n, err)
 	}
 	t.Logf("the idle connection was closed after %s", time.Since(idleSince).Round(10*time.Millisecond))
+}
 
+// TestTrickledBodiesAreCut: a command's body trickled a byte at a time is
+// cut after HTTP_BODY_TIMEOUT without storing anything.
+//
+//ironstar:needs todo
+func TestTrickledBodiesAreCut(t *testing.T) {
+	t.Parallel()
+	a := startApp(t, appOptions{env: []string{"HTTP_BODY_TIMEOUT=1s"}})
 	c := sessionClient(t, a.URL, &http.Transport{})
 	conn, err := net.Dial("tcp", "127.0.0.1:"+a.Port)
 	if err != nil {
