@@ -29,8 +29,10 @@ var injections = []string{
 // TestUserTextCannotAddStreamEvents stores todos titled with each
 // injection, then reads the list's stream as a browser parses it: one
 // event, a patch of elements, holding every title (its line breaks read as
-// LF, as HTML reads them). The greeting, the other place a visitor's text
-// is sent back in a stream, is held to the same.
+// LF, as HTML reads them). TestGreetingCannotAddStreamEvents holds the
+// greeting to the same.
+//
+//ironstar:needs todo
 func TestUserTextCannotAddStreamEvents(t *testing.T) {
 	t.Parallel()
 	a := startApp(t, appOptions{})
@@ -54,7 +56,15 @@ func TestUserTextCannotAddStreamEvents(t *testing.T) {
 			t.Errorf("the patch lacks the title %q (as %q)", title, want)
 		}
 	}
+}
 
+// TestGreetingCannotAddStreamEvents: the greeting, the other place a
+// visitor's text is sent back in a stream, answers a name holding an
+// injection with one event, a patch of elements.
+func TestGreetingCannotAddStreamEvents(t *testing.T) {
+	t.Parallel()
+	a := startApp(t, appOptions{})
+	c := newClient(t, a.URL)
 	// A name is at most 40 characters: shorter injections.
 	for _, name := range []string{"x\revent: injected\rdata: x\r\r", "x\r\nevent: injected\r\ndata: x\r\n\r\n", "lone\rCR", "nul\x00"} {
 		signals, _ := json.Marshal(map[string]string{"name": name})
