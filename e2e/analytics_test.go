@@ -1,3 +1,5 @@
+//ironstar:needs analytics todo counter
+
 package e2e
 
 import (

@@ -1,3 +1,5 @@
+//ironstar:needs todo
+
 package e2e
 
 import (

@@ -53,6 +53,8 @@ func churn(t *testing.T, base string, tr http.RoundTripper) *client {
 // to the per-client write quota (TRUSTED_PROXIES does not list it, so the
 // header means nothing); another address is not affected, and nothing
 // refused is stored.
+//
+//ironstar:needs todo
 func TestClientChurningCookiesIsHeldToItsWriteQuota(t *testing.T) {
 	t.Parallel()
 	a := startApp(t, appOptions{env: []string{"CLIENT_WRITE_RATE=6", "CLIENT_WRITE_BURST=5", "CLIENT_WRITE_BYTES=", "TRUSTED_PROXIES=10.0.0.0/8"}})
@@ -90,6 +92,8 @@ func TestClientChurningCookiesIsHeldToItsWriteQuota(t *testing.T) {
 // Behind a trusted proxy (here 127.0.0.1) each address the proxy forwards
 // for has its own quota, and what the client wrote left of the proxy's
 // entry does not change whose it is.
+//
+//ironstar:needs counter
 func TestClientQuotaKeysOnTheAddressATrustedProxyForwardsFor(t *testing.T) {
 	t.Parallel()
 	a := startApp(t, appOptions{env: []string{"CLIENT_WRITE_RATE=6", "CLIENT_WRITE_BURST=2", "TRUSTED_PROXIES=127.0.0.1"}})
@@ -125,6 +129,8 @@ func TestClientQuotaKeysOnTheAddressATrustedProxyForwardsFor(t *testing.T) {
 // spoofing X-Forwarded-For) gets 503 with Retry-After at its cap, a
 // quarter of HTTP_MAX_STREAMS by default, so the process's other places
 // stay for other clients.
+//
+//ironstar:needs todo monitor
 func TestClientChurningCookiesIsHeldToItsStreamCap(t *testing.T) {
 	t.Parallel()
 	// An empty value restores the default launchApp lifts.

@@ -1,5 +1,7 @@
 //go:build cluster
 
+//ironstar:needs todo counter
+
 package e2e
 
 // The cluster tests run Ironstar scaled out, all real processes: a

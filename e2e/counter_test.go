@@ -1,3 +1,5 @@
+//ironstar:needs counter
+
 package e2e
 
 import (

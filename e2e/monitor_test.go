@@ -1,3 +1,5 @@
+//ironstar:needs monitor
+
 package e2e
 
 import (

@@ -1,3 +1,5 @@
+//ironstar:needs reverse
+
 package e2e
 
 import (

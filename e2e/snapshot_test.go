@@ -1,3 +1,5 @@
+//ironstar:needs counter todo sortable
+
 package e2e
 
 import (

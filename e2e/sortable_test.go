@@ -1,3 +1,5 @@
+//ironstar:needs sortable
+
 package e2e
 
 import (
