@@ -12,6 +12,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"ironstar/features"
 	"ironstar/nats/eventstore"
 	"ironstar/session"
 )
@@ -36,16 +37,38 @@ func cookieID(value string) string {
 	return parts[1]
 }
 
-// TestSessionVisitorsWhoOnlyLookStoreNothing: 2,000 cookieless page views
-// each get a session cookie, and none of them stores a session or an event.
+// sessionPage is the first page of the navigation that keeps a session
+// (its answer sets the session cookie). The test is skipped when no page
+// does: an app without the examples that keep one has no sessions.
+func sessionPage(t *testing.T, a *app) string {
+	t.Helper()
+	for _, f := range features.All() {
+		if f.Nav == nil {
+			continue
+		}
+		res, _ := get(t, a.URL+f.Nav.Href)
+		for _, ck := range res.Cookies() {
+			if ck.Name == session.CookieName {
+				return f.Nav.Href
+			}
+		}
+	}
+	t.Skip("no page of this app keeps a session")
+	return ""
+}
+
+// TestSessionVisitorsWhoOnlyLookStoreNothing: 2,000 cookieless views of a
+// page that keeps a session each get a session cookie, and none of them
+// stores a session or an event.
 func TestSessionVisitorsWhoOnlyLookStoreNothing(t *testing.T) {
 	t.Parallel()
 	port := freePort(t)
 	a := startApp(t, appOptions{env: []string{"NATS_PORT=" + port}})
+	page := sessionPage(t, a)
 	jarless := &client{t: t, base: a.URL, http: &http.Client{Timeout: 10 * time.Second}}
 	for i := range 2000 {
-		if res, _ := jarless.do(http.MethodGet, "/", "", nil); res.StatusCode != http.StatusOK || len(res.Cookies()) != 1 {
-			t.Fatalf("cookieless GET %d = %d, cookies %v", i, res.StatusCode, res.Cookies())
+		if res, _ := jarless.do(http.MethodGet, page, "", nil); res.StatusCode != http.StatusOK || len(res.Cookies()) != 1 {
+			t.Fatalf("cookieless GET %s %d = %d, cookies %v", page, i, res.StatusCode, res.Cookies())
 		}
 	}
 	checkNothingStored(t, embeddedJetStream(t, port))
@@ -67,21 +90,22 @@ func checkNothingStored(t *testing.T, js jetstream.JetStream) {
 }
 
 // While the sessions bucket cannot be reached (here: deleted past the app
-// on the real binary), a page of a signed session still renders: it needs
-// no bucket.
+// on the real binary), a page that keeps a session still renders for a
+// signed one: it needs no bucket.
 func TestSessionsUnreachableStillServePages(t *testing.T) {
 	t.Parallel()
 	port := freePort(t)
 	a := startApp(t, appOptions{env: []string{"NATS_PORT=" + port}})
+	page := sessionPage(t, a)
 	c := newClient(t, a.URL)
-	if sessionCookie(t, c) == nil {
-		t.Fatal("no session cookie")
+	if res, _ := c.do(http.MethodGet, page, "", nil); res.StatusCode != http.StatusOK || sessionCookie(t, c) == nil {
+		t.Fatalf("GET %s = %d, cookie %v", page, res.StatusCode, sessionCookie(t, c))
 	}
 	if err := embeddedJetStream(t, port).DeleteStream(t.Context(), "KV_"+session.Bucket); err != nil {
 		t.Fatal(err)
 	}
-	if res, _ := c.do(http.MethodGet, "/", "", nil); res.StatusCode != http.StatusOK {
-		t.Errorf("a signed session's page = %d, want 200", res.StatusCode)
+	if res, _ := c.do(http.MethodGet, page, "", nil); res.StatusCode != http.StatusOK {
+		t.Errorf("a signed session's page %s = %d, want 200", page, res.StatusCode)
 	}
 	if strings.Contains(a.logs.String(), "status=500") {
 		t.Errorf("a request answered 500:\n%s", a.failureLogs())
