@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# ironstar:needs todo
 # Load scenarios for the production binary, measured with cmd/sseload, one
 # freshly started server with empty data per run. Prints a markdown table.
 #

@@ -1,3 +1,5 @@
+//ironstar:needs todo
+
 // Command seed fills the event store with todo history, fast and the same
 // every time, for measuring a start over a large store:
 //
