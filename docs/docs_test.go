@@ -45,28 +45,37 @@ var (
 	variableRead = regexp.MustCompile(`[(,]\s*"([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|[A-Z]{4,})"`)
 )
 
-// page is one Markdown file under docs/.
+// readme is the repository's front door, seen from this package's
+// directory; it is checked like the pages under docs/.
+const readme = repoRoot + "/README.md"
+
+// page is one Markdown file: the README or a page under docs/.
 type page struct {
-	name string // relative to docs/, e.g. "decisions/0001-….md"
+	name string // from the repository's root, e.g. "docs/decisions/0001-….md"
+	dir  string // the folder its links are relative to, from this package's directory
 	text string
 }
 
-// pages reads every Markdown file under docs/.
+// pages reads the README and every Markdown file under docs/.
 func pages(t *testing.T) []page {
 	t.Helper()
-	var all []page
-	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+	text, err := os.ReadFile(readme)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := []page{{name: "README.md", dir: repoRoot, text: string(text)}}
+	err = filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || filepath.Ext(path) != ".md" {
 			return err
 		}
 		text, err := os.ReadFile(path)
-		all = append(all, page{name: filepath.ToSlash(path), text: string(text)})
+		all = append(all, page{name: "docs/" + filepath.ToSlash(path), dir: filepath.Dir(path), text: string(text)})
 		return err
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(all) == 0 {
+	if len(all) == 1 {
 		t.Fatal("no Markdown files under docs/")
 	}
 	return all
@@ -102,9 +111,10 @@ func looksLikeRepoPath(span string) bool {
 }
 
 // TestPathsInTheDocsExist: every relative link, and every file or folder
-// path in backticks, names something in the repository. Links are relative
-// to their page, as Markdown reads them; paths in backticks are relative to
-// the repository's root.
+// path in backticks, names something in the repository, in the README as
+// in the docs. Links are relative to their page, as Markdown reads them
+// (the README's to the repository's root); paths in backticks are relative
+// to the repository's root.
 func TestPathsInTheDocsExist(t *testing.T) {
 	t.Parallel()
 	for _, p := range pages(t) {
@@ -113,8 +123,10 @@ func TestPathsInTheDocsExist(t *testing.T) {
 			if target == "" || strings.Contains(target, "://") || strings.HasPrefix(target, "mailto:") {
 				continue
 			}
-			if _, err := os.Stat(filepath.Join(filepath.Dir(p.name), target)); err != nil {
-				t.Errorf("docs/%s: link (%s) points to nothing: %s is not in the repository", p.name, m[1], filepath.ToSlash(filepath.Join("docs", filepath.Dir(p.name), target)))
+			resolved := filepath.Join(p.dir, target)
+			if _, err := os.Stat(resolved); err != nil {
+				fromRoot, _ := filepath.Rel(repoRoot, resolved)
+				t.Errorf("%s: link (%s) points to nothing: %s is not in the repository", p.name, m[1], filepath.ToSlash(fromRoot))
 			}
 		}
 		for _, span := range codeSpans(p.text) {
@@ -122,7 +134,7 @@ func TestPathsInTheDocsExist(t *testing.T) {
 				continue
 			}
 			if _, err := os.Stat(filepath.Join(repoRoot, span)); err != nil {
-				t.Errorf("docs/%s: `%s` does not exist in the repository (paths in backticks are relative to its root)", p.name, span)
+				t.Errorf("%s: `%s` does not exist in the repository (paths in backticks are relative to its root)", p.name, span)
 			}
 		}
 	}
@@ -155,15 +167,16 @@ func testFuncs(t *testing.T) map[string]bool {
 	return names
 }
 
-// TestTestsInTheDocsExist: every test, fuzz test or benchmark the docs name
-// in backticks (as the proof of a claim) is declared somewhere.
+// TestTestsInTheDocsExist: every test, fuzz test or benchmark the README
+// and the docs name in backticks (as the proof of a claim) is declared
+// somewhere.
 func TestTestsInTheDocsExist(t *testing.T) {
 	t.Parallel()
 	declared := testFuncs(t)
 	for _, p := range pages(t) {
 		for _, span := range codeSpans(p.text) {
 			if testName.MatchString(span) && !declared[span] {
-				t.Errorf("docs/%s: `%s` names a test that no _test.go file declares", p.name, span)
+				t.Errorf("%s: `%s` names a test that no _test.go file declares", p.name, span)
 			}
 		}
 	}
@@ -200,8 +213,8 @@ func tasks(t *testing.T) map[string]bool {
 	return defined
 }
 
-// TestTasksInTheDocsAreDefined: every go tool task NAME in the docs is a
-// task of Taskfile.yml that can be run from the command line.
+// TestTasksInTheDocsAreDefined: every go tool task NAME in the README and
+// the docs is a task of Taskfile.yml that can be run from the command line.
 func TestTasksInTheDocsAreDefined(t *testing.T) {
 	t.Parallel()
 	defined := tasks(t)
@@ -209,7 +222,7 @@ func TestTasksInTheDocsAreDefined(t *testing.T) {
 		for _, m := range taskMention.FindAllStringSubmatch(p.text, -1) {
 			name := strings.TrimRight(m[1], ":")
 			if !defined[name] {
-				t.Errorf("docs/%s: %q names task %q, which Taskfile.yml does not define (or marks internal)", p.name, strings.Join(strings.Fields(m[0]), " "), name)
+				t.Errorf("%s: %q names task %q, which Taskfile.yml does not define (or marks internal)", p.name, strings.Join(strings.Fields(m[0]), " "), name)
 			}
 		}
 	}
@@ -311,11 +324,11 @@ func TestConfigurationListsEveryVariable(t *testing.T) {
 		}
 	}
 
-	readme, err := os.ReadFile(filepath.Join(repoRoot, "README.md"))
+	text, err := os.ReadFile(readme)
 	if err != nil {
 		t.Fatal(err)
 	}
-	table := readmeConfigurationTable(string(readme))
+	table := readmeConfigurationTable(string(text))
 	for _, name := range table {
 		if !documented[name] {
 			t.Errorf("docs/%s: does not list %s, which the README's configuration table does", configurationPage, name)
@@ -345,4 +358,44 @@ func readmeConfigurationTable(readme string) []string {
 		}
 	}
 	return names
+}
+
+// testCommand is the README's test command, the one CI runs: a line of a
+// fenced block that is exactly go tool task test (a comment may follow).
+var testCommand = regexp.MustCompile(`(?m)^go tool task test(\s+#.*)?$`)
+
+// TestTheReadmeShowsTheTestCommand: the README's fenced blocks show the test
+// command as CI runs it, so that what a newcomer runs is what CI runs.
+func TestTheReadmeShowsTheTestCommand(t *testing.T) {
+	t.Parallel()
+	text, err := os.ReadFile(readme)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, block := range fencedBlock.FindAllString(string(text), -1) {
+		if testCommand.MatchString(block) {
+			return
+		}
+	}
+	t.Error("README.md: no fenced block has the line go tool task test, the command CI runs")
+}
+
+// TestTheReadmeMapsEveryDocsPage: the README links every Markdown page
+// under docs/, so a new page cannot be left off the map.
+func TestTheReadmeMapsEveryDocsPage(t *testing.T) {
+	t.Parallel()
+	text, err := os.ReadFile(readme)
+	if err != nil {
+		t.Fatal(err)
+	}
+	linked := map[string]bool{}
+	for _, m := range link.FindAllStringSubmatch(string(text), -1) {
+		target, _, _ := strings.Cut(m[1], "#")
+		linked[filepath.ToSlash(filepath.Clean(target))] = true
+	}
+	for _, p := range pages(t) {
+		if p.name != "README.md" && !linked[p.name] {
+			t.Errorf("README.md: the map of the docs does not link %s", p.name)
+		}
+	}
 }
