@@ -9,7 +9,7 @@
 #
 # APP is the binary to measure (bin/app); BASE, another Ironstar binary to
 # compare with; NORTHSTAR, a northstar checkout holding bin/main (see the
-# README's "Performance"). Runs alternate which app goes first. The load
+# docs/10-performance.md). Runs alternate which app goes first. The load
 # comes from one address, so the per-client write quota is lifted
 # (CLIENT_WRITE_RATE=0), and the fan-out opens 1,000 streams of one session,
 # so the per-session stream cap is too; every other limit keeps its default.

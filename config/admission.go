@@ -18,7 +18,7 @@ type Admission struct {
 	QueueTimeout time.Duration
 }
 
-// Defaults of the admission bound; the README's table mirrors them.
+// Defaults of the admission bound; docs/08-configuration.md lists them.
 const (
 	// A command spends most of its few milliseconds waiting on NATS, so a
 	// core keeps several busy; more in flight only lengthens the queue

@@ -107,7 +107,7 @@ func (c Config) Addr() string {
 // Embedded reports whether the app starts its own NATS server.
 func (c Config) Embedded() bool { return c.NATSURL == "" }
 
-// Defaults for every variable; the README's config table mirrors this.
+// Defaults for every variable; docs/08-configuration.md lists them.
 const (
 	DefaultHost       = "localhost"
 	DefaultPort       = 8080

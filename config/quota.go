@@ -33,7 +33,7 @@ type Quotas struct {
 	ClientWriteBytes int64
 }
 
-// Defaults of the quotas; the README's table mirrors them.
+// Defaults of the quotas; docs/08-configuration.md lists them.
 const (
 	// DefaultEventsMaxBytes is a cap far above a demo's needs that still
 	// stops a flood long before it fills a disk of a few GB.

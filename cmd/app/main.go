@@ -49,7 +49,7 @@ const (
 	// memoryLimit is the Go heap's soft limit unless GOMEMLIMIT sets one
 	// ("off" for none). Without it, the GC lets the heap grow to twice what
 	// is live: a first start over 1,000,000 events peaked at 1.1 GB of RSS
-	// (see the README's "Large histories").
+	// (see "Large histories" in docs/10-performance.md).
 	memoryLimit = 256 << 20
 )
 

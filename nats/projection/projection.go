@@ -89,8 +89,8 @@ func ByAggregate(aggregate string) func(es.Envelope) []string {
 // the stream (a counter among todo lists): the server then skips the rest
 // instead of delivering each one to be ignored. A projection of most of the
 // stream reads it all (no Subjects): on a stream of many subjects a
-// wildcard filter costs the server more than delivering (see the README's
-// replay numbers).
+// wildcard filter costs the server more than delivering (see the replay
+// numbers in docs/10-performance.md).
 func AggregateSubjects(aggregate string) []string {
 	return []string{eventstore.SubjectPrefix + "." + aggregate + ".>"}
 }
