@@ -8,7 +8,7 @@
 #   NORTHSTAR=/tmp/northstar BASE=/tmp/app-old bench/load.sh   # side by side
 #
 # APP is the binary to measure (bin/app); BASE, another Ironstar binary to
-# compare with; NORTHSTAR, a northstar checkout holding bin/main (see the
+# compare with; NORTHSTAR, a northstar checkout holding bin/main (see
 # docs/10-performance.md). Runs alternate which app goes first. The load
 # comes from one address, so the per-client write quota is lifted
 # (CLIENT_WRITE_RATE=0), and the fan-out opens 1,000 streams of one session,
