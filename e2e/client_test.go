@@ -42,8 +42,8 @@ func churn(t *testing.T, base string, tr http.RoundTripper) *client {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
 	c := &client{t: t, base: base, http: &http.Client{Jar: jar, Transport: tr, Timeout: 10 * time.Second}}
-	if res, _ := c.do(http.MethodGet, "/", "", nil); res.StatusCode != 200 || len(jar.Cookies(mustURL(t, base))) == 0 {
-		t.Fatalf("GET / = %d, cookies %v; want 200 and a session cookie", res.StatusCode, jar.Cookies(mustURL(t, base)))
+	if c.startSession(); c.sessionCookie() == nil {
+		t.Fatalf("no page gave a session cookie: %v", jar.Cookies(mustURL(t, base)))
 	}
 	return c
 }

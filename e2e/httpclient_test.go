@@ -6,9 +6,13 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
+
+	"ironstar/features"
+	"ironstar/session"
 )
 
 // client is one browser session without a browser: a cookie jar.
@@ -18,16 +22,51 @@ type client struct {
 	http *http.Client
 }
 
-// newClient is a new visitor: it opens / (in an app without a page there
-// of its own, the first page of the navigation) and so holds a session.
+// newClient is a new visitor with a session, if a page of the app keeps
+// one (see startSession).
 func newClient(t testing.TB, base string) *client {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
 	c := &client{t: t, base: base, http: &http.Client{Jar: jar, Timeout: 10 * time.Second}}
-	if res, _ := c.do(http.MethodGet, "/", "", nil); res.StatusCode != 200 {
-		t.Fatalf("GET / = %d", res.StatusCode)
-	}
+	c.startSession()
 	return c
+}
+
+// startSession opens / and, when that page keeps no session (in an app
+// whose first page is the monitor, say), the pages of the navigation until
+// one gives the client a session cookie. In an app where no page keeps a
+// session the client ends without one.
+func (c *client) startSession() {
+	c.t.Helper()
+	if res, _ := c.do(http.MethodGet, "/", "", nil); res.StatusCode != http.StatusOK {
+		c.t.Fatalf("GET / = %d", res.StatusCode)
+	}
+	for _, f := range features.All() {
+		if c.sessionCookie() != nil {
+			return
+		}
+		if f.Nav != nil {
+			c.do(http.MethodGet, f.Nav.Href, "", nil)
+		}
+	}
+}
+
+// sessionCookie is the session cookie the client holds; nil for none.
+func (c *client) sessionCookie() *http.Cookie {
+	c.t.Helper()
+	if c.http.Jar == nil {
+		return nil
+	}
+	u, err := url.Parse(c.base)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	for _, ck := range c.http.Jar.Cookies(u) {
+		if ck.Name == session.CookieName {
+			return ck
+		}
+	}
+	return nil
 }
 
 // newClients is n visitors, each with its own session.

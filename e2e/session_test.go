@@ -17,17 +17,6 @@ import (
 	"ironstar/session"
 )
 
-// sessionCookie is the cookie a client holds for base.
-func sessionCookie(t *testing.T, c *client) *http.Cookie {
-	t.Helper()
-	for _, ck := range c.http.Jar.Cookies(mustURL(t, c.base)) {
-		if ck.Name == session.CookieName {
-			return ck
-		}
-	}
-	return nil
-}
-
 // cookieID is the random ID inside a signed cookie value.
 func cookieID(value string) string {
 	parts := strings.Split(value, ".")
@@ -98,8 +87,8 @@ func TestSessionsUnreachableStillServePages(t *testing.T) {
 	a := startApp(t, appOptions{env: []string{"NATS_PORT=" + port}})
 	page := sessionPage(t, a)
 	c := newClient(t, a.URL)
-	if res, _ := c.do(http.MethodGet, page, "", nil); res.StatusCode != http.StatusOK || sessionCookie(t, c) == nil {
-		t.Fatalf("GET %s = %d, cookie %v", page, res.StatusCode, sessionCookie(t, c))
+	if res, _ := c.do(http.MethodGet, page, "", nil); res.StatusCode != http.StatusOK || c.sessionCookie() == nil {
+		t.Fatalf("GET %s = %d, cookie %v", page, res.StatusCode, c.sessionCookie())
 	}
 	if err := embeddedJetStream(t, port).DeleteStream(t.Context(), "KV_"+session.Bucket); err != nil {
 		t.Fatal(err)
@@ -197,7 +186,7 @@ func TestSessionIsRenewedWhileUsed(t *testing.T) {
 	// A one-minute TTL renews after six seconds of use.
 	a := startApp(t, appOptions{env: []string{"SESSION_TTL=1m"}})
 	c := newClient(t, a.URL)
-	first := sessionCookie(t, c)
+	first := c.sessionCookie()
 	if first == nil {
 		t.Fatal("no session cookie")
 	}
