@@ -69,10 +69,14 @@ func (p pruner) dropUnusedOnce(t tree, dir string) (bool, error) {
 		if err != nil {
 			return false, err
 		}
+		removed = true
+		if empty(out) {
+			delete(t, pf.name)
+			continue
+		}
 		f := t[pf.name]
 		f.data = out
 		t[pf.name] = f
-		removed = true
 	}
 	return removed, nil
 }

@@ -103,6 +103,9 @@ func (p pruner) pruneGo(src []byte) (out []byte, keep, cut bool, err error) {
 	if out, err = p.dropUnusedImports(out); err != nil {
 		return nil, false, false, err
 	}
+	if len(spans) > 0 && empty(out) {
+		return nil, false, true, nil
+	}
 	return out, true, len(spans) > 0, nil
 }
 
@@ -252,13 +255,40 @@ func (p pruner) dropUnusedImports(src []byte) ([]byte, error) {
 		}
 		return true
 	})
+	offset := func(pos token.Pos) int { return fset.Position(pos).Offset }
 	var spans []span
-	for _, imp := range f.Imports {
-		name := p.localName(imp)
-		if name == "_" || name == "." || used[name] {
+	for _, decl := range f.Decls {
+		gen, ok := decl.(*ast.GenDecl)
+		if !ok || gen.Tok != token.IMPORT {
 			continue
 		}
-		spans = append(spans, wholeLines(src, fset.Position(imp.Pos()).Offset, fset.Position(imp.End()).Offset))
+		var unused []span
+		for _, spec := range gen.Specs {
+			imp := spec.(*ast.ImportSpec)
+			if name := p.localName(imp); name != "_" && name != "." && !used[name] {
+				unused = append(unused, wholeLines(src, offset(imp.Pos()), offset(imp.End())))
+			}
+		}
+		if len(unused) == len(gen.Specs) { // no empty import ( ) left behind
+			unused = []span{wholeLines(src, offset(gen.Pos()), offset(gen.End()))}
+		}
+		spans = append(spans, unused...)
 	}
 	return format.Source(cutSpans(src, spans))
+}
+
+// empty reports whether Go source declares nothing (imports aside) and
+// has no package doc comment: what is left of a file whose every
+// declaration needed a left-out example.
+func empty(src []byte) bool {
+	f, err := parser.ParseFile(token.NewFileSet(), "", src, parser.ParseComments)
+	if err != nil || f.Doc != nil {
+		return false
+	}
+	for _, decl := range f.Decls {
+		if gen, ok := decl.(*ast.GenDecl); !ok || gen.Tok != token.IMPORT {
+			return false
+		}
+	}
+	return true
 }

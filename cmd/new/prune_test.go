@@ -130,3 +130,12 @@ func TestDropUnusedTakesTheHelpersOfCutTestsAcrossFiles(t *testing.T) {
 		t.Errorf("a_test.go =\n%s\nwant\n%s", got, want)
 	}
 }
+
+func TestPruneGoDropsAFileLeftWithNothingToDeclare(t *testing.T) {
+	t.Parallel()
+	in := "package e2e\n\nimport \"testing\"\n\n// TestCounter needs counter.\n//ironstar:needs counter\nfunc TestCounter(t *testing.T) {}\n"
+	_, keep, cut, err := testPruner.pruneGo([]byte(in))
+	if err != nil || keep || !cut {
+		t.Errorf("pruneGo kept %v, cut %v (%v); want the empty file gone", keep, cut, err)
+	}
+}
