@@ -59,7 +59,14 @@ func TestEveryAnswerCarriesTheSecurityHeaders(t *testing.T) {
 			t.Errorf("GET %s = %d, want 404: %.200q", path, res.StatusCode, body)
 		}
 	}
-	for _, name := range []string{"dist/datastar.js", "dist/app.js", "dist/charts.js", "dist/app.css"} {
+	bundles := []string{
+		"dist/datastar.js",
+		"dist/app.js",
+		"dist/app.css",
+		//ironstar:needs analytics
+		"dist/charts.js",
+	}
+	for _, name := range bundles {
 		res, body := get(t, a.URL+"/static/"+name)
 		if res.StatusCode != http.StatusOK || strings.Contains(body, "sourceMappingURL") {
 			t.Errorf("GET /static/%s = %d; points to a source map: %v", name, res.StatusCode, strings.Contains(body, "sourceMappingURL"))
