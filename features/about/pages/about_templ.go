@@ -46,7 +46,7 @@ func About(page layouts.Page, maxName int) templ.Component {
 				}()
 			}
 			ctx = templ.InitializeContext(ctx)
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<section class=\"hero\"><h1>Ironstar</h1><p class=\"lead\">A Go template for reactive, server-driven web apps: templ renders HTML, Datastar patches it over SSE, NATS JetStream keeps every change.</p></section><section class=\"card\" id=\"try-datastar\" data-signals=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<section class=\"hero\"><h1>Ironstar</h1><p class=\"lead\">A reactive, server-driven Go web app: templ renders HTML, Datastar patches it over SSE, NATS JetStream keeps every change.</p></section><section class=\"card\" id=\"try-datastar\" data-signals=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
