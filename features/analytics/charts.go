@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"time"
+
+	"ironstar/features/analytics/dashboard"
 )
 
 // The charts' options and specs, built on the server from a Dashboard and
@@ -11,7 +13,7 @@ import (
 
 // perMinuteOption is an ECharts stacked bar chart of events per minute by
 // type.
-func perMinuteOption(d Dashboard) map[string]any {
+func perMinuteOption(d dashboard.Dashboard) map[string]any {
 	var minutes []string
 	index := map[time.Time]int{}
 	types := map[string]map[int]int{}
@@ -55,7 +57,7 @@ func perMinuteOption(d Dashboard) map[string]any {
 // v sees it: its own list is "yours", every other one only its rank. A
 // list's ID is its session's public ID, which names the session's events
 // and streams: it never goes to another visitor, not even in part.
-func busiestListsOption(d Dashboard, v viewer) map[string]any {
+func busiestListsOption(d dashboard.Dashboard, v viewer) map[string]any {
 	lists, counts := []string{}, []int{}
 	for i := len(d.BusiestLists) - 1; i >= 0; i-- { // largest at the top
 		l := d.BusiestLists[i]
@@ -77,7 +79,7 @@ func busiestListsOption(d Dashboard, v viewer) map[string]any {
 }
 
 // todoFlowSpec is a Vega-Lite line chart of todos added and completed.
-func todoFlowSpec(d Dashboard) map[string]any {
+func todoFlowSpec(d dashboard.Dashboard) map[string]any {
 	values := []map[string]any{}
 	for _, f := range d.TodoFlow {
 		at := f.Minute.UTC().Format(time.RFC3339)

@@ -3,11 +3,13 @@ package analytics
 import (
 	"strings"
 	"testing"
+
+	"ironstar/features/analytics/dashboard"
 )
 
 func TestBusiestListsNameOnlyTheViewersOwn(t *testing.T) {
 	t.Parallel()
-	d := Dashboard{BusiestLists: []ListCount{
+	d := dashboard.Dashboard{BusiestLists: []dashboard.ListCount{
 		{List: "AliceSecretList1", Events: 9},
 		{List: "MyOwnListId00002", Events: 5},
 		{List: "BobSecretList003", Events: 2},
@@ -24,7 +26,7 @@ func TestBusiestListsNameOnlyTheViewersOwn(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			frame := string(render(d, tc.viewer).Data)
+			frame := string(render(status{Dashboard: d, Running: true}, tc.viewer).Data)
 			if !strings.Contains(frame, tc.want) || !strings.Contains(frame, `"data":[2,5,9]`) {
 				t.Errorf("frame for %q lacks %s and the counts:\n%s", tc.viewer, tc.want, frame)
 			}

@@ -14,9 +14,10 @@ import (
 
 type handlers struct {
 	logger *slog.Logger
+	engine engineWatch
 	// hub renders each dashboard once per viewer: the busiest lists name
 	// the viewer's own list and no one else's.
-	hub *sse.Hub[Dashboard, viewer]
+	hub *sse.Hub[status, viewer]
 }
 
 // viewer is the todo list ID of the session watching the dashboard (empty
@@ -24,7 +25,8 @@ type handlers struct {
 type viewer string
 
 func (h handlers) page(w http.ResponseWriter, r *http.Request) {
-	if err := pages.Analytics(layouts.Page{Title: "Analytics", Path: "/analytics"}).Render(r.Context(), w); err != nil {
+	running := h.engine.running(r.Context())
+	if err := pages.Analytics(layouts.Page{Title: "Analytics", Path: "/analytics"}, running).Render(r.Context(), w); err != nil {
 		h.logger.Debug("analytics: render page", "err", err)
 	}
 }
@@ -38,8 +40,10 @@ func (h handlers) updates(w http.ResponseWriter, r *http.Request) {
 
 // render turns a dashboard into a patch of the page's local $_analytics
 // signal (local: large, and never sent back to the server), as v sees it.
-func render(d Dashboard, v viewer) sse.Frame {
+func render(s status, v viewer) sse.Frame {
+	d := s.Dashboard
 	data, _ := json.Marshal(pages.Signals{Analytics: pages.Dashboard{
+		Engine:    s.Running,
 		Events:    d.Events,
 		Sessions:  d.ActiveSessions,
 		PerMinute: perMinuteOption(d),

@@ -1,8 +1,8 @@
-// Package analytics is Ironstar's read side beyond KV: a projection copies
-// every event into DuckDB (store.go, projection.go), queries answer the
-// dashboard (queries.go), and the /analytics page draws it with ECharts and
-// Vega-Lite, live over SSE (a refresh at most every few hundred
-// milliseconds while events arrive).
+// Package analytics is the analytics page: it draws the dashboard the
+// analytics engine publishes (package engine: DuckDB over the whole event
+// history, in a process of its own) with ECharts and Vega-Lite, live over
+// SSE, and says so plainly when no engine is running. The web app follows
+// the published dashboard like any other read model and links no DuckDB.
 package analytics
 
 import (
@@ -16,15 +16,16 @@ import (
 
 // Deps is what the feature needs from the composition root.
 type Deps struct {
-	Logger    *slog.Logger
-	Refresher *Refresher
+	Logger *slog.Logger
+	// Engine follows what the engine publishes.
+	Engine engineWatch
 	// Sessions tell the visitor's own todo list from everyone else's.
 	Sessions *session.Store
 }
 
 // routes mounts the page and its stream.
 func routes(r chi.Router, deps Deps) {
-	h := handlers{logger: deps.Logger, hub: sse.NewHub(sse.FromChannel(deps.Refresher.watch), render)}
+	h := handlers{logger: deps.Logger, engine: deps.Engine, hub: sse.NewHub(sse.FromChannel(deps.Engine.watch), render)}
 	r.Group(func(r chi.Router) {
 		r.Use(deps.Sessions.Middleware)
 		r.Get("/analytics", h.page)

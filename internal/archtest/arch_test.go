@@ -6,6 +6,7 @@ import (
 	"go/token"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -94,8 +95,10 @@ func declaresDecider(f *ast.File) bool {
 // Features reach JetStream through the es, eventstore, projection and
 // session packages, and the embedded server only through the composition
 // root: a feature that imports either directly ties its code to NATS.
-// features/feature, the seam between the app and its features, is the one
-// exception. Tests may import them to set up a store.
+// features/feature, the seam between the app and its features, is one
+// exception; an engine (features/NAME/engine, such as analytics') is the
+// other: a process of its own, run from cmd/, it wires its own NATS as a
+// composition root does. Tests may import them to set up a store.
 func TestFeaturesDoNotImportNATSDirectly(t *testing.T) {
 	t.Parallel()
 	root, mod := module(t)
@@ -103,7 +106,7 @@ func TestFeaturesDoNotImportNATSDirectly(t *testing.T) {
 	var bad []string
 	for line := range strings.Lines(goList(t, root, "-f", "{{.ImportPath}}{{range .Imports}} {{.}}{{end}}", "./features/...")) {
 		fields := strings.Fields(line)
-		if len(fields) == 0 || fields[0] == mod+"/features/feature" {
+		if len(fields) == 0 || fields[0] == mod+"/features/feature" || strings.HasSuffix(fields[0], "/engine") {
 			continue
 		}
 		for _, imp := range fields[1:] {
@@ -134,5 +137,34 @@ func TestOnlyTheCompositionRootLinksTheNATSServer(t *testing.T) {
 	}
 	if len(bad) > 0 {
 		t.Errorf("the features or the packages they use link the NATS server; only cmd/app (through nats/broker) should:\n\t%s", strings.Join(bad, "\n\t"))
+	}
+}
+
+// cgoPackages lists the packages outside the standard library, among pkg
+// and its dependencies, that have cgo files.
+func cgoPackages(t *testing.T, pkg string) []string {
+	t.Helper()
+	root, _ := module(t)
+	return strings.Fields(goList(t, root, "-deps", "-f", "{{if and (not .Standard) .CgoFiles}}{{.ImportPath}}{{end}}", pkg))
+}
+
+// TestTheWebAppIsPureGo: nothing cmd/app links has cgo files, so it builds
+// with CGO_ENABLED=0 into a static binary, with no C toolchain (DuckDB
+// lives in the analytics engine, cmd/analytics).
+func TestTheWebAppIsPureGo(t *testing.T) {
+	t.Parallel()
+	if cgo := cgoPackages(t, "./cmd/app"); len(cgo) > 0 {
+		t.Errorf("cmd/app links packages with cgo files; move them behind a process of their own:\n\t%s", strings.Join(cgo, "\n\t"))
+	}
+}
+
+// TestTheAnalyticsEngineIsWhereCgoIs: the check above sees cgo where it is
+// (DuckDB's driver, in the engine).
+//
+//ironstar:needs analytics
+func TestTheAnalyticsEngineIsWhereCgoIs(t *testing.T) {
+	t.Parallel()
+	if cgo := cgoPackages(t, "./cmd/analytics"); !slices.ContainsFunc(cgo, func(p string) bool { return strings.Contains(p, "duckdb") }) {
+		t.Errorf("cmd/analytics links no DuckDB cgo package; cgo packages: %v", cgo)
 	}
 }

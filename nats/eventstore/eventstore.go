@@ -134,6 +134,13 @@ func New(ctx context.Context, js jetstream.JetStream, cfg Config) (*Store, error
 	return &Store{nc: js.Conn(), js: js, writable: cfg.Writable}, nil
 }
 
+// Open reads the EVENTS stream the app created, without creating or
+// reshaping it: for processes that only read it, such as the analytics
+// engine, which may start before the app.
+func Open(js jetstream.JetStream) *Store {
+	return &Store{nc: js.Conn(), js: js}
+}
+
 // translateCreate names the setting to change when the server has too
 // little disk to reserve the stream's cap.
 func translateCreate(err error, maxBytes int64) error {

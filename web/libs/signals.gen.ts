@@ -30,6 +30,7 @@ export interface TodoSignals {
 }
 
 export interface AnalyticsDashboard {
+  engine: boolean;
   events: number;
   sessions: number;
   perMinute: unknown;

@@ -15,10 +15,11 @@ import (
 	"ironstar/web/resources"
 )
 
-// Analytics is the dashboard. The stream patches the $_analytics signal;
+// Analytics is the dashboard, with a notice while no engine runs
+// (engineRunning: one at the time of the request). The stream patches the $_analytics signal;
 // the chart components redraw from their attributes. data-ignore-morph
 // keeps any morph away from the charts' own DOM.
-func Analytics(page layouts.Page) templ.Component {
+func Analytics(page layouts.Page, engineRunning bool) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {
@@ -54,7 +55,7 @@ func Analytics(page layouts.Page) templ.Component {
 			var templ_7745c5c3_Var3 string
 			templ_7745c5c3_Var3, templ_7745c5c3_Err = templruntime.NewAttributeExpression(resources.URL("dist/charts.js")).ResolveURL(ctx)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `features/analytics/pages/analytics.templ`, Line: 14, Col: 61}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `features/analytics/pages/analytics.templ`, Line: 15, Col: 61}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var3)
 			if templ_7745c5c3_Err != nil {
@@ -65,9 +66,9 @@ func Analytics(page layouts.Page) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var4 string
-			templ_7745c5c3_Var4, templ_7745c5c3_Err = templruntime.NewAttributeExpression(templ.JSONString(Signals{})).Resolve(ctx)
+			templ_7745c5c3_Var4, templ_7745c5c3_Err = templruntime.NewAttributeExpression(templ.JSONString(Signals{Analytics: Dashboard{Engine: engineRunning}})).Resolve(ctx)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `features/analytics/pages/analytics.templ`, Line: 22, Col: 45}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `features/analytics/pages/analytics.templ`, Line: 23, Col: 88}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var4)
 			if templ_7745c5c3_Err != nil {
@@ -80,13 +81,23 @@ func Analytics(page layouts.Page) templ.Component {
 			var templ_7745c5c3_Var5 string
 			templ_7745c5c3_Var5, templ_7745c5c3_Err = templruntime.NewAttributeExpression(common.StreamWhileVisible("/analytics/updates")).Resolve(ctx)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `features/analytics/pages/analytics.templ`, Line: 23, Col: 62}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `features/analytics/pages/analytics.templ`, Line: 24, Col: 62}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var5)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, "\"></div><section class=\"grid\"><article class=\"card stat\"><h2>Events stored</h2><output id=\"analytics-events\" class=\"stat-value\" data-text=\"$_analytics.events\">0</output></article><article class=\"card stat\"><h2>Active sessions (30 min)</h2><output id=\"analytics-sessions\" class=\"stat-value\" data-text=\"$_analytics.sessions\">0</output></article></section><section class=\"card chart-card\"><ds-echarts id=\"chart-per-minute\" class=\"chart\" data-ignore-morph data-attr:option=\"$_analytics.perMinute ? JSON.stringify($_analytics.perMinute) : false\"></ds-echarts></section><section class=\"grid\"><article class=\"card chart-card\"><vega-chart id=\"chart-flow\" class=\"chart\" data-ignore-morph data-attr:spec=\"$_analytics.flow ? JSON.stringify($_analytics.flow) : false\"></vega-chart></article><article class=\"card chart-card\"><ds-echarts id=\"chart-lists\" class=\"chart\" data-ignore-morph data-attr:option=\"$_analytics.lists ? JSON.stringify($_analytics.lists) : false\"></ds-echarts></article></section>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, "\"></div><p id=\"analytics-engine-missing\" class=\"card notice\" role=\"status\"")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			if engineRunning {
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 5, " hidden")
+				if templ_7745c5c3_Err != nil {
+					return templ_7745c5c3_Err
+				}
+			}
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, " data-attr:hidden=\"$_analytics.engine\">The analytics engine is not running, so these figures stand still. <code>go tool task run</code> starts it with the app; on its own it is <code>bin/analytics</code>, pointed at the app's NATS. Every other page works without it.</p><section class=\"grid\"><article class=\"card stat\"><h2>Events stored</h2><output id=\"analytics-events\" class=\"stat-value\" data-text=\"$_analytics.events\">0</output></article><article class=\"card stat\"><h2>Active sessions (30 min)</h2><output id=\"analytics-sessions\" class=\"stat-value\" data-text=\"$_analytics.sessions\">0</output></article></section><section class=\"card chart-card\"><ds-echarts id=\"chart-per-minute\" class=\"chart\" data-ignore-morph data-attr:option=\"$_analytics.perMinute ? JSON.stringify($_analytics.perMinute) : false\"></ds-echarts></section><section class=\"grid\"><article class=\"card chart-card\"><vega-chart id=\"chart-flow\" class=\"chart\" data-ignore-morph data-attr:spec=\"$_analytics.flow ? JSON.stringify($_analytics.flow) : false\"></vega-chart></article><article class=\"card chart-card\"><ds-echarts id=\"chart-lists\" class=\"chart\" data-ignore-morph data-attr:option=\"$_analytics.lists ? JSON.stringify($_analytics.lists) : false\"></ds-echarts></article></section>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -13,9 +13,11 @@ type Signals struct {
 // Dashboard is what the page shows: counts, and the charts' options
 // (ECharts options and a Vega-Lite spec; null until there is data).
 type Dashboard struct {
-	Events    int `json:"events"`
-	Sessions  int `json:"sessions"`
-	PerMinute any `json:"perMinute"`
-	Lists     any `json:"lists"`
-	Flow      any `json:"flow"`
+	// Engine is whether an analytics engine is running.
+	Engine    bool `json:"engine"`
+	Events    int  `json:"events"`
+	Sessions  int  `json:"sessions"`
+	PerMinute any  `json:"perMinute"`
+	Lists     any  `json:"lists"`
+	Flow      any  `json:"flow"`
 }

@@ -1,4 +1,4 @@
-package analytics
+package engine
 
 import (
 	"context"
@@ -26,10 +26,11 @@ const schema = `CREATE TABLE IF NOT EXISTS events (
 )`
 
 // settings bound DuckDB, which would otherwise take up to 80 % of the
-// machine's memory for its buffers and a thread per core: it shares the
-// process with the app and NATS. Appends are flushed in small steps, and
-// the dashboard's queries over 1,000,000 rows take about 40 ms with these
-// bounds as with 1 GB (larger operations spill to analytics.duckdb.tmp).
+// machine's memory for its buffers and a thread per core: the engine
+// shares its host with the web app and NATS. Appends are flushed in small
+// steps, and the dashboard's queries over 1,000,000 rows take about 40 ms
+// with these bounds as with 1 GB (larger operations spill to
+// analytics.duckdb.tmp).
 const settings = "memory_limit=32MB&threads=2"
 
 // Store is the DuckDB copy of the event history. Rows go in through

@@ -1,4 +1,4 @@
-package analytics
+package engine
 
 import (
 	"cmp"
@@ -34,8 +34,8 @@ const catchUpBehind = 10_000
 // Copier copies every event into the DuckDB store. It is not a projection
 // (no KV read model, no projection.Runner): its checkpoint is the highest
 // sequence in the table, so a restart resumes there and a deleted DuckDB
-// file is rebuilt from the stream. Each process has its own
-// file, so every instance runs its own copy (an OLAP replica per process).
+// file is rebuilt from the stream. Each engine has its own file: a standby
+// engine keeps its copy current, so that it takes over at once.
 type Copier struct {
 	Store  *Store
 	Events Follower

@@ -1,4 +1,4 @@
-package analytics
+package engine
 
 import (
 	"context"
@@ -6,52 +6,16 @@ import (
 	"fmt"
 	"time"
 
+	"ironstar/features/analytics/dashboard"
 	"ironstar/features/todo"
 )
-
-// Dashboard is every figure the analytics page shows.
-type Dashboard struct {
-	// Events is the number of events stored, Seq the newest's sequence.
-	Events int
-	Seq    uint64
-	// PerMinute counts events by minute and type over the window.
-	PerMinute []TypeCount
-	// TodoFlow counts todos added and completed, by minute.
-	TodoFlow []Flow
-	// ActiveSessions is how many sessions acted within the window.
-	ActiveSessions int
-	// BusiestLists are the todo lists with the most events, most first.
-	BusiestLists []ListCount
-}
-
-// TypeCount is a count of one event type in one minute.
-type TypeCount struct {
-	Minute time.Time `json:"minute"`
-	Type   string    `json:"type"`
-	Count  int       `json:"count"`
-}
-
-// Flow is the todos added and completed in one minute.
-type Flow struct {
-	Minute    time.Time `json:"minute"`
-	Added     int       `json:"added"`
-	Completed int       `json:"completed"`
-}
-
-// ListCount is the number of events of one todo list.
-type ListCount struct {
-	// List is the list's ID (its session's public ID): the server's
-	// only, never shown to another visitor (see busiestListsOption).
-	List   string `json:"list"`
-	Events int    `json:"events"`
-}
 
 // Window is how far back the time-based figures look.
 const Window = 30 * time.Minute
 
 // Dashboard runs the page's queries as of now.
-func (s *Store) Dashboard(ctx context.Context, now time.Time) (Dashboard, error) {
-	var d Dashboard
+func (s *Store) Dashboard(ctx context.Context, now time.Time) (dashboard.Dashboard, error) {
+	d := dashboard.Dashboard{ComputedAt: now}
 	since := now.Add(-Window).UTC()
 	if err := s.db.QueryRowContext(ctx, `SELECT count(*), coalesce(max(seq), 0) FROM events`).Scan(&d.Events, &d.Seq); err != nil {
 		return d, fmt.Errorf("analytics: totals: %w", err)
@@ -63,7 +27,7 @@ func (s *Store) Dashboard(ctx context.Context, now time.Time) (Dashboard, error)
 		return d, fmt.Errorf("analytics: per minute: %w", err)
 	}
 	for rows.Next() {
-		var c TypeCount
+		var c dashboard.TypeCount
 		if err := rows.Scan(&c.Minute, &c.Type, &c.Count); err != nil {
 			rows.Close()
 			return d, err
@@ -83,7 +47,7 @@ func (s *Store) Dashboard(ctx context.Context, now time.Time) (Dashboard, error)
 		return d, fmt.Errorf("analytics: todo flow: %w", err)
 	}
 	for rows.Next() {
-		var f Flow
+		var f dashboard.Flow
 		if err := rows.Scan(&f.Minute, &f.Added, &f.Completed); err != nil {
 			rows.Close()
 			return d, err
@@ -104,7 +68,7 @@ func (s *Store) Dashboard(ctx context.Context, now time.Time) (Dashboard, error)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var l ListCount
+		var l dashboard.ListCount
 		if err := rows.Scan(&l.List, &l.Events); err != nil {
 			return d, err
 		}

@@ -1,4 +1,4 @@
-package analytics
+package engine
 
 import (
 	"context"
@@ -18,7 +18,7 @@ const replayEvents = 100_000
 // raw ordered consumer reading (and decoding) the same events. Each
 // iteration is one whole replay; compare events/s.
 //
-//	go test ./features/analytics -run '^$' -bench Replay -benchtime 3x
+//	go test ./features/analytics/engine -run '^$' -bench Replay -benchtime 3x
 func BenchmarkReplay(b *testing.B) {
 	conn := natstest.Connect(b)
 	events, err := eventstore.New(b.Context(), conn.JS, eventstore.Config{})

@@ -1,4 +1,4 @@
-package analytics
+package engine
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"ironstar/es"
+	"ironstar/features/analytics/dashboard"
 	"ironstar/features/todo"
 	"ironstar/internal/logbuf"
 	"ironstar/internal/poll"
@@ -70,14 +71,14 @@ func TestQueriesOnKnownData(t *testing.T) {
 	if d.Events != 7 || d.Seq != 7 || d.ActiveSessions != 3 {
 		t.Errorf("events %d, seq %d, sessions %d; want 7, 7, 3", d.Events, d.Seq, d.ActiveSessions)
 	}
-	wantFlow := []Flow{{t0, 2, 0}, {t0.Add(time.Minute), 1, 1}, {t0.Add(2 * time.Minute), 0, 1}}
+	wantFlow := []dashboard.Flow{{Minute: t0, Added: 2}, {Minute: t0.Add(time.Minute), Added: 1, Completed: 1}, {Minute: t0.Add(2 * time.Minute), Completed: 1}}
 	if fmt.Sprint(d.TodoFlow) != fmt.Sprint(wantFlow) {
 		t.Errorf("todo flow = %v, want %v", d.TodoFlow, wantFlow)
 	}
 	if fmt.Sprint(d.BusiestLists) != "[{l1 3} {l2 2}]" {
 		t.Errorf("busiest lists = %v", d.BusiestLists)
 	}
-	if len(d.PerMinute) != 6 || d.PerMinute[0] != (TypeCount{t0, todoTypes.added, 2}) || d.PerMinute[5] != (TypeCount{t0.Add(2 * time.Minute), todoTypes.completed, 1}) {
+	if len(d.PerMinute) != 6 || d.PerMinute[0] != (dashboard.TypeCount{Minute: t0, Type: todoTypes.added, Count: 2}) || d.PerMinute[5] != (dashboard.TypeCount{Minute: t0.Add(2 * time.Minute), Type: todoTypes.completed, Count: 1}) {
 		t.Errorf("per minute = %v", d.PerMinute)
 	}
 	// Outside the window, the time-based figures are empty.

@@ -1,0 +1,88 @@
+//ironstar:needs analytics
+
+// Command analytics is the analytics engine: it copies every event into
+// DuckDB, runs the dashboard's queries and publishes the result to NATS,
+// where the web app's analytics page follows it (see package
+// features/analytics/engine). It is the one binary that needs cgo and a
+// C/C++ toolchain; the web app (cmd/app) stays pure Go.
+//
+// It reads the app's settings (.env and the environment): NATS_URL, or
+// else the app's embedded server at 127.0.0.1:NATS_PORT (4222 if unset);
+// DATA_DIR for its DuckDB file (DATA_DIR/analytics.duckdb); NATS_REPLICAS;
+// LOG_LEVEL. Several may run against one NATS: one publishes, the others
+// stand by with their copies current.
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"ironstar/config"
+	"ironstar/features/analytics/engine"
+	"ironstar/nats/broker"
+	"ironstar/nats/eventstore"
+)
+
+// defaultNATSPort is where the engine looks for the app's embedded NATS
+// server when neither NATS_URL nor NATS_PORT says (go tool task run starts
+// the app with NATS_PORT=4222).
+const defaultNATSPort = 4222
+
+// connectRetry is how often it tries NATS again while it is not there
+// (the app starting beside it, say).
+const connectRetry = time.Second
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "analytics:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context) error {
+	cfg, err := config.FromEnv(".env")
+	if err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{Level: cfg.LogLevel})).With("process", "analytics")
+	url := cfg.NATSURL
+	if url == "" {
+		port := cfg.NATSPort
+		if port == 0 {
+			port = defaultNATSPort
+		}
+		url = "nats://127.0.0.1:" + strconv.Itoa(port)
+	}
+	var nc *broker.Conn
+	for {
+		nc, err = broker.Connect(ctx, broker.Options{URL: url, Auth: broker.Auth(cfg.NATSAuth)}, logger)
+		if err == nil {
+			break
+		}
+		logger.Warn("waiting for NATS (is the app running, with NATS_PORT set?)", "url", url, "err", err)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(connectRetry):
+		}
+	}
+	defer func() {
+		closeCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = nc.Close(closeCtx)
+	}()
+	host, _ := os.Hostname()
+	holder := fmt.Sprintf("%s:%d", host, os.Getpid())
+	logger.Info("analytics engine started", "nats", url, "data_dir", cfg.DataDir, "holder", holder)
+	return engine.Run(ctx, engine.Config{
+		JS: nc.JS, Events: eventstore.Open(nc.JS), DataDir: cfg.DataDir, Replicas: cfg.Replicas, Holder: holder, Logger: logger,
+	})
+}
