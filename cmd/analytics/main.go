@@ -62,12 +62,16 @@ func run(ctx context.Context) error {
 		url = "nats://127.0.0.1:" + strconv.Itoa(port)
 	}
 	var nc *broker.Conn
-	for {
+	for attempt := 0; ; attempt++ {
 		nc, err = broker.Connect(ctx, broker.Options{URL: url, Auth: broker.Auth(cfg.NATSAuth)}, logger)
 		if err == nil {
 			break
 		}
-		logger.Warn("waiting for NATS (is the app running, with NATS_PORT set?)", "url", url, "err", err)
+		level := slog.LevelDebug // said once; the app may just be starting
+		if attempt == 0 {
+			level = slog.LevelInfo
+		}
+		logger.Log(ctx, level, "waiting for NATS (the app, with NATS_PORT set, or NATS_URL)", "url", url, "err", err)
 		select {
 		case <-ctx.Done():
 			return nil
