@@ -13,6 +13,9 @@
     in
     {
       devShells = forAllSystems (pkgs: {
+        # mkShell's stdenv brings a C/C++ compiler and its C++ library, which
+        # the analytics engine (cmd/analytics: DuckDB through cgo) needs;
+        # the web app (cmd/app) is pure Go.
         default = pkgs.mkShell {
           packages = with pkgs; [ go nodejs_20 chromium nats-server natscli ];
           # The e2e tests look for Chromium here before searching PATH.
@@ -25,7 +28,10 @@
           pname = "ironstar";
           version = "0.1.0";
           src = ./.;
-          subPackages = [ "cmd/app" ];
+          # The web app, static (CGO_ENABLED=0), and the analytics engine
+          # (cgo, DuckDB). buildGoModule builds both with cgo on; the app
+          # has no cgo code to use it.
+          subPackages = [ "cmd/app" "cmd/analytics" ];
 
           # A module cache rather than a vendor directory: cmd/build copies the
           # Datastar client out of its Go module with `go mod download`.
