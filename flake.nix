@@ -28,10 +28,10 @@
           pname = "ironstar";
           version = "0.1.0";
           src = ./.;
-          # The web app, static (CGO_ENABLED=0), and the analytics engine
-          # (cgo, DuckDB). buildGoModule builds both with cgo on; the app
-          # has no cgo code to use it.
-          subPackages = [ "cmd/app" "cmd/analytics" ];
+          # The web app, pure Go; the analytics engine (cmd/analytics, cgo)
+          # is built by go tool task build:engine.
+          subPackages = [ "cmd/app" ];
+          env.CGO_ENABLED = "0";
 
           # A module cache rather than a vendor directory: cmd/build copies the
           # Datastar client out of its Go module with `go mod download`.
