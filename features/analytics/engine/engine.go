@@ -23,6 +23,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"ironstar/features/analytics/dashboard"
+	"ironstar/nats/ensure"
 	"ironstar/nats/leader"
 )
 
@@ -78,13 +79,15 @@ func Run(ctx context.Context, cfg Config) error {
 }
 
 // openBucket opens (creating it if needed) the KV bucket the dashboard is
-// published in; web instances wait for it (jetstreamx.WatchValue).
+// published in; web instances wait for it (jetstreamx.WatchValue). Engines
+// started together race to create it: on a 3-node cluster both requests
+// then often go unanswered, so it retries as the app does (nats/ensure).
 func openBucket(ctx context.Context, js jetstream.JetStream, replicas int) (jetstream.KeyValue, error) {
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	kv, err := ensure.KeyValue(ctx, js, jetstream.KeyValueConfig{
 		Bucket: dashboard.Bucket, Description: "The analytics dashboard, as the engine last computed it", History: 1, Replicas: max(replicas, 1),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("analytics: bucket %s: %w", dashboard.Bucket, err)
+		return nil, fmt.Errorf("analytics: %w", err)
 	}
 	return kv, nil
 }
