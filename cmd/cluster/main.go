@@ -1,8 +1,11 @@
 // Command cluster runs Ironstar the way it scales out, on one machine: a
 // three-node NATS JetStream cluster on 127.0.0.1 (data in a temporary
-// directory), two app instances pointed at it with replicas 3, and a
-// balancer in front of them. It expects bin/nats-server and bin/app
-// (`go tool task cluster` builds both) and stops everything on Ctrl-C.
+// directory), two app instances pointed at it with replicas 3, a balancer
+// in front of them, and what runs once per cluster beside the instances:
+// in an app with the analytics example, two analytics engines, one active
+// and one standing by (it logs which is active whenever that changes). It
+// expects bin/nats-server, bin/app and the other binaries (`go tool task
+// cluster` builds them) and stops everything on Ctrl-C.
 package main
 
 import (
@@ -10,17 +13,21 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"ironstar/internal/cluster"
 )
@@ -70,23 +77,32 @@ func run(ctx context.Context, listen string, appPorts, natsPorts []int, logger *
 		logger.Info("nats node", "name", n.Name, "url", n.URL(), "pid", n.PID())
 	}
 
+	// How every process finds NATS, as an operator would configure them.
+	env := []string{"NATS_URL=" + nc.URL(), "NATS_REPLICAS=3"}
 	var backends []string
 	for i, port := range appPorts {
-		cmd := exec.Command("bin/app")
-		cmd.Env = append(os.Environ(),
-			fmt.Sprintf("PORT=%d", port), "HOST=127.0.0.1", "NATS_URL="+nc.URL(), "NATS_REPLICAS=3",
-			"DATA_DIR="+filepath.Join(dir, fmt.Sprintf("app%d", i+1)))
-		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-		cluster.DieWithParent(cmd)
-		if err := cmd.Start(); err != nil {
-			return fmt.Errorf("start app on %d (build it: go tool task build): %w", port, err)
+		name := fmt.Sprintf("app%d", i+1)
+		app, err := cluster.StartProcess(cluster.ProcessOptions{
+			Name: name, Bin: "bin/app", Output: os.Stdout,
+			Env: slices.Concat(env, []string{fmt.Sprintf("PORT=%d", port), "HOST=127.0.0.1", "DATA_DIR=" + filepath.Join(dir, name)}),
+		})
+		if err != nil {
+			return fmt.Errorf("%w (build it: go tool task build)", err)
 		}
-		defer func() {
-			cmd.Process.Signal(syscall.SIGTERM)
-			cmd.Wait()
-		}()
+		defer app.Stop(10 * time.Second)
 		backends = append(backends, fmt.Sprintf("127.0.0.1:%d", port))
-		logger.Info("app instance", "url", fmt.Sprintf("http://127.0.0.1:%d", port), "pid", cmd.Process.Pid)
+		logger.Info("app instance", "url", fmt.Sprintf("http://127.0.0.1:%d", port), "pid", app.PID())
+	}
+	// What runs once per cluster rather than once per instance.
+	for _, start := range []companion{
+		//ironstar:needs analytics
+		startEngines,
+	} {
+		stop, err := start(ctx, nc, dir, env, logger)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	for _, port := range appPorts {
 		// The first start on a new cluster creates streams and buckets.
@@ -111,4 +127,78 @@ func run(ctx context.Context, listen string, appPorts, natsPorts []int, logger *
 		return err
 	}
 	return nil
+}
+
+// companion starts processes that run beside the app instances on the
+// cluster's nodes, with their data under dir and env pointing them at NATS
+// as it points the instances; stop ends them.
+type companion func(ctx context.Context, nodes *cluster.NATS, dir string, env []string, logger *slog.Logger) (stop func(), err error)
+
+// startEngines starts two analytics engines (bin/analytics), and logs which
+// one is active whenever that changes.
+//
+//ironstar:needs analytics
+func startEngines(ctx context.Context, nodes *cluster.NATS, dir string, env []string, logger *slog.Logger) (func(), error) {
+	// Its own connection, to read the lease.
+	conn, err := nats.Connect(nodes.URL(), nats.MaxReconnects(-1))
+	if err != nil {
+		return nil, err
+	}
+	js, err := jetstream.New(conn)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	engines, err := cluster.StartEngines(cluster.EngineOptions{
+		Bin: "bin/analytics", Dir: dir, Env: env, Output: func(string) io.Writer { return os.Stdout },
+	})
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("%w (build it: go tool task build)", err)
+	}
+	for _, e := range engines {
+		logger.Info("analytics engine", "name", e.Name(), "pid", e.PID())
+	}
+	watchCtx, cancel := context.WithCancel(ctx)
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		logActiveEngine(watchCtx, js, engines, logger)
+	}()
+	return func() {
+		cancel()
+		<-watched
+		conn.Close()
+		for _, e := range engines {
+			e.Stop(10 * time.Second)
+		}
+	}, nil
+}
+
+// logActiveEngine logs which engine holds the lease (and so publishes the
+// dashboard) each time that changes, until ctx ends.
+//
+//ironstar:needs analytics
+func logActiveEngine(ctx context.Context, js jetstream.JetStream, engines []*cluster.Process, logger *slog.Logger) {
+	logged := ""
+	tick := time.NewTicker(500 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		active, holder, err := cluster.ActiveEngine(ctx, js, engines)
+		switch {
+		case err != nil:
+			// NATS does not answer (a node restarting): ask again later.
+		case active != nil && active.Name() != logged:
+			logger.Info("analytics engine active: it publishes the dashboard", "name", active.Name(), "pid", active.PID())
+			logged = active.Name()
+		case active == nil && logged != "":
+			logger.Info("no analytics engine active; a standby takes over when the lease runs out", "lease", holder)
+			logged = ""
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }
