@@ -6,7 +6,8 @@ package e2e
 
 // The cluster tests run Ironstar scaled out, all real processes: a
 // three-node JetStream cluster of nats-server, two app instances with
-// replicas 3, and the balancer of `go tool task cluster` in front of them.
+// replicas 3, the balancer of `go tool task cluster` in front of them, and
+// (in an app with the analytics example) two analytics engines.
 // They take a while, so they have their own build tag and task:
 // `go tool task test:cluster`.
 
@@ -20,6 +21,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os/exec"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"sort"
@@ -35,9 +38,12 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"ironstar/es"
+	"ironstar/features/analytics/dashboard"
 	"ironstar/internal/cluster"
 	"ironstar/internal/logbuf"
+	"ironstar/internal/poll"
 	"ironstar/nats/eventstore"
+	"ironstar/nats/leader"
 	"ironstar/session"
 )
 
@@ -49,9 +55,12 @@ type scaledOut struct {
 	logs *logbuf.Buffer // the NATS servers' output
 	env  []string
 	apps [2]*app
-	bal  *cluster.Balancer
-	lb   *httptest.Server
-	js   jetstream.JetStream // the test's own connection, to look inside
+	// engines run once per cluster beside the instances (the analytics
+	// engines, in an app with that example).
+	engines []*cluster.Process
+	bal     *cluster.Balancer
+	lb      *httptest.Server
+	js      jetstream.JetStream // the test's own connection, to look inside
 }
 
 func startScaledOut(t *testing.T) *scaledOut {
@@ -92,7 +101,50 @@ func startScaledOut(t *testing.T) *scaledOut {
 	if s.js, err = jetstream.New(nc); err != nil {
 		t.Fatal(err)
 	}
+	// What runs once per cluster rather than once per instance.
+	for _, start := range []func(*testing.T, *scaledOut){
+		//ironstar:needs analytics
+		startEngines,
+	} {
+		start(t, s)
+	}
 	return s
+}
+
+// startEngines builds the analytics engine and starts two, pointed at the
+// cluster as the instances are, each with a DuckDB file of its own.
+//
+//ironstar:needs analytics
+func startEngines(t *testing.T, s *scaledOut) {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "analytics")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/analytics")
+	build.Dir = repoRoot
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build ./cmd/analytics: %v\n%s", err, out)
+	}
+	logs := map[string]*logbuf.Buffer{}
+	var err error
+	s.engines, err = cluster.StartEngines(cluster.EngineOptions{
+		Bin: bin, Dir: t.TempDir(), Env: append(slices.Clone(s.env), "LOG_LEVEL=info"),
+		Output: func(name string) io.Writer {
+			logs[name] = &logbuf.Buffer{}
+			return logs[name]
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for _, e := range s.engines {
+			if err := e.Stop(10 * time.Second); err != nil {
+				t.Error(err)
+			}
+			if t.Failed() {
+				t.Logf("%s logs:\n%s", e.Name(), tail(logs[e.Name()].String()))
+			}
+		}
+	})
 }
 
 // restart starts instance i again on its port and data directory.
@@ -104,8 +156,9 @@ func (s *scaledOut) restart(t *testing.T, i int) {
 
 // TestCluster proves, in order, on one cluster: commands cross instances,
 // sessions are shared, projections apply each event once and in order, a
-// NATS node killed under load loses nothing, and projections and browsers
-// carry on when an app instance stops.
+// killed analytics engine's standby takes over and counts every event once
+// (in an app with analytics), a NATS node killed under load loses nothing,
+// and projections and browsers carry on when an app instance stops.
 func TestCluster(t *testing.T) {
 	s := startScaledOut(t)
 	a, b := s.apps[0], s.apps[1]
@@ -130,10 +183,16 @@ func TestCluster(t *testing.T) {
 		t.Error("B replaced the session cookie A had set")
 	}
 
-	checkProjectionsOnceInOrder(t, s)
-	checkNodeKilledUnderLoad(t, s)
-	checkProjectionsSurviveInstanceStop(t, s)
-	checkBrowsersFollowStoppedInstance(t, s)
+	for _, check := range []func(*testing.T, *scaledOut){
+		checkProjectionsOnceInOrder,
+		//ironstar:needs analytics
+		checkEngineKilledUnderLoad,
+		checkNodeKilledUnderLoad,
+		checkProjectionsSurviveInstanceStop,
+		checkBrowsersFollowStoppedInstance,
+	} {
+		check(t, s)
+	}
 }
 
 // checkProjectionsOnceInOrder sends commands through both instances at once
@@ -205,6 +264,79 @@ func checkProjectionsOnceInOrder(t *testing.T, s *scaledOut) {
 	for _, a := range s.apps {
 		carol.base = a.URL
 		carol.waitTodos(titles...)
+	}
+}
+
+// checkEngineKilledUnderLoad kills the active analytics engine with SIGKILL
+// while commands keep coming, twice: the standby takes the lease within
+// about the lease's TTL, and the killed engine, started again on its
+// DuckDB file, stands by and is the one that takes over the second time.
+// Once the commands stop, the dashboard counts every event of the stream
+// exactly once.
+//
+//ironstar:needs analytics
+func checkEngineKilledUnderLoad(t *testing.T, s *scaledOut) {
+	t.Log("— the active analytics engine killed under load: the standby takes over and counts every event once")
+	ctx := t.Context()
+	var active *cluster.Process
+	waitFor(t, 30*time.Second, "an active analytics engine", func() bool {
+		active, _, _ = cluster.ActiveEngine(ctx, s.js, s.engines)
+		return active != nil
+	})
+	l := startLoad(t, s, newClient(t, s.apps[0].URL).sessionCookie())
+	l.waitAcked(t, 20)
+	// A standby takes over once the dead engine's lease has run out (TTL
+	// after its last renewal, at most a renewal interval before the kill)
+	// at its next try (every TTL/4).
+	limit := leader.DefaultTTL + leader.DefaultTTL/4 + time.Second
+	for range 2 {
+		killedAt := time.Now()
+		if err := active.Kill(); err != nil {
+			t.Fatal(err)
+		}
+		killed := active
+		var lease string
+		waitFor(t, 30*time.Second, "a standby engine to take the lease", func() bool {
+			active, lease, _ = cluster.ActiveEngine(ctx, s.js, s.engines)
+			return active != nil
+		})
+		tookOver := time.Since(killedAt)
+		t.Logf("killed %s (pid %d), the active engine; %s (lease %s) took over %s later", killed.Name(), killed.PID(), active.Name(), lease, tookOver.Round(time.Millisecond))
+		if tookOver > limit {
+			t.Errorf("the standby took over %s after the kill, want within %s", tookOver, limit)
+		}
+		// Events the killed engine never saw.
+		l.waitAckedAfter(t, time.Now(), 20)
+		if err := killed.Restart(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	results := l.stop(t)
+
+	stream, err := s.js.Stream(ctx, eventstore.StreamName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := stream.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kv, err := s.js.KeyValue(ctx, dashboard.Bucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var published dashboard.Dashboard
+	if !poll.Within(30*time.Second, func() bool {
+		entry, err := kv.Get(ctx, dashboard.Key)
+		published = dashboard.Dashboard{}
+		return err == nil && json.Unmarshal(entry.Value(), &published) == nil && published.Seq >= info.State.LastSeq
+	}) {
+		t.Fatalf("the dashboard is at sequence %d (%d events), the stream at %d", published.Seq, published.Events, info.State.LastSeq)
+	}
+	t.Logf("%d commands sent; the stream holds %d events (sequences %d to %d), the dashboard %d up to sequence %d",
+		len(results), info.State.Msgs, info.State.FirstSeq, info.State.LastSeq, published.Events, published.Seq)
+	if uint64(published.Events) != info.State.Msgs || published.Seq != info.State.LastSeq {
+		t.Errorf("the dashboard counts %d events up to sequence %d; the stream holds %d up to %d", published.Events, published.Seq, info.State.Msgs, info.State.LastSeq)
 	}
 }
 
@@ -312,6 +444,10 @@ func checkNodeKilledUnderLoad(t *testing.T, s *scaledOut) {
 		t.Errorf("the page reloaded (marker %q): it must resume in place", marker)
 	}
 	t.Logf("the open page shows all %d todos; it opened the update stream %d times", len(want), br.requestCount("/todos/updates"))
+	// Done with the page: left open, its stream would move to the other
+	// instance whenever a later check stops one, and the last check counts
+	// the streams in flight.
+	br.do(t, chromedp.Navigate("about:blank"))
 
 	if err := s.nats.Restart(ctx, leader); err != nil {
 		t.Fatal(err)
