@@ -120,9 +120,9 @@ func TestAppendSkipsWhatItHasAndResumes(t *testing.T) {
 	}
 }
 
-// TestProjectionFollowsTheStreamAndRebuildsADeletedFile runs the projection
+// TestTheCopyFollowsTheStreamAndRebuildsADeletedFile runs the copier
 // on real JetStream.
-func TestProjectionFollowsTheStreamAndRebuildsADeletedFile(t *testing.T) {
+func TestTheCopyFollowsTheStreamAndRebuildsADeletedFile(t *testing.T) {
 	t.Parallel()
 	conn := natstest.Connect(t)
 	events, err := eventstore.New(t.Context(), conn.JS, eventstore.Config{})
