@@ -370,15 +370,15 @@ func checkNodeKilledUnderLoad(t *testing.T, s *scaledOut) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	leader, err := s.nats.Node(info.CachedInfo().Cluster.Leader)
+	eventsLeader, err := s.nats.Node(info.CachedInfo().Cluster.Leader)
 	if err != nil {
 		t.Fatal(err)
 	}
 	killedAt := time.Now()
-	if err := s.nats.Kill(leader); err != nil {
+	if err := s.nats.Kill(eventsLeader); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("killed %s (pid %d), the EVENTS leader", leader.Name, leader.PID())
+	t.Logf("killed %s (pid %d), the EVENTS leader", eventsLeader.Name, eventsLeader.PID())
 	l.waitAckedAfter(t, killedAt, 40)
 	results := l.stop(t)
 
@@ -449,7 +449,7 @@ func checkNodeKilledUnderLoad(t *testing.T, s *scaledOut) {
 	// the streams in flight.
 	br.do(t, chromedp.Navigate("about:blank"))
 
-	if err := s.nats.Restart(ctx, leader); err != nil {
+	if err := s.nats.Restart(ctx, eventsLeader); err != nil {
 		t.Fatal(err)
 	}
 }
