@@ -287,8 +287,10 @@ func checkEngineKilledUnderLoad(t *testing.T, s *scaledOut) {
 	l.waitAcked(t, 20)
 	// A standby takes over once the dead engine's lease has run out (TTL
 	// after its last renewal, at most a renewal interval before the kill)
-	// at its next try (every TTL/4).
-	limit := leader.DefaultTTL + leader.DefaultTTL/4 + time.Second
+	// at its next try (every TTL/4): 7.5 s at worst, 5.5-7.05 s measured.
+	// The bound leaves room for a busy CI machine; what it proves is a
+	// take-over in the order of the TTL, with no operator.
+	limit := 2 * leader.DefaultTTL
 	for range 2 {
 		killedAt := time.Now()
 		if err := active.Kill(); err != nil {

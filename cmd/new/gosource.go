@@ -246,10 +246,13 @@ func (p pruner) dropUnusedImports(src []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	// An import is used where a selector's left side is its name and
+	// resolves to nothing in the file (a local variable of the same name,
+	// which the parser resolves, does not use it).
 	used := map[string]bool{}
 	ast.Inspect(f, func(n ast.Node) bool {
 		if sel, ok := n.(*ast.SelectorExpr); ok {
-			if id, ok := sel.X.(*ast.Ident); ok {
+			if id, ok := sel.X.(*ast.Ident); ok && id.Obj == nil {
 				used[id.Name] = true
 			}
 		}

@@ -139,3 +139,15 @@ func TestPruneGoDropsAFileLeftWithNothingToDeclare(t *testing.T) {
 		t.Errorf("pruneGo kept %v, cut %v (%v); want the empty file gone", keep, cut, err)
 	}
 }
+
+func TestDropUnusedImportsSeesThroughALocalOfTheSameName(t *testing.T) {
+	t.Parallel()
+	in := "package x\n\nimport \"ironstar/nats/leader\"\n\nfunc f() string {\n\tleader := struct{ Name string }{}\n\treturn leader.Name\n}\n"
+	out, err := testPruner.dropUnusedImports([]byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(out), "import") {
+		t.Errorf("the import a local shadows stayed:\n%s", out)
+	}
+}
