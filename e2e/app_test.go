@@ -31,6 +31,8 @@ var (
 	// tests that set needNATSServer (the cluster tests).
 	natsServerBin  string
 	needNATSServer bool
+	// engineBin is the analytics engine (cmd/analytics), for startEngine.
+	engineBin string
 )
 
 func TestMain(m *testing.M) {
@@ -53,9 +55,13 @@ func runTests(m *testing.M) int {
 	prodBin = filepath.Join(binDir, "app")
 	devBin = filepath.Join(binDir, "app-dev")
 	natsServerBin = filepath.Join(binDir, "nats-server")
+	engineBin = filepath.Join(binDir, "analytics")
 	builds := [][]string{
 		{"build", "-o", prodBin, "./cmd/app"},
 		{"build", "-tags", "dev", "-o", devBin, "./cmd/app"},
+		// The analytics engine (cgo: DuckDB).
+		//ironstar:needs analytics
+		{"build", "-o", engineBin, "./cmd/analytics"},
 	}
 	if needNATSServer {
 		builds = append(builds, []string{"build", "-o", natsServerBin, "github.com/nats-io/nats-server/v2"})
@@ -80,11 +86,14 @@ type app struct {
 	URL     string // http://127.0.0.1:port
 	Port    string
 	DataDir string
-	cmd     *exec.Cmd
-	logs    *logbuf.Buffer
-	urls    chan string // the listening line's URL
-	exited  chan struct{}
-	exitErr error
+	// NATSPort is the embedded NATS server's TCP port: the NATS_PORT the
+	// test set in appOptions.env, empty if none (no TCP clients then).
+	NATSPort string
+	cmd      *exec.Cmd
+	logs     *logbuf.Buffer
+	urls     chan string // the listening line's URL
+	exited   chan struct{}
+	exitErr  error
 }
 
 // appOptions vary how an app starts.
@@ -131,6 +140,11 @@ func launchApp(t testing.TB, opts appOptions) *app {
 	// (client_test.go tests them).
 	a.cmd.Env = append(a.cmd.Env, "CLIENT_WRITE_RATE=0", "CLIENT_WRITE_BYTES=0", "HTTP_MAX_STREAMS_PER_CLIENT=1000000")
 	a.cmd.Env = append(a.cmd.Env, opts.env...)
+	for _, setting := range opts.env {
+		if port, ok := strings.CutPrefix(setting, "NATS_PORT="); ok {
+			a.NATSPort = port
+		}
+	}
 	stdout, err := a.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
