@@ -11,7 +11,8 @@ import (
 
 func TestAnalyticsChartsMoveWithCommandsElsewhere(t *testing.T) {
 	t.Parallel()
-	a := startApp(t, appOptions{})
+	a := startApp(t, appOptions{env: []string{"NATS_PORT=" + freePort(t)}})
+	startEngine(t, a)
 	b := newBrowser(t)
 	b.do(t,
 		chromedp.Navigate(a.URL+"/analytics"),

@@ -81,7 +81,8 @@ func TestEveryAnswerCarriesTheSecurityHeaders(t *testing.T) {
 //ironstar:needs analytics
 func TestChartsDrawUnderTheContentSecurityPolicy(t *testing.T) {
 	t.Parallel()
-	a := startApp(t, appOptions{})
+	a := startApp(t, appOptions{env: []string{"NATS_PORT=" + freePort(t)}})
+	startEngine(t, a)
 	b := newBrowser(t)
 	b.do(t,
 		chromedp.Navigate(a.URL+"/analytics"),
