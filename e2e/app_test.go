@@ -31,8 +31,8 @@ var (
 	// tests that set needNATSServer (the cluster tests).
 	natsServerBin  string
 	needNATSServer bool
-	// engineBin is the analytics engine (cmd/analytics), for startEngine.
-	engineBin string
+	// binDir holds the binaries.
+	binDir string
 )
 
 func TestMain(m *testing.M) {
@@ -46,7 +46,7 @@ func runTests(m *testing.M) int {
 		return 1
 	}
 	repoRoot = root
-	binDir, err := os.MkdirTemp("", "ironstar-e2e-")
+	binDir, err = os.MkdirTemp("", "ironstar-e2e-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -55,13 +55,12 @@ func runTests(m *testing.M) int {
 	prodBin = filepath.Join(binDir, "app")
 	devBin = filepath.Join(binDir, "app-dev")
 	natsServerBin = filepath.Join(binDir, "nats-server")
-	engineBin = filepath.Join(binDir, "analytics")
 	builds := [][]string{
 		{"build", "-o", prodBin, "./cmd/app"},
 		{"build", "-tags", "dev", "-o", devBin, "./cmd/app"},
-		// The analytics engine (cgo: DuckDB).
+		// The analytics engine (cgo: DuckDB), for startEngine.
 		//ironstar:needs analytics
-		{"build", "-o", engineBin, "./cmd/analytics"},
+		{"build", "-o", filepath.Join(binDir, engineBinName), "./cmd/analytics"},
 	}
 	if needNATSServer {
 		builds = append(builds, []string{"build", "-o", natsServerBin, "github.com/nats-io/nats-server/v2"})

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
@@ -17,6 +18,10 @@ import (
 	"ironstar/features"
 	"ironstar/internal/logbuf"
 )
+
+// engineBinName is the analytics engine's binary in binDir (TestMain
+// builds it).
+const engineBinName = "analytics"
 
 // engine is one running analytics engine (cmd/analytics).
 type engine struct {
@@ -37,13 +42,14 @@ func startEngine(t testing.TB, a *app) *engine {
 	}
 	dataDir := t.TempDir()
 	e := &engine{logs: &logbuf.Buffer{}, exited: make(chan struct{})}
-	e.cmd = exec.Command(engineBin)
+	bin := filepath.Join(binDir, engineBinName)
+	e.cmd = exec.Command(bin)
 	e.cmd.Dir = dataDir // no .env of the repository's
 	e.cmd.Env = append(os.Environ(), "NATS_URL=", "NATS_PORT="+a.NATSPort, "DATA_DIR="+dataDir, "LOG_LEVEL=info")
 	e.cmd.Stdout = e.logs
 	e.cmd.Stderr = e.logs
 	if err := e.cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", engineBin, err)
+		t.Fatalf("start %s: %v", bin, err)
 	}
 	go func() {
 		e.exitErr = e.cmd.Wait()
