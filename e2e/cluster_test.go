@@ -21,7 +21,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -111,18 +110,14 @@ func startScaledOut(t *testing.T) *scaledOut {
 	return s
 }
 
-// startEngines builds the analytics engine and starts two, pointed at the
-// cluster as the instances are, each with a DuckDB file of its own.
+// startEngines starts two analytics engines (the binary TestMain built),
+// pointed at the cluster as the instances are, each with a DuckDB file of
+// its own.
 //
 //ironstar:needs analytics
 func startEngines(t *testing.T, s *scaledOut) {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "analytics")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/analytics")
-	build.Dir = repoRoot
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/analytics: %v\n%s", err, out)
-	}
+	bin := filepath.Join(binDir, engineBinName)
 	logs := map[string]*logbuf.Buffer{}
 	var err error
 	s.engines, err = cluster.StartEngines(cluster.EngineOptions{
