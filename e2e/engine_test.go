@@ -17,6 +17,7 @@ import (
 
 	"ironstar/features"
 	"ironstar/internal/logbuf"
+	"ironstar/nats/leader"
 )
 
 // engineBinName is the analytics engine's binary in binDir (TestMain
@@ -98,11 +99,11 @@ func (e *engine) kill(t testing.TB) {
 	<-e.exited
 }
 
-// engineLeaseTTL is how long a killed engine's lease outlives it
-// (cmd/analytics), and engineCheckEvery how often the page asks whether an
-// engine holds it (features/analytics).
+// engineLeaseTTL is how long a killed engine's lease outlives it (the
+// engines use nats/leader's default), and engineCheckEvery how often the
+// page asks whether an engine runs (features/analytics).
 const (
-	engineLeaseTTL   = 6 * time.Second
+	engineLeaseTTL   = leader.DefaultTTL
 	engineCheckEvery = 2 * time.Second
 )
 
