@@ -15,10 +15,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-chi/chi/v5/middleware"
-
 	"ironstar/es"
 	"ironstar/features/common/components"
+	"ironstar/logging"
 	"ironstar/session"
 )
 
@@ -105,7 +104,7 @@ func Metadata(r *http.Request) es.Metadata {
 	}
 	return es.Metadata{
 		CommandID:     id,
-		CorrelationID: middleware.GetReqID(r.Context()),
+		CorrelationID: logging.RequestID(r.Context()),
 		Session:       sess.PublicID, // a public handle: never the cookie
 		OccurredAt:    time.Now().UTC(),
 	}
@@ -184,7 +183,7 @@ func Fail(w http.ResponseWriter, r *http.Request, logger *slog.Logger, alertID s
 			p = Problem{http.StatusTooManyRequests, "Too many changes in a short time: nothing was saved. Please wait a moment and try again."}
 		case errors.Is(err, es.ErrStoreFull):
 			// Not transient: the cap must be raised. WatchCapacity logs it.
-			logger.Debug("command", "path", r.URL.Path, "err", err)
+			logger.DebugContext(r.Context(), "command", "path", r.URL.Path, "err", err)
 			p = Problem{http.StatusInsufficientStorage, "The store is full, so nothing was saved. The site's operator has been warned."}
 		case errors.Is(err, ErrBusy):
 			// Overload, not a fault: the request log shows each one.
@@ -199,17 +198,17 @@ func Fail(w http.ResponseWriter, r *http.Request, logger *slog.Logger, alertID s
 			// for the moment: a rolling deploy's older instance meeting a
 			// newer event); not 4xx: the request is fine. No Retry-After,
 			// as with a full store: no delay can be promised.
-			logger.Debug("command", "path", r.URL.Path, "err", err)
+			logger.DebugContext(r.Context(), "command", "path", r.URL.Path, "err", err)
 			p = Problem{http.StatusServiceUnavailable, "This cannot be changed right now: its history holds a change this version of the site cannot read. Nothing was saved; the error is logged for the site's operator."}
 		case errors.Is(err, es.ErrUnavailable):
 			// A NATS node is down or a leader is being elected: seconds.
-			logger.Warn("command", "path", r.URL.Path, "err", err)
+			logger.WarnContext(r.Context(), "command", "path", r.URL.Path, "err", err)
 			w.Header().Set("Retry-After", "1")
 			p = Problem{http.StatusServiceUnavailable, "The event store is not answering; please try again in a moment."}
 		case errors.Is(err, context.Canceled):
 			return // the client went away
 		default:
-			logger.Error("command", "path", r.URL.Path, "err", err)
+			logger.ErrorContext(r.Context(), "command", "path", r.URL.Path, "err", err)
 		}
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")

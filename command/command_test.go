@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"ironstar/es"
+	"ironstar/logging"
 	"ironstar/nats/natstest"
 	"ironstar/session"
 )
@@ -97,5 +98,16 @@ func TestReadSignalsWhereDatastarSendsThem(t *testing.T) {
 	r := httptest.NewRequest(http.MethodDelete, "/x?datastar=%7Bnot", nil)
 	if _, err := ReadSignals[signals](r); !errors.Is(err, ErrMalformed) {
 		t.Errorf("DELETE with malformed signals: %v, want ErrMalformed", err)
+	}
+}
+
+// TestMetadataCorrelatesTheRequestID: the ID the router gave the request
+// (see router's requestID) is the events' correlation ID.
+func TestMetadataCorrelatesTheRequestID(t *testing.T) {
+	t.Parallel()
+	r := httptest.NewRequest(http.MethodPost, "/todo", nil)
+	r = r.WithContext(logging.WithRequestID(r.Context(), "req-7"))
+	if got := Metadata(r).CorrelationID; got != "req-7" {
+		t.Errorf("CorrelationID = %q, want req-7", got)
 	}
 }

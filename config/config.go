@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/joho/godotenv"
+
+	"ironstar/logging"
 )
 
 // Config is every setting the app reads at start. It is a plain value: pass
@@ -28,6 +30,8 @@ type Config struct {
 	DataDir string
 	// LogLevel filters log records below it.
 	LogLevel slog.Level
+	// LogFormat is how log lines are written: text or JSON (LOG_FORMAT).
+	LogFormat logging.Format
 	// LogAllRequests logs every request; otherwise only those answered
 	// 4xx or 5xx, or slow (LOG_REQUESTS).
 	LogAllRequests bool
@@ -177,6 +181,14 @@ func Parse(getenv func(string) string) (Config, error) {
 	levelText := get("LOG_LEVEL", DefaultLogLevel)
 	if err := cfg.LogLevel.UnmarshalText([]byte(levelText)); err != nil {
 		fail("LOG_LEVEL", levelText, "must be one of debug, info, warn, error")
+	}
+
+	formatText := get("LOG_FORMAT", string(logging.Text))
+	switch format := logging.Format(formatText); format {
+	case logging.Text, logging.JSON:
+		cfg.LogFormat = format
+	default:
+		fail("LOG_FORMAT", formatText, "must be text or json")
 	}
 
 	requestsText := get("LOG_REQUESTS", defaultLogRequests())

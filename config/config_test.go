@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"ironstar/logging"
 )
 
 func lookup(vars map[string]string) func(string) string {
@@ -22,7 +24,7 @@ func TestParseDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Parse(empty env): %v", err)
 	}
-	want := Config{Host: DefaultHost, Port: DefaultPort, DataDir: DefaultDataDir, LogLevel: slog.LevelInfo, Replicas: 1, SessionTTL: DefaultSessionTTL, Heartbeat: DefaultHeartbeat, LogAllRequests: Dev, SnapshotEvery: DefaultSnapshotEvery, AggregateCache: DefaultAggregateCache, Dev: Dev,
+	want := Config{Host: DefaultHost, Port: DefaultPort, DataDir: DefaultDataDir, LogLevel: slog.LevelInfo, LogFormat: logging.Text, Replicas: 1, SessionTTL: DefaultSessionTTL, Heartbeat: DefaultHeartbeat, LogAllRequests: Dev, SnapshotEvery: DefaultSnapshotEvery, AggregateCache: DefaultAggregateCache, Dev: Dev,
 		HTTP: HTTPLimits{MaxStreamsPerSession: DefaultMaxStreamsPerSession, IdleTimeout: DefaultIdleTimeout, BodyTimeout: DefaultBodyTimeout},
 		Quotas: Quotas{EventsMaxBytes: DefaultEventsMaxBytes, EventsWarnPercent: DefaultEventsWarnPercent,
 			SessionWriteRate: DefaultSessionWriteRate, SessionWriteBurst: DefaultSessionWriteBurst, SessionWriteBytes: DefaultSessionWriteBytes,
@@ -43,13 +45,13 @@ func TestParseDefaults(t *testing.T) {
 func TestParseValues(t *testing.T) {
 	t.Parallel()
 	cfg, err := Parse(lookup(map[string]string{
-		"HOST": "127.0.0.1", "PORT": "0", "DATA_DIR": "/tmp/x", "LOG_LEVEL": "DEBUG",
+		"HOST": "127.0.0.1", "PORT": "0", "DATA_DIR": "/tmp/x", "LOG_LEVEL": "DEBUG", "LOG_FORMAT": "json",
 		"NATS_URL": "nats://a:4222, nats://b:4222", "SNAPSHOT_EVERY": "25",
 	}))
 	if err != nil {
 		t.Fatalf("Parse: %v", err)
 	}
-	if cfg.Port != 0 || cfg.Host != "127.0.0.1" || cfg.DataDir != "/tmp/x" || cfg.LogLevel != slog.LevelDebug || cfg.SnapshotEvery != 25 {
+	if cfg.Port != 0 || cfg.Host != "127.0.0.1" || cfg.DataDir != "/tmp/x" || cfg.LogLevel != slog.LevelDebug || cfg.LogFormat != logging.JSON || cfg.SnapshotEvery != 25 {
 		t.Errorf("Parse = %+v", cfg)
 	}
 	if cfg.Embedded() {
@@ -67,6 +69,7 @@ func TestParseRejectsBadValuesNamingTheVariable(t *testing.T) {
 		{"port is not a number", map[string]string{"PORT": "http"}, `PORT="http"`},
 		{"port is out of range", map[string]string{"PORT": "70000"}, `PORT="70000"`},
 		{"log level is unknown", map[string]string{"LOG_LEVEL": "loud"}, `LOG_LEVEL="loud"`},
+		{"log format is unknown", map[string]string{"LOG_FORMAT": "logfmt"}, `LOG_FORMAT="logfmt"`},
 		{"requests to log are unknown", map[string]string{"LOG_REQUESTS": "some"}, `LOG_REQUESTS="some"`},
 		{"heartbeat is not a duration", map[string]string{"SSE_HEARTBEAT": "often"}, `SSE_HEARTBEAT="often"`},
 		{"heartbeat is too frequent", map[string]string{"SSE_HEARTBEAT": "1ms"}, `SSE_HEARTBEAT="1ms"`},

@@ -1,6 +1,7 @@
 package router
 
 import (
+	"crypto/rand"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -9,11 +10,52 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5/middleware"
+
+	"ironstar/logging"
 )
+
+// requestIDHeader names a request's ID, inbound from a proxy and outbound
+// to the client.
+const requestIDHeader = "X-Request-Id"
+
+// maxRequestIDLen bounds an inbound request ID. The ID is logged with every
+// line of the request and stored in the metadata of the events its command
+// records, so it must stay short and plain.
+const maxRequestIDLen = 64
+
+// requestID gives each request an ID in its context (see package logging)
+// and in the X-Request-Id response header: the inbound X-Request-Id when it
+// is short and plain (a proxy in front usually sets one), else a new random
+// one. Anything else a client sends is not trusted into logs and events.
+func requestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get(requestIDHeader)
+		if !plainRequestID(id) {
+			id = rand.Text()
+		}
+		w.Header().Set(requestIDHeader, id)
+		next.ServeHTTP(w, r.WithContext(logging.WithRequestID(r.Context(), id)))
+	})
+}
+
+// plainRequestID reports whether id is 1 to maxRequestIDLen characters of
+// letters, digits and . _ : -.
+func plainRequestID(id string) bool {
+	if id == "" || len(id) > maxRequestIDLen {
+		return false
+	}
+	for _, c := range []byte(id) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == ':' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
 
 // logRequests writes a line for a request when it ends (for an SSE stream,
 // when the stream closes): for every request if all is set, otherwise for
-// those answered 4xx or 5xx or that took slow or longer.
+// those answered 4xx or 5xx or that took slow or longer. The request's ID
+// comes from its context, as on every line its handler logs.
 func logRequests(logger *slog.Logger, all bool, slow time.Duration) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -34,7 +76,6 @@ func logRequests(logger *slog.Logger, all bool, slow time.Duration) func(http.Ha
 					slog.Int("status", status),
 					slog.Int("bytes", ww.BytesWritten()),
 					slog.Duration("took", took),
-					slog.String("id", middleware.GetReqID(r.Context())),
 				)
 			}()
 			next.ServeHTTP(ww, r)
@@ -64,7 +105,7 @@ func recoverPanics(logger *slog.Logger) func(http.Handler) http.Handler {
 				if err, ok := rec.(error); ok && errors.Is(err, http.ErrAbortHandler) {
 					panic(rec)
 				}
-				logger.Error("panic", "path", r.URL.Path, "panic", rec, "stack", string(debug.Stack()))
+				logger.ErrorContext(r.Context(), "panic", "path", r.URL.Path, "panic", rec, "stack", string(debug.Stack()))
 				w.WriteHeader(http.StatusInternalServerError)
 			}()
 			next.ServeHTTP(w, r)

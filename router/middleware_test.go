@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"ironstar/logging"
 )
 
 func TestRecoverPanicsAnswers500AndLogs(t *testing.T) {
@@ -77,5 +79,70 @@ func TestLogRequestsLogsWhatNeedsAttention(t *testing.T) {
 		if got := strings.Contains(logs.String(), "msg=request"); got != tc.logged {
 			t.Errorf("%s: logged %t, want %t:\n%s", tc.name, got, tc.logged, logs.String())
 		}
+	}
+}
+
+// TestRequestIDReachesTheHandlersLogLines: a line the handler logs with the
+// request's context carries the same ID as the access-log line and the
+// response header.
+func TestRequestIDReachesTheHandlersLogLines(t *testing.T) {
+	t.Parallel()
+	var logs bytes.Buffer
+	logger := logging.New(&logs, logging.Text, slog.LevelInfo)
+	h := requestID(logRequests(logger, true, slowRequest)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		logger.InfoContext(r.Context(), "handler says")
+	})))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/todo", nil))
+
+	id := rec.Header().Get(requestIDHeader)
+	if !plainRequestID(id) {
+		t.Fatalf("X-Request-Id = %q, want a new plain ID", id)
+	}
+	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("%d lines, want the handler's and the request's:\n%s", len(lines), logs.String())
+	}
+	for _, line := range lines {
+		if !strings.Contains(line, "request_id="+id) {
+			t.Errorf("line lacks request_id=%s: %s", id, line)
+		}
+	}
+}
+
+func TestRequestIDKeepsOnlyAPlainInboundID(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name    string
+		inbound string
+		kept    bool
+	}{
+		{"a proxy's uuid", "0f8fad5b-d9cb-469f-a165-70867728950e", true},
+		{"plain with dots and colons", "edge-1:req.42_a", true},
+		{"none", "", false},
+		{"too long", strings.Repeat("a", maxRequestIDLen+1), false},
+		{"with a space", "req 1", false},
+		{"with a newline", "req\nlevel=ERROR", false},
+		{"with a quote", `req"1`, false},
+		{"not ascii", "réq", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var seen string
+			h := requestID(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				seen = logging.RequestID(r.Context())
+			}))
+			req := httptest.NewRequest(http.MethodGet, "/", nil)
+			req.Header.Set(requestIDHeader, tc.inbound)
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if kept := seen == tc.inbound; kept != tc.kept {
+				t.Errorf("inbound %q: the context has %q (kept %v, want %v)", tc.inbound, seen, kept, tc.kept)
+			}
+			if !plainRequestID(seen) || rec.Header().Get(requestIDHeader) != seen {
+				t.Errorf("context ID %q, response X-Request-Id %q: want the same plain ID", seen, rec.Header().Get(requestIDHeader))
+			}
+		})
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/go-chi/chi/v5/middleware"
 
 	"ironstar/clientip"
 	"ironstar/features/common/layouts"
@@ -49,7 +48,7 @@ type Deps struct {
 func New(deps Deps) http.Handler {
 	r := chi.NewRouter()
 	r.Use(
-		middleware.RequestID,
+		requestID,
 		deps.Clients.Middleware,
 		securityHeaders(deps.Dev),
 		logRequests(deps.Logger, deps.LogAllRequests, slowRequest),

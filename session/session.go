@@ -190,7 +190,7 @@ func (s *Store) Guard(refuse Refusal) func(http.Handler) http.Handler {
 			case errors.Is(err, context.Canceled):
 				return // the client went away
 			case err != nil:
-				s.logger.Warn("session", "method", r.Method, "path", r.URL.Path, "err", err)
+				s.logger.WarnContext(r.Context(), "session", "method", r.Method, "path", r.URL.Path, "err", err)
 				refuse(w, r, fmt.Errorf("%w: %w", ErrUnavailable, err))
 				return
 			}
@@ -229,7 +229,7 @@ func (s *Store) resolve(w http.ResponseWriter, r *http.Request) (Session, error)
 			// does not need the record, so a failure only waits.
 			if due {
 				if _, _, err := s.lookup(ctx, t.id, now); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) && !errors.Is(err, context.Canceled) {
-					s.logger.Debug("session: renew", "err", err)
+					s.logger.DebugContext(ctx, "session: renew", "err", err)
 				}
 			}
 		}
@@ -336,7 +336,7 @@ func (s *Store) lookup(ctx context.Context, id string, now time.Time) (rec recor
 	if _, err := s.kv.Update(ctx, id, data, revision); err != nil {
 		// What is remembered stays the older write, due: the next
 		// command reads the record again, and renews it.
-		s.logger.Debug("session: renew", "err", err)
+		s.logger.DebugContext(ctx, "session: renew", "err", err)
 		return rec, false, nil
 	}
 	s.kept.Put(id, keptSession{publicID: rec.PublicID, touched: rec.Touched})

@@ -23,7 +23,7 @@ func Stream(w http.ResponseWriter, r *http.Request, logger *slog.Logger, subscri
 	defer cancel()
 	frames, err := subscribe(ctx)
 	if err != nil {
-		logger.Error("stream: subscribe", "path", r.URL.Path, "err", err)
+		logger.ErrorContext(r.Context(), "stream: subscribe", "path", r.URL.Path, "err", err)
 		refuse(w, "updates are unavailable, try again shortly")
 		return
 	}

@@ -25,6 +25,7 @@ import (
 
 	"ironstar/config"
 	"ironstar/features/analytics/engine"
+	"ironstar/logging"
 	"ironstar/nats/broker"
 	"ironstar/nats/eventstore"
 )
@@ -52,7 +53,7 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	logger := slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{Level: cfg.LogLevel})).With("process", "analytics")
+	logger := logging.New(os.Stdout, cfg.LogFormat, cfg.LogLevel).With("process", "analytics")
 	url := cfg.NATSURL
 	if url == "" {
 		port := cfg.NATSPort

@@ -10,7 +10,6 @@ import (
 	"expvar"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -30,6 +29,7 @@ import (
 	"ironstar/features/feature"
 	"ironstar/features/health"
 	"ironstar/httpserver"
+	"ironstar/logging"
 	"ironstar/nats/broker"
 	"ironstar/nats/eventstore"
 	"ironstar/nats/projection"
@@ -78,7 +78,7 @@ func run(ctx context.Context, logOutput io.Writer) error {
 	if err != nil {
 		return err
 	}
-	logger := slog.New(slog.NewTextHandler(logOutput, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	logger := logging.New(logOutput, cfg.LogFormat, cfg.LogLevel)
 	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
 		debug.SetMemoryLimit(memoryLimit)
 	}

@@ -24,7 +24,7 @@ type handlers struct {
 func (h handlers) page(w http.ResponseWriter, r *http.Request) {
 	page := layouts.Page{Title: "About", Path: r.URL.Path}
 	if err := pages.About(page, maxNameLength).Render(r.Context(), w); err != nil {
-		h.logger.Warn("render about", "err", err)
+		h.logger.WarnContext(r.Context(), "render about", "err", err)
 	}
 }
 
@@ -41,7 +41,7 @@ func (h handlers) greeting(w http.ResponseWriter, r *http.Request) {
 	}
 	frame, err := sse.Patch(0, components.Greeting(name))
 	if err != nil {
-		h.logger.Error("render greeting", "err", err)
+		h.logger.ErrorContext(r.Context(), "render greeting", "err", err)
 		http.Error(w, "the greeting cannot be shown right now", http.StatusInternalServerError)
 		return
 	}

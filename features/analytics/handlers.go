@@ -27,7 +27,7 @@ type viewer string
 func (h handlers) page(w http.ResponseWriter, r *http.Request) {
 	running := h.engine.running(r.Context())
 	if err := pages.Analytics(layouts.Page{Title: "Analytics", Path: "/analytics"}, running).Render(r.Context(), w); err != nil {
-		h.logger.Debug("analytics: render page", "err", err)
+		h.logger.DebugContext(r.Context(), "analytics: render page", "err", err)
 	}
 }
 

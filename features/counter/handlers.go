@@ -65,13 +65,13 @@ func (h *handlers) page(w http.ResponseWriter, r *http.Request) {
 	global, err := h.value(r.Context(), GlobalID)
 	mine, err2 := h.value(r.Context(), sess.PublicID)
 	if err := errors.Join(err, err2); err != nil {
-		h.logger.Error("counter: read", "err", err)
+		h.logger.ErrorContext(r.Context(), "counter: read", "err", err)
 		http.Error(w, "the counters cannot be read right now, try again shortly", http.StatusServiceUnavailable)
 		return
 	}
 	page := layouts.Page{Title: "Counters", Path: "/counter"}
 	if err := pages.Counter(page, viewModel(globalSlot, global), viewModel(mineSlot, mine)).Render(r.Context(), w); err != nil {
-		h.logger.Debug("counter: render page", "err", err)
+		h.logger.DebugContext(r.Context(), "counter: render page", "err", err)
 	}
 }
 

@@ -46,14 +46,14 @@ func (h handlers) readiness(w http.ResponseWriter, r *http.Request) {
 		case c.Degrades:
 			// Debug: probes come every few seconds, and what degrades says
 			// so itself (a projection logs each parked event once).
-			h.logger.Debug("degraded", "check", c.Name, "err", err)
+			h.logger.DebugContext(r.Context(), "degraded", "check", c.Name, "err", err)
 			body.Checks[c.Name] = "degraded"
 			if code == http.StatusOK {
 				body.Status = "degraded"
 			}
 		default:
 			// The cause goes to the log; the probe gets a short, fixed answer.
-			h.logger.Warn("not ready", "check", c.Name, "err", err)
+			h.logger.WarnContext(r.Context(), "not ready", "check", c.Name, "err", err)
 			body.Checks[c.Name] = "down"
 			body.Status = "unavailable"
 			code = http.StatusServiceUnavailable

@@ -19,7 +19,7 @@ type handlers struct {
 
 func (h handlers) page(w http.ResponseWriter, r *http.Request) {
 	if err := pages.Monitor(layouts.Page{Title: "Monitor", Path: "/monitor"}).Render(r.Context(), w); err != nil {
-		h.logger.Debug("monitor: render page", "err", err)
+		h.logger.DebugContext(r.Context(), "monitor: render page", "err", err)
 	}
 }
 

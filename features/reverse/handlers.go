@@ -14,6 +14,6 @@ type handlers struct {
 
 func (h handlers) page(w http.ResponseWriter, r *http.Request) {
 	if err := pages.Reverse(layouts.Page{Title: "Reverse", Path: "/reverse"}).Render(r.Context(), w); err != nil {
-		h.logger.Debug("reverse: render page", "err", err)
+		h.logger.DebugContext(r.Context(), "reverse: render page", "err", err)
 	}
 }

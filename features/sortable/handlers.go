@@ -55,12 +55,12 @@ func (h *handlers) page(w http.ResponseWriter, r *http.Request) {
 	sess, _ := session.FromContext(r.Context())
 	e, err := h.view.Get(r.Context(), sess.PublicID)
 	if err != nil && !errors.Is(err, projection.ErrNotFound) {
-		h.logger.Error("sortable: read", "err", err)
+		h.logger.ErrorContext(r.Context(), "sortable: read", "err", err)
 		http.Error(w, "the board cannot be read right now, try again shortly", http.StatusServiceUnavailable)
 		return
 	}
 	if err := pages.Sortable(layouts.Page{Title: "Sortable", Path: "/sortable"}, items(e.Value.Order)).Render(r.Context(), w); err != nil {
-		h.logger.Debug("sortable: render page", "err", err)
+		h.logger.DebugContext(r.Context(), "sortable: render page", "err", err)
 	}
 }
 

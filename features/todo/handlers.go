@@ -71,14 +71,14 @@ func (h *handlers) page(w http.ResponseWriter, r *http.Request) {
 	sess, _ := session.FromContext(r.Context())
 	list, err := h.view.Get(r.Context(), sess.PublicID)
 	if err != nil && !errors.Is(err, projection.ErrNotFound) {
-		h.logger.Error("todo: read list", "err", err)
+		h.logger.ErrorContext(r.Context(), "todo: read list", "err", err)
 		http.Error(w, "the list cannot be read right now, try again shortly", http.StatusServiceUnavailable)
 		return
 	}
 	page := layouts.Page{Title: "Todos", Path: "/"}
 	behind := h.catchingUp != nil && h.catchingUp()
 	if err := pages.Todo(page, viewModel(list.Value, parseFilter(r)), behind).Render(r.Context(), w); err != nil {
-		h.logger.Debug("todo: render page", "err", err)
+		h.logger.DebugContext(r.Context(), "todo: render page", "err", err)
 	}
 }
 
