@@ -70,6 +70,11 @@ type Config struct {
 	Quotas Quotas
 	// Admission bounds the commands in flight (see admission.go).
 	Admission Admission
+	// ShutdownDelay is how long the app keeps serving after SIGTERM, with
+	// readiness already 503, before it closes streams and the server: the
+	// time a balancer needs to notice and stop sending requests
+	// (SHUTDOWN_DELAY).
+	ShutdownDelay time.Duration
 	// PprofAddr, when set, serves net/http/pprof on its own listener
 	// (e.g. 127.0.0.1:6060): never on the app's port.
 	PprofAddr string
@@ -132,6 +137,9 @@ const (
 	// DefaultAggregateCache holds a busy instance's working set: a few KB
 	// each at most.
 	DefaultAggregateCache = 10_000
+	// MaxShutdownDelay is ample for any balancer's health checks (a few
+	// failed probes a few seconds apart) and catches a typo such as 10h.
+	MaxShutdownDelay = 5 * time.Minute
 )
 
 // FromEnv builds a Config from the process environment, with values from
@@ -255,6 +263,13 @@ func Parse(getenv func(string) string) (Config, error) {
 		} else {
 			fail("NATS_PORT", natsPort, "must be a number from 1 to 65535, or empty for an in-process connection only")
 		}
+	}
+
+	delayText := get("SHUTDOWN_DELAY", "0s")
+	if d, err := time.ParseDuration(delayText); err == nil && d >= 0 && d <= MaxShutdownDelay {
+		cfg.ShutdownDelay = d
+	} else {
+		fail("SHUTDOWN_DELAY", delayText, "must be a duration from 0 to "+MaxShutdownDelay.String()+", e.g. 10s")
 	}
 
 	cfg.PprofAddr = get("PPROF_ADDR", "")

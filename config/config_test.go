@@ -46,12 +46,12 @@ func TestParseValues(t *testing.T) {
 	t.Parallel()
 	cfg, err := Parse(lookup(map[string]string{
 		"HOST": "127.0.0.1", "PORT": "0", "DATA_DIR": "/tmp/x", "LOG_LEVEL": "DEBUG", "LOG_FORMAT": "json",
-		"NATS_URL": "nats://a:4222, nats://b:4222", "SNAPSHOT_EVERY": "25",
+		"NATS_URL": "nats://a:4222, nats://b:4222", "SNAPSHOT_EVERY": "25", "SHUTDOWN_DELAY": "5s",
 	}))
 	if err != nil {
 		t.Fatalf("Parse: %v", err)
 	}
-	if cfg.Port != 0 || cfg.Host != "127.0.0.1" || cfg.DataDir != "/tmp/x" || cfg.LogLevel != slog.LevelDebug || cfg.LogFormat != logging.JSON || cfg.SnapshotEvery != 25 {
+	if cfg.Port != 0 || cfg.Host != "127.0.0.1" || cfg.DataDir != "/tmp/x" || cfg.LogLevel != slog.LevelDebug || cfg.LogFormat != logging.JSON || cfg.ShutdownDelay != 5*time.Second || cfg.SnapshotEvery != 25 {
 		t.Errorf("Parse = %+v", cfg)
 	}
 	if cfg.Embedded() {
@@ -70,6 +70,9 @@ func TestParseRejectsBadValuesNamingTheVariable(t *testing.T) {
 		{"port is out of range", map[string]string{"PORT": "70000"}, `PORT="70000"`},
 		{"log level is unknown", map[string]string{"LOG_LEVEL": "loud"}, `LOG_LEVEL="loud"`},
 		{"log format is unknown", map[string]string{"LOG_FORMAT": "logfmt"}, `LOG_FORMAT="logfmt"`},
+		{"shutdown delay is not a duration", map[string]string{"SHUTDOWN_DELAY": "soon"}, `SHUTDOWN_DELAY="soon"`},
+		{"shutdown delay is negative", map[string]string{"SHUTDOWN_DELAY": "-1s"}, `SHUTDOWN_DELAY="-1s"`},
+		{"shutdown delay is too long", map[string]string{"SHUTDOWN_DELAY": "10h"}, `SHUTDOWN_DELAY="10h"`},
 		{"requests to log are unknown", map[string]string{"LOG_REQUESTS": "some"}, `LOG_REQUESTS="some"`},
 		{"heartbeat is not a duration", map[string]string{"SSE_HEARTBEAT": "often"}, `SSE_HEARTBEAT="often"`},
 		{"heartbeat is too frequent", map[string]string{"SSE_HEARTBEAT": "1ms"}, `SSE_HEARTBEAT="1ms"`},

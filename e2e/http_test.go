@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -150,6 +151,58 @@ func TestSIGTERMStopsCleanly(t *testing.T) {
 	if !strings.Contains(a.logs.String(), "msg=stopped") {
 		t.Errorf("no clean stop in the logs")
 	}
+}
+
+// TestShutdownDelayKeepsServingWithReadinessDown: with SHUTDOWN_DELAY,
+// SIGTERM turns /health/ready 503 at once, so that a balancer stops sending
+// requests, while pages still answer 200 until the delay has passed; then
+// the process stops cleanly.
+func TestShutdownDelayKeepsServingWithReadinessDown(t *testing.T) {
+	t.Parallel()
+	const delay = 2 * time.Second
+	a := startApp(t, appOptions{env: []string{"SHUTDOWN_DELAY=" + delay.String()}})
+	client := &http.Client{Timeout: time.Second}
+	waitFor(t, 30*time.Second, "/health/ready to answer 200 before the signal", func() bool {
+		return statusOf(client, a.URL+"/health/ready") == http.StatusOK
+	})
+
+	signalled := time.Now()
+	if err := a.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, delay, "/health/ready to answer 503 after SIGTERM", func() bool {
+		return statusOf(client, a.URL+"/health/ready") == http.StatusServiceUnavailable
+	})
+	code := statusOf(client, a.URL+"/")
+	if within := time.Since(signalled); within >= delay {
+		t.Fatalf("the page was asked for %s after SIGTERM, past the delay: too late to see it served", within.Round(time.Millisecond))
+	}
+	if code != http.StatusOK {
+		t.Errorf("during the shutdown delay, GET / = %d, want 200", code)
+	}
+
+	select {
+	case <-a.exited:
+	case <-time.After(delay + 15*time.Second):
+		t.Fatalf("still running %s after SIGTERM", time.Since(signalled).Round(time.Second))
+	}
+	if took := time.Since(signalled); took < delay {
+		t.Errorf("exited %s after SIGTERM, before the %s delay", took.Round(time.Millisecond), delay)
+	}
+	if a.exitErr != nil || !strings.Contains(a.logs.String(), "msg=stopped") {
+		t.Errorf("no clean stop: exit %v", a.exitErr)
+	}
+}
+
+// statusOf is the status of GET url, or 0 if it got no answer.
+func statusOf(client *http.Client, url string) int {
+	res, err := client.Get(url)
+	if err != nil {
+		return 0
+	}
+	defer res.Body.Close()
+	io.Copy(io.Discard, res.Body)
+	return res.StatusCode
 }
 
 func mustURL(t *testing.T, raw string) *url.URL {

@@ -21,8 +21,11 @@ import (
 // Deps is everything the features need, built by the composition root.
 type Deps struct {
 	Logger *slog.Logger
-	// Lifetime ends when shutdown begins; long-lived streams watch it.
+	// Lifetime ends when the instance stops serving streams (after the
+	// shutdown delay); long-lived streams watch it.
 	Lifetime context.Context
+	// Draining ends as soon as shutdown begins: readiness turns 503.
+	Draining context.Context
 	// Ready are the readiness checks (NATS, the event store, projections).
 	Ready []health.Check
 	// Dev adds the browser reload stream of development builds.
@@ -67,7 +70,7 @@ func New(deps Deps) http.Handler {
 		r.Get("/dev/reload", devReload(newBootID()))
 	}
 
-	health.Routes(r, health.Deps{Logger: deps.Logger, Checks: deps.Ready})
+	health.Routes(r, health.Deps{Logger: deps.Logger, Checks: deps.Ready, Draining: deps.Draining})
 	r.Group(func(r chi.Router) {
 		r.Use(layouts.WithNav(deps.Nav))
 		for _, routes := range deps.Routes {

@@ -1,7 +1,9 @@
 // Command app is Ironstar's server and its one composition root: it reads
 // the config, connects NATS, opens the event store, starts the projections,
-// builds the router and serves HTTP until SIGINT or SIGTERM, then shuts
-// down in reverse order within shutdownTimeout.
+// builds the router and serves HTTP until SIGINT or SIGTERM; then, with
+// readiness already down, serves on for SHUTDOWN_DELAY (so that a balancer
+// stops sending requests first) and shuts down in reverse order within
+// shutdownTimeout.
 package main
 
 import (
@@ -39,7 +41,8 @@ import (
 )
 
 const (
-	// shutdownTimeout is the whole budget from signal to exit.
+	// shutdownTimeout is the whole budget from the end of the shutdown
+	// delay (SHUTDOWN_DELAY) to exit.
 	shutdownTimeout = 10 * time.Second
 	// natsCloseTimeout is the part of it kept for draining NATS.
 	natsCloseTimeout = 2 * time.Second
@@ -54,28 +57,31 @@ const (
 )
 
 func main() {
+	// The config is read here, not in run, because the shutdown budget
+	// below grows by its SHUTDOWN_DELAY.
+	cfg, err := config.FromEnv(".env")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "ironstar:", err)
+		os.Exit(1)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	go func() {
 		// After the first signal, a second one kills the process at once,
 		// and so does a shutdown that overruns its budget.
 		<-ctx.Done()
 		stop()
-		time.Sleep(shutdownTimeout + 2*time.Second)
+		time.Sleep(cfg.ShutdownDelay + shutdownTimeout + 2*time.Second)
 		fmt.Fprintln(os.Stderr, "ironstar: shutdown overran its budget; exiting")
 		os.Exit(1)
 	}()
-	if err := run(ctx, os.Stdout); err != nil {
+	if err := run(ctx, cfg, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "ironstar:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, logOutput io.Writer) error {
+func run(ctx context.Context, cfg config.Config, logOutput io.Writer) error {
 	if err := resources.Built(); err != nil {
-		return err
-	}
-	cfg, err := config.FromEnv(".env")
-	if err != nil {
 		return err
 	}
 	logger := logging.New(logOutput, cfg.LogFormat, cfg.LogLevel)
@@ -106,8 +112,13 @@ func run(ctx context.Context, logOutput io.Writer) error {
 		}
 	}()
 
-	// lifetime ends as shutdown begins, before the HTTP server drains, so
-	// that long-lived SSE streams drop and their browsers reconnect elsewhere.
+	// draining ends as shutdown begins: readiness turns 503 so that the
+	// balancer in front stops sending requests, while the app still serves
+	// for SHUTDOWN_DELAY. lifetime ends after that delay, before the HTTP
+	// server drains, so that long-lived SSE streams drop and their browsers
+	// reconnect through the balancer to another instance.
+	draining, beginDraining := context.WithCancel(context.Background())
+	defer beginDraining()
 	lifetime, endStreams := context.WithCancel(context.Background())
 	defer endStreams()
 
@@ -180,7 +191,7 @@ func run(ctx context.Context, logOutput io.Writer) error {
 		ready = append(ready, health.Check{Name: "store", Check: healer.Check})
 	}
 	handler := router.New(router.Deps{
-		Logger: logger, Lifetime: lifetime, Ready: ready, Dev: cfg.Dev, LogAllRequests: cfg.LogAllRequests, Heartbeat: cfg.Heartbeat,
+		Logger: logger, Lifetime: lifetime, Draining: draining, Ready: ready, Dev: cfg.Dev, LogAllRequests: cfg.LogAllRequests, Heartbeat: cfg.Heartbeat,
 		MaxStreams: budget.MaxStreams, MaxStreamsPerSession: budget.MaxStreamsPerSession, MaxStreamsPerClient: budget.MaxStreamsPerClient,
 		Clients: clients, Nav: nav, Routes: routes,
 	})
@@ -233,7 +244,9 @@ func run(ctx context.Context, logOutput io.Writer) error {
 	})
 	g.Go(func() error {
 		<-gctx.Done()
-		logger.Info("shutting down")
+		beginDraining()
+		logger.Info("shutting down", "delay", cfg.ShutdownDelay)
+		time.Sleep(cfg.ShutdownDelay) // serving on, readiness down
 		endStreams()
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout-natsCloseTimeout)
 		defer cancel()

@@ -13,8 +13,9 @@ import (
 const readyTimeout = 2 * time.Second
 
 type handlers struct {
-	logger *slog.Logger
-	checks []Check
+	logger   *slog.Logger
+	checks   []Check
+	draining context.Context
 }
 
 // status is the JSON body of both probes: the overall status and, for
@@ -29,6 +30,11 @@ func (h handlers) live(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (h handlers) readiness(w http.ResponseWriter, r *http.Request) {
+	if h.draining != nil && h.draining.Err() != nil {
+		// No Retry-After: this instance will not be ready again.
+		writeStatus(w, http.StatusServiceUnavailable, status{Status: "stopping"})
+		return
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
 	defer cancel()
 	results := make([]error, len(h.checks))

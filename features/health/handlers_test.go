@@ -79,3 +79,28 @@ func TestADegradedCheckKeepsTheInstanceReady(t *testing.T) {
 		})
 	}
 }
+
+// TestReadinessIs503OnceShutdownBegins: the checks still pass, but a
+// balancer must stop sending requests; liveness stays 200.
+func TestReadinessIs503OnceShutdownBegins(t *testing.T) {
+	t.Parallel()
+	draining, beginShutdown := context.WithCancel(context.Background())
+	r := chi.NewRouter()
+	Routes(r, Deps{Logger: slog.New(slog.DiscardHandler), Draining: draining,
+		Checks: []Check{{Name: "nats", Check: func(context.Context) error { return nil }}}})
+	probe := func(path string) *httptest.ResponseRecorder {
+		rec := httptest.NewRecorder()
+		r.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		return rec
+	}
+	if rec := probe("/health/ready"); rec.Code != http.StatusOK {
+		t.Fatalf("before shutdown: GET /health/ready = %d %s", rec.Code, rec.Body)
+	}
+	beginShutdown()
+	if rec := probe("/health/ready"); rec.Code != http.StatusServiceUnavailable || strings.TrimSpace(rec.Body.String()) != `{"status":"stopping"}` {
+		t.Errorf("after shutdown began: GET /health/ready = %d %s, want 503 and status stopping", rec.Code, rec.Body)
+	}
+	if rec := probe("/health/live"); rec.Code != http.StatusOK {
+		t.Errorf("after shutdown began: GET /health/live = %d, want 200", rec.Code)
+	}
+}

@@ -3,7 +3,9 @@
 // registered passes (NATS connected and JetStream answering, the event store
 // writable), so a load balancer sends users only to instances that can work.
 // A check that only degrades the instance (a projection with parked events)
-// is reported as "degraded" with a 200.
+// is reported as "degraded" with a 200. Once shutdown begins, readiness is
+// 503 whatever the checks say, so that the balancer stops sending requests
+// while the instance still serves the ones it has (SHUTDOWN_DELAY).
 package health
 
 import (
@@ -34,11 +36,14 @@ type Deps struct {
 	Logger *slog.Logger
 	// Checks are run, all of them, on every readiness probe.
 	Checks []Check
+	// Draining ends when shutdown begins; from then on readiness answers
+	// 503 without running the checks. Nil: never.
+	Draining context.Context
 }
 
 // Routes mounts the probes.
 func Routes(r chi.Router, deps Deps) {
-	h := handlers{logger: deps.Logger, checks: deps.Checks}
+	h := handlers{logger: deps.Logger, checks: deps.Checks, draining: deps.Draining}
 	r.Get("/health/live", h.live)
 	r.Get("/health/ready", h.readiness)
 }
