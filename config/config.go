@@ -78,6 +78,9 @@ type Config struct {
 	// PprofAddr, when set, serves net/http/pprof on its own listener
 	// (e.g. 127.0.0.1:6060): never on the app's port.
 	PprofAddr string
+	// MetricsAddr, when set, serves Prometheus metrics at /metrics on its
+	// own listener (e.g. 127.0.0.1:9090): never on the app's port.
+	MetricsAddr string
 	// Dev reports a development build (build tag dev): assets from disk,
 	// browser reload on rebuild.
 	Dev bool
@@ -276,6 +279,13 @@ func Parse(getenv func(string) string) (Config, error) {
 	if cfg.PprofAddr != "" {
 		if _, _, err := net.SplitHostPort(cfg.PprofAddr); err != nil {
 			fail("PPROF_ADDR", cfg.PprofAddr, "must be host:port, e.g. 127.0.0.1:6060")
+		}
+	}
+
+	cfg.MetricsAddr = get("METRICS_ADDR", "")
+	if cfg.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(cfg.MetricsAddr); err != nil {
+			fail("METRICS_ADDR", cfg.MetricsAddr, "must be host:port, e.g. 127.0.0.1:9090")
 		}
 	}
 

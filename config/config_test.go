@@ -102,6 +102,7 @@ func TestParseRejectsBadValuesNamingTheVariable(t *testing.T) {
 		{"streams per client are negative", map[string]string{"HTTP_MAX_STREAMS_PER_CLIENT": "-1"}, `HTTP_MAX_STREAMS_PER_CLIENT="-1"`},
 		{"idle timeout is not a duration", map[string]string{"HTTP_IDLE_TIMEOUT": "60"}, `HTTP_IDLE_TIMEOUT="60"`},
 		{"body timeout is too short", map[string]string{"HTTP_BODY_TIMEOUT": "10ms"}, `HTTP_BODY_TIMEOUT="10ms"`},
+		{"metrics address has no port", map[string]string{"METRICS_ADDR": "127.0.0.1"}, `METRICS_ADDR="127.0.0.1"`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 	"ironstar/features/common/layouts"
 	"ironstar/features/feature"
 	"ironstar/features/health"
+	"ironstar/metrics"
 	"ironstar/sse"
 	"ironstar/web/resources"
 )
@@ -41,6 +42,9 @@ type Deps struct {
 	// Clients finds each request's client address (see clientip), which
 	// per-client limits key on.
 	Clients clientip.Resolver
+	// Metrics, when set, counts every request by route pattern, method and
+	// status (see package metrics).
+	Metrics *metrics.HTTP
 	// Nav is the main navigation, Routes the features' routes (both from
 	// the feature list, package features).
 	Nav    []layouts.NavLink
@@ -55,6 +59,13 @@ func New(deps Deps) http.Handler {
 		deps.Clients.Middleware,
 		securityHeaders(deps.Dev),
 		logRequests(deps.Logger, deps.LogAllRequests, slowRequest),
+	)
+	if deps.Metrics != nil {
+		// Inside logRequests, whose status-recording writer it reuses;
+		// outside recoverPanics, so that a recovered panic counts as 500.
+		r.Use(deps.Metrics.Middleware)
+	}
+	r.Use(
 		recoverPanics(deps.Logger),
 		sse.WithSettings(sse.Settings{Lifetime: deps.Lifetime, Heartbeat: deps.Heartbeat}),
 		sse.WithLimiter(sse.NewLimiter(deps.MaxStreams,

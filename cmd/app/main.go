@@ -20,6 +20,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 
 	"ironstar/clientip"
@@ -32,6 +33,7 @@ import (
 	"ironstar/features/health"
 	"ironstar/httpserver"
 	"ironstar/logging"
+	"ironstar/metrics"
 	"ironstar/nats/broker"
 	"ironstar/nats/eventstore"
 	"ironstar/nats/projection"
@@ -190,15 +192,34 @@ func run(ctx context.Context, cfg config.Config, logOutput io.Writer) error {
 	if healer != nil {
 		ready = append(ready, health.Check{Name: "store", Check: healer.Check})
 	}
+	// The metrics' registry exists only when METRICS_ADDR is set: without it
+	// requests are not counted at all.
+	var metricsRegistry *prometheus.Registry
+	var httpMetrics *metrics.HTTP
+	if cfg.MetricsAddr != "" {
+		metricsRegistry = metrics.NewRegistry()
+		httpMetrics = metrics.NewHTTP(metricsRegistry)
+	}
 	handler := router.New(router.Deps{
 		Logger: logger, Lifetime: lifetime, Draining: draining, Ready: ready, Dev: cfg.Dev, LogAllRequests: cfg.LogAllRequests, Heartbeat: cfg.Heartbeat,
 		MaxStreams: budget.MaxStreams, MaxStreamsPerSession: budget.MaxStreamsPerSession, MaxStreamsPerClient: budget.MaxStreamsPerClient,
-		Clients: clients, Nav: nav, Routes: routes,
+		Clients: clients, Metrics: httpMetrics, Nav: nav, Routes: routes,
 	})
 
 	listener, err := net.Listen("tcp", cfg.Addr())
 	if err != nil {
 		return fmt.Errorf("listen on %s (HOST, PORT): %w", cfg.Addr(), err)
+	}
+	// Bound before the "listening" line, so that /metrics answers as soon
+	// as the app does.
+	var metricsListener net.Listener
+	if metricsRegistry != nil {
+		metricsListener, err = net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			listener.Close()
+			return fmt.Errorf("listen on %s (METRICS_ADDR): %w", cfg.MetricsAddr, err)
+		}
+		logger.Info("metrics", "url", "http://"+metricsListener.Addr().String()+"/metrics")
 	}
 	srv := httpserver.NewServer(handler, budget, logger)
 	logger.Info("listening", "url", "http://"+listener.Addr().String(), "dev", cfg.Dev, "nats_embedded", cfg.Embedded())
@@ -226,6 +247,16 @@ func run(ctx context.Context, cfg config.Config, logOutput io.Writer) error {
 			return nil
 		})
 		context.AfterFunc(gctx, func() { profiler.Close() })
+	}
+	if metricsListener != nil {
+		metricsServer := metrics.Server(metricsRegistry)
+		g.Go(func() error {
+			if err := metricsServer.Serve(metricsListener); !errors.Is(err, http.ErrServerClosed) {
+				return fmt.Errorf("metrics on %s (METRICS_ADDR): %w", cfg.MetricsAddr, err)
+			}
+			return nil
+		})
+		context.AfterFunc(gctx, func() { metricsServer.Close() })
 	}
 	if healer != nil {
 		// A store that cannot be healed in-process ends the process
