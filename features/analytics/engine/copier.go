@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -108,18 +107,4 @@ func (p Copier) flush() {
 	if added && p.Changed != nil {
 		p.Changed()
 	}
-}
-
-// Wait returns once the store holds every event up to seq.
-func (s *Store) Wait(ctx context.Context, seq uint64) error {
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for s.Checkpoint() < seq {
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("analytics: wait for %d (at %d): %w", seq, s.Checkpoint(), ctx.Err())
-		case <-tick.C:
-		}
-	}
-	return nil
 }

@@ -144,11 +144,7 @@ func TestTheCopyFollowsTheStreamAndRebuildsADeletedFile(t *testing.T) {
 			defer close(done)
 			Copier{Store: s, Events: events, Logger: slog.New(slog.DiscardHandler)}.Run(ctx)
 		}()
-		waitCtx, stop := context.WithTimeout(t.Context(), 30*time.Second)
-		defer stop()
-		if err := s.Wait(waitCtx, want); err != nil {
-			t.Fatal(err)
-		}
+		poll.Until(t, 30*time.Second, fmt.Sprintf("the copy to reach sequence %d", want), func() bool { return s.Checkpoint() >= want })
 		cancel()
 		<-done
 		var n uint64
