@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strings"
 
+	"golang.org/x/mod/modfile"
 	"golang.org/x/mod/module"
 )
 
@@ -128,12 +129,10 @@ func modulePath(tree tree) (string, error) {
 	if !ok {
 		return "", errors.New("the template has no go.mod")
 	}
-	first, _, _ := strings.Cut(string(f.data), "\n")
-	mod, ok := strings.CutPrefix(first, "module ")
-	if !ok {
-		return "", errors.New("go.mod does not start with its module line")
+	if mod := modfile.ModulePath(f.data); mod != "" {
+		return mod, nil
 	}
-	return strings.TrimSpace(mod), nil
+	return "", errors.New("go.mod names no module")
 }
 
 // exampleNames are the feature folders (a features/NAME/feature.go) other
