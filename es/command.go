@@ -40,6 +40,8 @@ type Storage struct {
 	// CacheSize is Handler.CacheSize: DefaultCacheSize if 0, no cache if
 	// negative.
 	CacheSize int
+	// Observer is Handler.Observer (nil: none).
+	Observer Observer
 }
 
 // NewHandler returns the Handler of one kind of aggregate, snapshotted in
@@ -49,7 +51,7 @@ func NewHandler[S, C, E any](st Storage, d Decider[S, C, E], schema int) *Handle
 	return &Handler[S, C, E]{
 		Store: st.Store, Registry: st.Registry, Decider: d,
 		Snapshots: st.Snapshots, SnapshotEvery: st.SnapshotEvery, SnapshotSchema: schema,
-		Logger: st.Logger, CacheSize: cacheSize(st.CacheSize),
+		Logger: st.Logger, CacheSize: cacheSize(st.CacheSize), Observer: st.Observer,
 	}
 }
 
@@ -99,6 +101,9 @@ type Handler[S, C, E any] struct {
 	// shared between commands: Evolve must return a new state rather than
 	// change the one it is given (slices and maps included).
 	CacheSize int
+	// Observer, if set, is told how each command ended and how long it
+	// took (the app's metrics).
+	Observer Observer
 
 	locks     streamLocks
 	cacheOnce sync.Once
@@ -208,15 +213,27 @@ type Result[S any] struct {
 // remembered state proves nothing, so it is decided again on the loaded
 // state too: only an append, or a duplicate, is answered from memory.
 func (h *Handler[S, C, E]) Handle(ctx context.Context, stream StreamID, cmd C, meta Metadata) (Result[S], error) {
+	if h.Observer == nil {
+		res, _, err := h.handle(ctx, stream, cmd, meta)
+		return res, err
+	}
+	start := time.Now()
+	res, outcome, err := h.handle(ctx, stream, cmd, meta)
+	h.Observer.CommandHandled(ctx, stream.Aggregate, outcome, time.Since(start))
+	return res, err
+}
+
+// handle is Handle, which also says how the command ended.
+func (h *Handler[S, C, E]) handle(ctx context.Context, stream StreamID, cmd C, meta Metadata) (Result[S], Outcome, error) {
 	if meta.CommandID == "" {
-		return Result[S]{}, ErrMissingCommandID
+		return Result[S]{}, Rejected, ErrMissingCommandID
 	}
 	if err := stream.Validate(); err != nil {
-		return Result[S]{}, err
+		return Result[S]{}, Rejected, err
 	}
 	unlock, err := h.locks.lock(ctx, stream)
 	if err != nil {
-		return Result[S]{}, err
+		return Result[S]{}, Failed, err
 	}
 	defer unlock()
 	attempts := h.MaxAttempts
@@ -224,6 +241,7 @@ func (h *Handler[S, C, E]) Handle(ctx context.Context, stream StreamID, cmd C, m
 		attempts = DefaultMaxAttempts
 	}
 	agg, cached := h.remembered(stream)
+	conflicts := 0
 	for attempt := 1; ; {
 		// The last attempt folds the whole history: a snapshot ahead of
 		// the aggregate (its events restored from an older backup, say)
@@ -232,33 +250,37 @@ func (h *Handler[S, C, E]) Handle(ctx context.Context, stream StreamID, cmd C, m
 		full := attempt > 1 && attempt == attempts
 		if !cached {
 			if agg, err = h.load(ctx, stream, !full); err != nil {
-				return Result[S]{}, err
+				return Result[S]{}, Failed, err
 			}
 			h.cache.Put(stream, agg)
 		}
 		if agg.recent.contains(meta.CommandID) {
 			// From memory, the version and state are the ones this
 			// process last saw; the command is stored either way.
-			return Result[S]{Version: agg.version, State: agg.state, Duplicate: true}, nil
+			return Result[S]{Version: agg.version, State: agg.state, Duplicate: true}, Duplicate, nil
 		}
 		events, err := h.Decider.Decide(agg.state, cmd)
 		if cached && (err != nil || len(events) == 0) {
 			cached = false
 			continue
 		}
-		if err != nil || len(events) == 0 {
-			return Result[S]{Version: agg.version, State: agg.state}, err
+		if err != nil {
+			return Result[S]{Version: agg.version, State: agg.state}, Rejected, err
+		}
+		if len(events) == 0 {
+			return Result[S]{Version: agg.version, State: agg.state}, Unchanged, nil
 		}
 		res, err := h.append(ctx, stream, meta, agg, events, full)
 		if !errors.Is(err, ErrConcurrency) {
-			return res, err
+			return res, appendOutcome(res, conflicts, err), err
 		}
+		conflicts++
 		if cached { // what this process remembered was stale: reload at once
 			cached = false
 			continue
 		}
 		if attempt == attempts {
-			return res, err
+			return res, Failed, err
 		}
 		attempt++
 		// Writers in several processes racing on one aggregate would keep
@@ -269,10 +291,55 @@ func (h *Handler[S, C, E]) Handle(ctx context.Context, stream StreamID, cmd C, m
 		select {
 		case <-ctx.Done():
 			pause.Stop()
-			return res, err
+			return res, Failed, err
 		case <-pause.C:
 		}
 	}
+}
+
+// appendOutcome is how a command ended whose append did not conflict (this
+// time): after conflicts earlier ones.
+func appendOutcome[S any](res Result[S], conflicts int, err error) Outcome {
+	switch {
+	case err != nil:
+		return Failed
+	case res.Duplicate:
+		return Duplicate
+	case conflicts > 0:
+		return ConflictRetried
+	}
+	return Stored
+}
+
+// Outcome is how a command ended, as Handler.Observer is told.
+type Outcome string
+
+// The outcomes of a command.
+const (
+	// Stored: its events were appended at the first try.
+	Stored Outcome = "stored"
+	// ConflictRetried: its events were appended after another writer's
+	// append made one or more tries conflict.
+	ConflictRetried Outcome = "conflict_retried"
+	// Duplicate: its command ID was already stored; nothing was appended.
+	Duplicate Outcome = "duplicate"
+	// Unchanged: it was decided to need no event; nothing was appended.
+	Unchanged Outcome = "unchanged"
+	// Rejected: the decider refused it (a business rule), or it was not a
+	// valid command (no command ID, an invalid aggregate ID).
+	Rejected Outcome = "rejected"
+	// Failed: nothing was stored because the stores failed, every try
+	// conflicted, or the caller gave up.
+	Failed Outcome = "failed"
+)
+
+// Outcomes are every Outcome, for a metric to show each from the start.
+var Outcomes = []Outcome{Stored, ConflictRetried, Duplicate, Unchanged, Rejected, Failed}
+
+// Observer is told how each command a Handler ran ended: ctx is the
+// command's, aggregate its stream's aggregate type.
+type Observer interface {
+	CommandHandled(ctx context.Context, aggregate string, outcome Outcome, took time.Duration)
 }
 
 // load reads the aggregate from the stores and folds it: from its snapshot

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -355,5 +356,43 @@ func TestHandleQueuesWritersOfOneAggregate(t *testing.T) {
 	res, _ := h.Handle(ctx, acct, deposit{Amount: 1}, meta("last"))
 	if res.State.Balance != 101 {
 		t.Errorf("balance = %d, want 101", res.State.Balance)
+	}
+}
+
+// outcomes records what a Handler's Observer is told.
+type outcomes struct {
+	mu   sync.Mutex
+	seen []es.Outcome
+}
+
+func (o *outcomes) CommandHandled(_ context.Context, aggregate string, outcome es.Outcome, took time.Duration) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if aggregate == acct.Aggregate && took > 0 {
+		o.seen = append(o.seen, outcome)
+	}
+}
+
+func TestTheObserverIsToldHowEachCommandEnded(t *testing.T) {
+	t.Parallel()
+	store := &racingStore{Store: memstore.New()}
+	h := handler(store)
+	seen := &outcomes{}
+	h.Observer = seen
+	ctx := context.Background()
+	h.Handle(ctx, acct, open{}, meta("open"))
+	h.Handle(ctx, acct, open{}, meta("open-again"))
+	h.Handle(ctx, acct, deposit{Amount: 1}, meta("pay"))
+	h.Handle(ctx, acct, deposit{Amount: 1}, meta("pay"))
+	h.Handle(ctx, acct, deposit{Amount: -1}, meta("negative"))
+	store.races = 1
+	h.Handle(ctx, acct, deposit{Amount: 1}, meta("raced"))
+	store.races = 100
+	h.MaxAttempts = 2
+	h.Handle(ctx, acct, deposit{Amount: 1}, meta("starved"))
+
+	want := []es.Outcome{es.Stored, es.Unchanged, es.Stored, es.Duplicate, es.Rejected, es.ConflictRetried, es.Failed}
+	if !slices.Equal(seen.seen, want) {
+		t.Errorf("outcomes = %v, want %v", seen.seen, want)
 	}
 }
