@@ -55,6 +55,7 @@ type feed[T any, V comparable] struct {
 }
 
 type subscriber[V comparable] struct {
+	meter   StreamMeter // of the stream it feeds
 	variant V
 	ch      chan Frame // capacity 1: the newest frame not yet written
 	version uint64     // of the newest frame sent
@@ -95,7 +96,7 @@ func FromChannel[T any](watch func(ctx context.Context, key string) (<-chan T, e
 // current state, until ctx ends. The channel is closed if the watch fails:
 // the stream should then drop, so that its browser reconnects.
 func (h *Hub[T, V]) Subscribe(ctx context.Context, key string, variant V) (<-chan Frame, error) {
-	sub := &subscriber[V]{variant: variant, ch: make(chan Frame, 1)}
+	sub := &subscriber[V]{meter: meterOf(ctx), variant: variant, ch: make(chan Frame, 1)}
 	for {
 		f, err := h.feed(ctx, key)
 		if err != nil {
@@ -125,6 +126,7 @@ func (h *Hub[T, V]) Subscribe(ctx context.Context, key string, variant V) (<-cha
 func (s *subscriber[V]) offer(fr Frame, version uint64) {
 	select {
 	case <-s.ch:
+		s.meter.Dropped()
 	default:
 	}
 	s.ch <- fr

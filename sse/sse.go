@@ -24,7 +24,55 @@ type Settings struct {
 	// Heartbeat is how often a stream sends a comment that keeps proxies
 	// and balancers from cutting it as idle (SSE_HEARTBEAT); 0 sends none.
 	Heartbeat time.Duration
+	// Meter, if set, counts the streams Stream serves (the app's metrics).
+	Meter Meter
 }
+
+// Meter counts streams: Opened is called as Stream opens one, and what it
+// returns is told of that stream's frames and of its end.
+type Meter interface {
+	Opened(r *http.Request) StreamMeter
+}
+
+// StreamMeter counts one stream's frames. Its methods may be called from
+// several goroutines.
+type StreamMeter interface {
+	// Sent: a frame was written to the client.
+	Sent()
+	// Dropped: a frame was replaced by a newer one before the stream
+	// wrote it (a slow client; see Hub).
+	Dropped()
+	// Closed: the stream ended.
+	Closed()
+}
+
+type meterKey struct{}
+
+// opened returns the meter of the stream r opens, and ctx carrying it for
+// the subscriptions made with ctx; nil if the request's Settings have none.
+func opened(ctx context.Context, r *http.Request) (context.Context, StreamMeter) {
+	s, ok := r.Context().Value(settingsKey{}).(Settings)
+	if !ok || s.Meter == nil {
+		return ctx, nil
+	}
+	m := s.Meter.Opened(r)
+	return context.WithValue(ctx, meterKey{}, m), m
+}
+
+// meterOf is the meter of the stream ctx belongs to, or one that counts
+// nothing.
+func meterOf(ctx context.Context) StreamMeter {
+	if m, ok := ctx.Value(meterKey{}).(StreamMeter); ok {
+		return m
+	}
+	return noMeter{}
+}
+
+type noMeter struct{}
+
+func (noMeter) Sent()    {}
+func (noMeter) Dropped() {}
+func (noMeter) Closed()  {}
 
 type settingsKey struct{}
 

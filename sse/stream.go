@@ -21,6 +21,10 @@ func Stream(w http.ResponseWriter, r *http.Request, logger *slog.Logger, subscri
 	defer release()
 	ctx, cancel := Context(r)
 	defer cancel()
+	ctx, meter := opened(ctx, r)
+	if meter != nil {
+		defer meter.Closed()
+	}
 	frames, err := subscribe(ctx)
 	if err != nil {
 		logger.ErrorContext(r.Context(), "stream: subscribe", "path", r.URL.Path, "err", err)
@@ -82,6 +86,7 @@ func serve(ctx context.Context, w http.ResponseWriter, frames <-chan Frame, writ
 		}
 		return rc.Flush() == nil
 	}
+	meter := meterOf(ctx)
 	var beat <-chan time.Time
 	if every := heartbeatOf(ctx); every > 0 {
 		t := time.NewTicker(every)
@@ -103,6 +108,7 @@ func serve(ctx context.Context, w http.ResponseWriter, frames <-chan Frame, writ
 			if !write(f.Data) {
 				return
 			}
+			meter.Sent()
 		}
 	}
 }
