@@ -546,7 +546,7 @@ func (a *applier[V]) write(ctx context.Context, dirty map[string]*cached[V]) err
 // before the pin is released, and the last pull request is left to expire
 // rather than cancelled: the server could still deliver to a cancelled one,
 // and those events would wait out AckWait while the next runner went ahead.
-func runLoop[V any](ctx context.Context, a *applier[V], o Options, progress func(uint64), catchUp *CatchUp) {
+func runLoop[V any](ctx context.Context, a *applier[V], o Options, progress *progressTracker, catchUp *CatchUp) {
 	logger := o.Logger.With("projection", a.p.Name, "generation", a.gen.number)
 	defer func() {
 		// Hand the pin to another runner at once rather than after PinnedTTL.
@@ -599,7 +599,7 @@ func runLoop[V any](ctx context.Context, a *applier[V], o Options, progress func
 			}
 			backoff = 0
 			if meta, err := last.Metadata(); err == nil {
-				progress(meta.Sequence.Stream)
+				progress.set(meta.Sequence.Stream, len(part))
 				// The total is the position plus the events pending for this
 				// projection: the stream's last sequence when it reads every
 				// subject.
@@ -696,18 +696,23 @@ func wait(ctx context.Context, backoff time.Duration) time.Duration {
 	return backoff
 }
 
-// progressTracker lets Wait block until a sequence has been applied here.
+// progressTracker lets Wait block until a sequence has been applied here,
+// and counts the events applied here.
 type progressTracker struct {
 	mu      sync.Mutex
-	applied uint64
+	applied uint64 // the highest sequence applied here
+	events  uint64 // how many events were applied here
 	changed chan struct{}
 }
 
 func newProgress() *progressTracker { return &progressTracker{changed: make(chan struct{})} }
 
-func (p *progressTracker) set(seq uint64) {
+// set records that events more events were applied here, up to sequence
+// seq.
+func (p *progressTracker) set(seq uint64, events int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.events += uint64(events)
 	if seq > p.applied {
 		p.applied = seq
 		close(p.changed)
@@ -719,4 +724,11 @@ func (p *progressTracker) get() (uint64, <-chan struct{}) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.applied, p.changed
+}
+
+// count is how many events were applied here.
+func (p *progressTracker) count() uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.events
 }

@@ -333,3 +333,36 @@ func TestGainsASubjectFilterOnItsRunningConsumer(t *testing.T) {
 		t.Errorf("filter = %q, want events.item.>", got)
 	}
 }
+
+func TestStatusShowsPositionLagAndTheEventsAppliedHere(t *testing.T) {
+	t.Parallel()
+	conn := natstest.Connect(t)
+	store, _ := eventstore.New(t.Context(), conn.JS, eventstore.Config{})
+	w := newWriter(store, "s")
+	last := w.add(t, 120, 3)
+	r := start(t, conn.JS, tallyProjection("tally"))
+	waitFor(t, r, last)
+	// Wait returns once this runner applied the events; the server learns
+	// of it from an acknowledgement sent without waiting.
+	var st projection.Status
+	var err error
+	poll.Until(t, 10*time.Second, "the acknowledgement to reach the server", func() bool {
+		st, err = r.Status(t.Context())
+		return err != nil || st.Position == last
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := projection.Status{Name: "tally", Generation: 1, Position: last, Lag: 0, Applied: 120}
+	if st != want {
+		t.Errorf("status = %+v, want %+v", st, want)
+	}
+
+	// Stopped, it falls behind by what is written meanwhile.
+	r.Stop(t.Context())
+	w.add(t, 30, 3)
+	natstest.Fill(t, conn.JS, "other", 5, 1) // not its subjects: no lag
+	if st, err = r.Status(t.Context()); err != nil || st.Position != last || st.Lag != 30 || st.Applied != 120 {
+		t.Errorf("status of a stopped runner 30 events behind = %+v, %v; want position %d, lag 30, applied 120", st, err, last)
+	}
+}

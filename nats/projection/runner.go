@@ -69,7 +69,7 @@ func (r *Runner[V]) run(ctx context.Context) {
 		loopDone := make(chan struct{})
 		go func() {
 			defer close(loopDone)
-			runLoop(genCtx, newApplier(genCtx, r.p, r.js, gen, r.o), r.o, r.progress.set, r.catchUp)
+			runLoop(genCtx, newApplier(genCtx, r.p, r.js, gen, r.o), r.o, r.progress, r.catchUp)
 		}()
 		next, err := r.awaitSwap(genCtx, gen.number)
 		stopGen()
@@ -142,6 +142,46 @@ func (r *Runner[V]) Generation() uint64 {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.gen.number
+}
+
+// Status is where a projection stands.
+type Status struct {
+	Name       string
+	Generation uint64 // the generation this runner applies
+	// Position is the stream sequence up to which the projection has
+	// applied every event of its subjects, by whichever runner.
+	Position uint64
+	// Lag is how many events of its subjects are not applied yet
+	// (delivered to a runner and not acknowledged, or not delivered).
+	Lag uint64
+	// Applied is how many events this runner has applied since it
+	// started: another instance's runner may apply the rest.
+	Applied uint64
+	// CatchingUp is CatchingUp.
+	CatchingUp bool
+}
+
+// Reporter reports where a projection stands: every Runner is one,
+// whatever its value type.
+type Reporter interface {
+	Status(ctx context.Context) (Status, error)
+}
+
+// Status asks JetStream where the projection's current generation stands
+// (one consumer-info request).
+func (r *Runner[V]) Status(ctx context.Context) (Status, error) {
+	r.mu.Lock()
+	gen := r.gen
+	r.mu.Unlock()
+	// Set even when JetStream does not answer.
+	st := Status{Name: r.p.Name, Generation: gen.number, Applied: r.progress.count(), CatchingUp: r.CatchingUp()}
+	info, err := gen.consumer.Info(ctx)
+	if err != nil {
+		return st, fmt.Errorf("projection %s: consumer info: %w", r.p.Name, err)
+	}
+	st.Position = info.AckFloor.Stream
+	st.Lag = info.NumPending + uint64(info.NumAckPending)
+	return st, nil
 }
 
 // Parked lists the events the projection's current generation has parked
@@ -248,7 +288,7 @@ func Rebuild[V any](ctx context.Context, js jetstream.JetStream, p Projection[V]
 	progress := newProgress()
 	go func() {
 		defer close(loopDone)
-		runLoop(runCtx, newApplier(runCtx, p, js, gen, o), o, progress.set,
+		runLoop(runCtx, newApplier(runCtx, p, js, gen, o), o, progress,
 			newCatchUp(p.Name, "projection rebuild", o, "generation", next))
 	}()
 	err = waitFor(ctx, gen.consumer, info.State.LastSeq, progress)
