@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -41,4 +42,29 @@ func TestMetricsServedOnTheirOwnListener(t *testing.T) {
 	if strings.Contains(body, "page-4711") {
 		t.Error("/metrics labels a request with its raw path")
 	}
+}
+
+// scrape reads the app's metrics at addr: each sample's value under its
+// name and labels as the exposition writes them (labels sorted by name),
+// e.g. `ironstar_sse_streams_open{feature="todo"}`.
+func scrape(t *testing.T, addr string) map[string]float64 {
+	t.Helper()
+	res, body := get(t, "http://"+addr+"/metrics")
+	if res.StatusCode != 200 {
+		t.Fatalf("GET /metrics = %d\n%s", res.StatusCode, body)
+	}
+	samples := map[string]float64{}
+	for line := range strings.Lines(body) {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		v, err := strconv.ParseFloat(line[i+1:], 64)
+		if err != nil {
+			t.Fatalf("metrics line %q: %v", line, err)
+		}
+		samples[line[:i]] = v
+	}
+	return samples
 }

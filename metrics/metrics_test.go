@@ -5,6 +5,9 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
+
+	"ironstar/es"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus"
@@ -50,5 +53,43 @@ func TestStatusLabel(t *testing.T) {
 		if got := statusLabel(code); got != want {
 			t.Errorf("statusLabel(%d) = %q, want %q", code, got, want)
 		}
+	}
+}
+
+// A command and a stream count under the feature whose routes ran them,
+// and under "none" outside any; every feature's series exist from the
+// start.
+func TestCommandsAndStreamsCountUnderTheirFeature(t *testing.T) {
+	m := New([]string{"todo", "about"})
+	r := chi.NewRouter()
+	r.With(WithFeature("todo")).Get("/todos", func(w http.ResponseWriter, r *http.Request) {
+		m.Commands.CommandHandled(r.Context(), "list", es.Stored, time.Millisecond)
+		stream := m.Streams.Opened(r)
+		stream.Sent()
+		stream.Dropped()
+		stream.Closed()
+		m.Streams.Opened(r) // still open
+	})
+	r.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/todos", nil))
+	m.Commands.CommandHandled(t.Context(), "list", es.Rejected, time.Millisecond)
+
+	for _, tc := range []struct {
+		c    prometheus.Collector
+		want float64
+	}{
+		{m.Commands.total.WithLabelValues("todo", "stored"), 1},
+		{m.Commands.total.WithLabelValues("none", "rejected"), 1},
+		{m.Commands.total.WithLabelValues("about", "conflict_retried"), 0},
+		{m.Streams.open.WithLabelValues("todo"), 1},
+		{m.Streams.sent.WithLabelValues("todo"), 1},
+		{m.Streams.dropped.WithLabelValues("todo"), 1},
+	} {
+		if got := testutil.ToFloat64(tc.c); got != tc.want {
+			t.Errorf("%s = %v, want %v", tc.c.(prometheus.Metric).Desc(), got, tc.want)
+		}
+	}
+	// 2 features × 6 outcomes, and the one of no feature.
+	if n := testutil.CollectAndCount(m.Commands.total); n != 2*len(es.Outcomes)+1 {
+		t.Errorf("command series = %d, want %d", n, 2*len(es.Outcomes)+1)
 	}
 }

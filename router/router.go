@@ -43,12 +43,19 @@ type Deps struct {
 	// per-client limits key on.
 	Clients clientip.Resolver
 	// Metrics, when set, counts every request by route pattern, method and
-	// status (see package metrics).
-	Metrics *metrics.HTTP
-	// Nav is the main navigation, Routes the features' routes (both from
+	// status, and each feature's commands and streams (see package
+	// metrics).
+	Metrics *metrics.Metrics
+	// Nav is the main navigation, Features the features' routes (both from
 	// the feature list, package features).
-	Nav    []layouts.NavLink
-	Routes []feature.Routes
+	Nav      []layouts.NavLink
+	Features []Mounted
+}
+
+// Mounted is a feature's routes under its name.
+type Mounted struct {
+	Name   string
+	Routes feature.Routes
 }
 
 // New returns the app's handler.
@@ -60,14 +67,16 @@ func New(deps Deps) http.Handler {
 		securityHeaders(deps.Dev),
 		logRequests(deps.Logger, deps.LogAllRequests, slowRequest),
 	)
+	streams := sse.Settings{Lifetime: deps.Lifetime, Heartbeat: deps.Heartbeat}
 	if deps.Metrics != nil {
 		// Inside logRequests, whose status-recording writer it reuses;
 		// outside recoverPanics, so that a recovered panic counts as 500.
-		r.Use(deps.Metrics.Middleware)
+		r.Use(deps.Metrics.HTTP.Middleware)
+		streams.Meter = deps.Metrics.Streams
 	}
 	r.Use(
 		recoverPanics(deps.Logger),
-		sse.WithSettings(sse.Settings{Lifetime: deps.Lifetime, Heartbeat: deps.Heartbeat}),
+		sse.WithSettings(streams),
 		sse.WithLimiter(sse.NewLimiter(deps.MaxStreams,
 			sse.Cap{Max: deps.MaxStreamsPerSession, Key: streamOwner},
 			sse.Cap{Max: deps.MaxStreamsPerClient, Key: clientip.FromRequest})),
@@ -84,8 +93,15 @@ func New(deps Deps) http.Handler {
 	health.Routes(r, health.Deps{Logger: deps.Logger, Checks: deps.Ready, Draining: deps.Draining})
 	r.Group(func(r chi.Router) {
 		r.Use(layouts.WithNav(deps.Nav))
-		for _, routes := range deps.Routes {
-			routes(r)
+		for _, f := range deps.Features {
+			if deps.Metrics == nil {
+				f.Routes(r)
+				continue
+			}
+			r.Group(func(r chi.Router) {
+				r.Use(metrics.WithFeature(f.Name))
+				f.Routes(r)
+			})
 		}
 	})
 	if home := homeRedirect(r, deps.Nav); home != nil {

@@ -11,7 +11,6 @@ import (
 
 	"ironstar/clientip"
 	"ironstar/features/common/layouts"
-	"ironstar/features/feature"
 )
 
 // TestHomeIsTheFirstPageWhenNoFeatureServesIt: an app whose features do
@@ -19,24 +18,24 @@ import (
 // of its navigation; an app whose feature serves / is left alone.
 func TestHomeIsTheFirstPageWhenNoFeatureServesIt(t *testing.T) {
 	t.Parallel()
-	page := func(path string) feature.Routes {
-		return func(r chi.Router) {
+	page := func(path string) Mounted {
+		return Mounted{Name: path, Routes: func(r chi.Router) {
 			r.Get(path, func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte(path)) })
-		}
+		}}
 	}
 	for _, tc := range []struct {
 		name       string
 		nav        []layouts.NavLink
-		routes     []feature.Routes
+		features   []Mounted
 		wantStatus int
 		wantTo     string
 	}{
-		{"no feature serves /", []layouts.NavLink{{Href: "/about"}, {Href: "/notes"}}, []feature.Routes{page("/about"), page("/notes")}, http.StatusSeeOther, "/about"},
-		{"a feature serves /", []layouts.NavLink{{Href: "/"}, {Href: "/about"}}, []feature.Routes{page("/"), page("/about")}, http.StatusOK, ""},
+		{"no feature serves /", []layouts.NavLink{{Href: "/about"}, {Href: "/notes"}}, []Mounted{page("/about"), page("/notes")}, http.StatusSeeOther, "/about"},
+		{"a feature serves /", []layouts.NavLink{{Href: "/"}, {Href: "/about"}}, []Mounted{page("/"), page("/about")}, http.StatusOK, ""},
 		{"no pages", nil, nil, http.StatusNotFound, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := New(Deps{Logger: slog.New(slog.DiscardHandler), Lifetime: context.Background(), Clients: clientip.New(nil), Nav: tc.nav, Routes: tc.routes})
+			h := New(Deps{Logger: slog.New(slog.DiscardHandler), Lifetime: context.Background(), Clients: clientip.New(nil), Nav: tc.nav, Features: tc.features})
 			rec := httptest.NewRecorder()
 			h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
 			if rec.Code != tc.wantStatus || rec.Header().Get("Location") != tc.wantTo {

@@ -20,7 +20,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 
 	"ironstar/clientip"
@@ -154,6 +153,16 @@ func run(ctx context.Context, cfg config.Config, logOutput io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// The metrics exist only when METRICS_ADDR is set: without it nothing
+	// is counted at all.
+	var measured *metrics.Metrics
+	if cfg.MetricsAddr != "" {
+		names := make([]string, len(all))
+		for i, f := range all {
+			names[i] = f.Name
+		}
+		measured = metrics.New(names)
+	}
 	app := &feature.App{
 		Logger: logger, Lifetime: lifetime, DataDir: cfg.DataDir, JS: nc.JS,
 		Events: store, Registry: registry,
@@ -172,16 +181,19 @@ func run(ctx context.Context, cfg config.Config, logOutput io.Writer) error {
 		}, logger),
 		Projection: projection.Options{Replicas: cfg.Replicas, Logger: logger},
 	}
+	if measured != nil {
+		app.Storage.Observer = measured.Commands
+	}
 	// What the features started stops together, before NATS closes.
 	defer app.Close(natsCloseTimeout)
 	var nav []layouts.NavLink
-	var routes []feature.Routes
+	var mounted []router.Mounted
 	for _, f := range all {
 		r, err := f.Mount(ctx, app)
 		if err != nil {
 			return fmt.Errorf("feature %s: %w", f.Name, err)
 		}
-		routes = append(routes, r)
+		mounted = append(mounted, router.Mounted{Name: f.Name, Routes: r})
 		if f.Nav != nil {
 			nav = append(nav, *f.Nav)
 		}
@@ -192,18 +204,14 @@ func run(ctx context.Context, cfg config.Config, logOutput io.Writer) error {
 	if healer != nil {
 		ready = append(ready, health.Check{Name: "store", Check: healer.Check})
 	}
-	// The metrics' registry exists only when METRICS_ADDR is set: without it
-	// requests are not counted at all.
-	var metricsRegistry *prometheus.Registry
-	var httpMetrics *metrics.HTTP
-	if cfg.MetricsAddr != "" {
-		metricsRegistry = metrics.NewRegistry()
-		httpMetrics = metrics.NewHTTP(metricsRegistry)
+	if measured != nil {
+		measured.WatchNATS(nc.NC, nc.JS)
+		measured.WatchProjections(app.Projections())
 	}
 	handler := router.New(router.Deps{
 		Logger: logger, Lifetime: lifetime, Draining: draining, Ready: ready, Dev: cfg.Dev, LogAllRequests: cfg.LogAllRequests, Heartbeat: cfg.Heartbeat,
 		MaxStreams: budget.MaxStreams, MaxStreamsPerSession: budget.MaxStreamsPerSession, MaxStreamsPerClient: budget.MaxStreamsPerClient,
-		Clients: clients, Metrics: httpMetrics, Nav: nav, Routes: routes,
+		Clients: clients, Metrics: measured, Nav: nav, Features: mounted,
 	})
 
 	listener, err := net.Listen("tcp", cfg.Addr())
@@ -213,7 +221,7 @@ func run(ctx context.Context, cfg config.Config, logOutput io.Writer) error {
 	// Bound before the "listening" line, so that /metrics answers as soon
 	// as the app does.
 	var metricsListener net.Listener
-	if metricsRegistry != nil {
+	if measured != nil {
 		metricsListener, err = net.Listen("tcp", cfg.MetricsAddr)
 		if err != nil {
 			listener.Close()
@@ -249,7 +257,7 @@ func run(ctx context.Context, cfg config.Config, logOutput io.Writer) error {
 		context.AfterFunc(gctx, func() { profiler.Close() })
 	}
 	if metricsListener != nil {
-		metricsServer := metrics.Server(metricsRegistry)
+		metricsServer := metrics.Server(measured.Registry)
 		g.Go(func() error {
 			if err := metricsServer.Serve(metricsListener); !errors.Is(err, http.ErrServerClosed) {
 				return fmt.Errorf("metrics on %s (METRICS_ADDR): %w", cfg.MetricsAddr, err)

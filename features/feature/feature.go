@@ -67,9 +67,10 @@ type App struct {
 	// Projection are the options every read model's runner starts with.
 	Projection projection.Options
 
-	mu      sync.Mutex
-	closers []func(context.Context)
-	checks  []health.Check
+	mu          sync.Mutex
+	closers     []func(context.Context)
+	checks      []health.Check
+	projections []projection.Reporter
 }
 
 // OnClose registers f to run when the app stops, with a context that
@@ -101,6 +102,14 @@ func (a *App) Checks() []health.Check {
 	return append([]health.Check(nil), a.checks...)
 }
 
+// Projections are the read models the features started, for the app's
+// metrics.
+func (a *App) Projections() []projection.Reporter {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]projection.Reporter(nil), a.projections...)
+}
+
 // StartProjection runs p in this process, stopped with the app, adds its
 // health to readiness, and opens its view. A parked event only degrades
 // readiness: it is one key's problem; every other key, and every page,
@@ -113,6 +122,7 @@ func StartProjection[V any](ctx context.Context, app *App, p projection.Projecti
 	app.OnClose(func(ctx context.Context) { runner.Stop(ctx) })
 	app.mu.Lock()
 	app.checks = append(app.checks, health.Check{Name: "projection:" + p.Name, Check: runner.Health, Degrades: true})
+	app.projections = append(app.projections, runner)
 	app.mu.Unlock()
 	view, err := projection.OpenView[V](app.Lifetime, app.JS, p.Name)
 	return view, runner, err
