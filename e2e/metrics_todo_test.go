@@ -3,7 +3,10 @@
 package e2e
 
 import (
+	"encoding/json"
 	"net/http"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -70,4 +73,47 @@ func TestMetricsCountCommandsStreamsProjectionsAndNATS(t *testing.T) {
 			t.Errorf("a metric is labelled with a raw path: %s", sample)
 		}
 	}
+	dashboardChartsOnly(t, m)
 }
+
+// dashboardChartsOnly checks that every metric the Grafana dashboard
+// queries is one the app serves.
+func dashboardChartsOnly(t *testing.T, scraped map[string]float64) {
+	t.Helper()
+	served := map[string]bool{}
+	for sample := range scraped {
+		name, _, _ := strings.Cut(sample, "{")
+		served[name] = true
+	}
+	data, err := os.ReadFile("../metrics/grafana-dashboard.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dashboard struct {
+		Panels []struct {
+			Title   string
+			Targets []struct{ Expr string }
+		}
+	}
+	if err := json.Unmarshal(data, &dashboard); err != nil {
+		t.Fatalf("the Grafana dashboard: %v", err)
+	}
+	queried := 0
+	for _, p := range dashboard.Panels {
+		for _, target := range p.Targets {
+			for _, name := range metricName.FindAllString(target.Expr, -1) {
+				queried++
+				if !served[name] {
+					t.Errorf("the dashboard's panel %q queries %s, which the app does not serve", p.Title, name)
+				}
+			}
+		}
+	}
+	if queried < 20 {
+		t.Errorf("the dashboard queries %d metrics; its panels were not read", queried)
+	}
+}
+
+// metricName finds the app's, the Go runtime's and the process's metric
+// names in a PromQL expression.
+var metricName = regexp.MustCompile(`\b(?:ironstar|go|process)_[a-z_]+\b`)

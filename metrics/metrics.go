@@ -1,8 +1,8 @@
 // Package metrics measures the app for Prometheus and serves what it
 // measured, with the Go runtime and process metrics, on a listener of its
 // own (METRICS_ADDR): HTTP requests, commands, SSE streams, projections,
-// NATS and the event store. docs/09-operations.md lists every family, and
-// docs/grafana/ironstar.json charts them.
+// NATS and the event store. docs/09-operations.md lists every family;
+// grafana-dashboard.json, in this folder, charts them.
 //
 // Every label value is drawn from a bounded set, since each distinct
 // combination is a time series Prometheus keeps: a route is chi's route

@@ -42,7 +42,11 @@ func (m *Metrics) WatchNATS(nc *nats.Conn, js jetstream.JetStream) {
 	})
 }
 
-func (c *natsCollector) Describe(ch chan<- *prometheus.Desc) { prometheus.DescribeByCollect(c, ch) }
+func (c *natsCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.connected, c.reconnects, c.jetstreamUp, c.apiRequests, c.apiErrors, c.events, c.eventBytes, c.eventMax, c.lastSeq} {
+		ch <- d
+	}
+}
 
 func (c *natsCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.connected, prometheus.GaugeValue, boolValue(c.nc.IsConnected()))

@@ -33,7 +33,9 @@ func (m *Metrics) WatchProjections(projections []projection.Reporter) {
 }
 
 func (c *projectionsCollector) Describe(ch chan<- *prometheus.Desc) {
-	prometheus.DescribeByCollect(c, ch)
+	for _, d := range []*prometheus.Desc{c.position, c.lag, c.applied, c.generation, c.catchingUp} {
+		ch <- d
+	}
 }
 
 func (c *projectionsCollector) Collect(ch chan<- prometheus.Metric) {
