@@ -12,7 +12,8 @@ import (
 func TestAnalyticsChartsMoveWithCommandsElsewhere(t *testing.T) {
 	t.Parallel()
 	a := startApp(t, appOptions{env: []string{"NATS_PORT=" + freePort(t)}})
-	startEngine(t, a)
+	engineMetrics := "127.0.0.1:" + freePort(t)
+	startEngine(t, a, "METRICS_ADDR="+engineMetrics)
 	b := newBrowser(t)
 	b.do(t,
 		chromedp.Navigate(a.URL+"/analytics"),
@@ -46,4 +47,14 @@ func TestAnalyticsChartsMoveWithCommandsElsewhere(t *testing.T) {
 
 	// The session that added the todos sees its own list as "yours".
 	openStream(t, c, a.URL+"/analytics/updates", "").waitFor(t, `"data":["yours"]`)
+
+	// The engine's metrics: it publishes, and its copy holds every event.
+	m := scrape(t, engineMetrics)
+	if m["ironstar_analytics_publishing"] != 1 || m["ironstar_analytics_checkpoint"] < 4 || m["ironstar_analytics_lag_events"] != 0 {
+		t.Errorf("engine metrics: publishing %v, checkpoint %v, lag %v; want 1, at least 4, 0",
+			m["ironstar_analytics_publishing"], m["ironstar_analytics_checkpoint"], m["ironstar_analytics_lag_events"])
+	}
+	if m["process_resident_memory_bytes"] == 0 {
+		t.Error("the engine serves no process metrics")
+	}
 }

@@ -34,9 +34,9 @@ type engine struct {
 
 // startEngine starts an analytics engine against the app's embedded NATS
 // server (the app must have been started with NATS_PORT in its env), with
-// its own DATA_DIR. It is stopped (SIGINT, then SIGKILL) when the test
+// its own DATA_DIR, and env added to its environment. It is stopped (SIGINT, then SIGKILL) when the test
 // ends, and its log is shown if the test failed.
-func startEngine(t testing.TB, a *app) *engine {
+func startEngine(t testing.TB, a *app, env ...string) *engine {
 	t.Helper()
 	if a.NATSPort == "" {
 		t.Fatal("startEngine: the app was started without NATS_PORT, so the engine cannot reach its NATS")
@@ -46,7 +46,7 @@ func startEngine(t testing.TB, a *app) *engine {
 	bin := filepath.Join(binDir, engineBinName)
 	e.cmd = exec.Command(bin)
 	e.cmd.Dir = dataDir // no .env of the repository's
-	e.cmd.Env = append(os.Environ(), "NATS_URL=", "NATS_PORT="+a.NATSPort, "DATA_DIR="+dataDir, "LOG_LEVEL=info")
+	e.cmd.Env = append(append(os.Environ(), "NATS_URL=", "NATS_PORT="+a.NATSPort, "DATA_DIR="+dataDir, "LOG_LEVEL=info", "METRICS_ADDR="), env...)
 	e.cmd.Stdout = e.logs
 	e.cmd.Stderr = e.logs
 	if err := e.cmd.Start(); err != nil {

@@ -20,12 +20,12 @@ type Commands struct {
 func newCommands(reg prometheus.Registerer, features []string) *Commands {
 	c := &Commands{
 		total: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: namespace,
+			Namespace: Namespace,
 			Name:      "commands_total",
 			Help:      "Commands handled, by feature and outcome (stored, conflict_retried, duplicate, unchanged, rejected, failed).",
 		}, []string{"feature", "outcome"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Namespace: namespace,
+			Namespace: Namespace,
 			Name:      "command_duration_seconds",
 			Help:      "Time to handle a command (load, decide, append), by feature and outcome.",
 			Buckets:   []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},

@@ -23,12 +23,12 @@ type HTTP struct {
 func NewHTTP(reg prometheus.Registerer) *HTTP {
 	m := &HTTP{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: namespace,
+			Namespace: Namespace,
 			Name:      "http_requests_total",
 			Help:      "HTTP requests answered, by route pattern, method and status.",
 		}, []string{"route", "method", "status"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Namespace: namespace,
+			Namespace: Namespace,
 			Name:      "http_request_duration_seconds",
 			Help:      "Time to answer an HTTP request, by route pattern and method; for an SSE stream, the stream's life.",
 			Buckets:   prometheus.DefBuckets,

@@ -20,9 +20,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// namespace prefixes the app's metric names. It is the app's name: cmd/new
-// renames it with the rest of the template.
-const namespace = "ironstar"
+// Namespace prefixes the app's metric names (and the analytics engine's).
+// It is the app's name: cmd/new renames it with the rest of the template.
+const Namespace = "ironstar"
+
 
 // scrapeTimeout bounds the NATS requests one scrape makes (account, stream
 // and consumer info), well inside Prometheus's default 10 s.

@@ -26,7 +26,7 @@ type natsCollector struct {
 // metrics, read from nc and js at each scrape.
 func (m *Metrics) WatchNATS(nc *nats.Conn, js jetstream.JetStream) {
 	desc := func(name, help string) *prometheus.Desc {
-		return prometheus.NewDesc(prometheus.BuildFQName(namespace, "", name), help, nil, nil)
+		return prometheus.NewDesc(prometheus.BuildFQName(Namespace, "", name), help, nil, nil)
 	}
 	m.Registry.MustRegister(&natsCollector{
 		nc: nc, js: js,

@@ -20,7 +20,7 @@ type projectionsCollector struct {
 // metrics, asked of each at each scrape.
 func (m *Metrics) WatchProjections(projections []projection.Reporter) {
 	desc := func(name, help string) *prometheus.Desc {
-		return prometheus.NewDesc(prometheus.BuildFQName(namespace, "projection", name), help, []string{"projection"}, nil)
+		return prometheus.NewDesc(prometheus.BuildFQName(Namespace, "projection", name), help, []string{"projection"}, nil)
 	}
 	m.Registry.MustRegister(&projectionsCollector{
 		projections: projections,

@@ -19,17 +19,17 @@ type Streams struct {
 func newStreams(reg prometheus.Registerer, features []string) *Streams {
 	s := &Streams{
 		open: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Namespace: namespace,
+			Namespace: Namespace,
 			Name:      "sse_streams_open",
 			Help:      "SSE streams open, by feature.",
 		}, []string{"feature"}),
 		sent: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: namespace,
+			Namespace: Namespace,
 			Name:      "sse_frames_sent_total",
 			Help:      "SSE frames written to clients, by feature (heartbeats not counted).",
 		}, []string{"feature"}),
 		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: namespace,
+			Namespace: Namespace,
 			Name:      "sse_frames_dropped_total",
 			Help:      "SSE frames replaced by a newer one before a slow client's stream wrote them, by feature.",
 		}, []string{"feature"}),

@@ -9,23 +9,31 @@
 // It reads the app's settings (.env and the environment): NATS_URL, or
 // else the app's embedded server at 127.0.0.1:NATS_PORT (4222 if unset);
 // DATA_DIR for its DuckDB file (DATA_DIR/analytics.duckdb); NATS_REPLICAS;
-// LOG_LEVEL. Several may run against one NATS: one publishes, the others
-// stand by with their copies current.
+// LOG_LEVEL and LOG_FORMAT; METRICS_ADDR to serve its metrics, an
+// address of its own (`go tool task run` clears it for the engine, which
+// reads the app's .env). Several may run against one NATS: one publishes,
+// the others stand by with their copies current.
 package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"strconv"
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"ironstar/config"
 	"ironstar/features/analytics/engine"
 	"ironstar/logging"
+	"ironstar/metrics"
 	"ironstar/nats/broker"
 	"ironstar/nats/eventstore"
 )
@@ -87,7 +95,34 @@ func run(ctx context.Context) error {
 	host, _ := os.Hostname()
 	holder := fmt.Sprintf("%s:%d", host, os.Getpid())
 	logger.Info("analytics engine started", "nats", url, "data_dir", cfg.DataDir, "holder", holder)
-	return engine.Run(ctx, engine.Config{
+	engineCfg := engine.Config{
 		JS: nc.JS, Events: eventstore.Open(nc.JS), DataDir: cfg.DataDir, Replicas: cfg.Replicas, Holder: holder, Logger: logger,
-	})
+	}
+	if cfg.MetricsAddr != "" {
+		reg := metrics.NewRegistry()
+		engineCfg.Metrics = reg
+		stop, err := serveMetrics(reg, cfg.MetricsAddr, logger)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+	return engine.Run(ctx, engineCfg)
+}
+
+// serveMetrics serves reg at METRICS_ADDR until stop is called. A failure
+// once listening is logged: the engine goes on without its metrics.
+func serveMetrics(reg *prometheus.Registry, addr string, logger *slog.Logger) (stop func(), err error) {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s (METRICS_ADDR): %w", addr, err)
+	}
+	logger.Info("metrics", "url", "http://"+l.Addr().String()+"/metrics")
+	srv := metrics.Server(reg)
+	go func() {
+		if err := srv.Serve(l); !errors.Is(err, http.ErrServerClosed) {
+			logger.Error("metrics", "addr", addr, "err", err)
+		}
+	}()
+	return func() { srv.Close() }, nil
 }

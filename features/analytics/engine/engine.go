@@ -19,8 +19,10 @@ import (
 	"log/slog"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"ironstar/features/analytics/dashboard"
 	"ironstar/nats/ensure"
@@ -39,6 +41,9 @@ type Config struct {
 	// Holder names this engine in the lease (unique: host and process).
 	Holder string
 	Logger *slog.Logger
+	// Metrics, if set, gets the engine's metrics: its checkpoint, its lag
+	// behind the stream, and whether it publishes.
+	Metrics prometheus.Registerer
 }
 
 // Run runs the engine until ctx ends: the copy all along, the publisher
@@ -58,6 +63,13 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}, cfg.Logger)
 
+	var publishing atomic.Bool
+	if cfg.Metrics != nil {
+		if err := cfg.Metrics.Register(newCollector(store, cfg.Events, &publishing)); err != nil {
+			return fmt.Errorf("analytics: metrics: %w", err)
+		}
+	}
+
 	var copying sync.WaitGroup
 	defer copying.Wait()
 	copyCtx, stopCopy := context.WithCancel(context.Background())
@@ -69,7 +81,9 @@ func Run(ctx context.Context, cfg Config) error {
 	err = leader.Run(ctx, cfg.JS, leader.Options{Bucket: dashboard.LeaderBucket, Key: dashboard.LeaderKey, Holder: cfg.Holder, Replicas: cfg.Replicas},
 		func(ctx context.Context) {
 			cfg.Logger.Info("analytics: this engine publishes the dashboard", "holder", cfg.Holder, "checkpoint", store.Checkpoint())
+			publishing.Store(true)
 			publisher.Run(ctx)
+			publishing.Store(false)
 			cfg.Logger.Info("analytics: this engine stopped publishing", "why", context.Cause(ctx))
 		})
 	// The copy stops last, flushing what it holds: the next start (or a
