@@ -24,7 +24,6 @@ import (
 // It is the app's name: cmd/new renames it with the rest of the template.
 const Namespace = "ironstar"
 
-
 // scrapeTimeout bounds the NATS requests one scrape makes (account, stream
 // and consumer info), well inside Prometheus's default 10 s.
 const scrapeTimeout = 5 * time.Second
