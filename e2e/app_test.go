@@ -27,10 +27,12 @@ var (
 	repoRoot string
 	prodBin  string // the default build: embedded, content-hashed assets
 	devBin   string // -tags dev: assets from disk, browser reload stream
-	// natsServerBin is nats-server built from go.mod's version, for the
-	// tests that set needNATSServer (the cluster tests).
-	natsServerBin  string
-	needNATSServer bool
+	// natsServerBin and caddyBin are nats-server and Caddy built from
+	// go.mod's versions, for the tests that set needClusterBins (the
+	// cluster tests).
+	natsServerBin   string
+	caddyBin        string
+	needClusterBins bool
 	// binDir holds the binaries.
 	binDir string
 )
@@ -55,6 +57,7 @@ func runTests(m *testing.M) int {
 	prodBin = filepath.Join(binDir, "app")
 	devBin = filepath.Join(binDir, "app-dev")
 	natsServerBin = filepath.Join(binDir, "nats-server")
+	caddyBin = filepath.Join(binDir, "caddy")
 	builds := [][]string{
 		{"build", "-o", prodBin, "./cmd/app"},
 		{"build", "-tags", "dev", "-o", devBin, "./cmd/app"},
@@ -62,8 +65,10 @@ func runTests(m *testing.M) int {
 		//ironstar:needs analytics
 		{"build", "-o", filepath.Join(binDir, engineBinName), "./cmd/analytics"},
 	}
-	if needNATSServer {
-		builds = append(builds, []string{"build", "-o", natsServerBin, "github.com/nats-io/nats-server/v2"})
+	if needClusterBins {
+		builds = append(builds,
+			[]string{"build", "-o", natsServerBin, "github.com/nats-io/nats-server/v2"},
+			[]string{"build", "-o", caddyBin, "github.com/caddyserver/caddy/v2/cmd/caddy"})
 	}
 	for _, build := range builds {
 		cmd := exec.Command("go", build...)

@@ -6,8 +6,9 @@ package e2e
 
 // The cluster tests run Ironstar scaled out, all real processes: a
 // three-node JetStream cluster of nats-server, two app instances with
-// replicas 3, the balancer of `go tool task cluster` in front of them, and
-// (in an app with the analytics example) two analytics engines.
+// replicas 3, Caddy in front of them on deploy/Caddyfile (as in `go tool
+// task cluster` and deploy/compose.yaml), and (in an app with the
+// analytics example) two analytics engines.
 // They take a while, so they have their own build tag and task:
 // `go tool task test:cluster`.
 
@@ -17,9 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"path/filepath"
 	"runtime"
@@ -46,19 +45,21 @@ import (
 	"ironstar/session"
 )
 
-func init() { needNATSServer = true }
+func init() { needClusterBins = true }
 
-// scaledOut is a running cluster, its app instances and the balancer.
+// scaledOut is a running cluster, its app instances and Caddy.
 type scaledOut struct {
 	nats *cluster.NATS
 	logs *logbuf.Buffer // the NATS servers' output
-	env  []string
-	apps [2]*app
+	env  []string       // how every process finds NATS
+	// appEnv is the instances' settings: env, and what being behind Caddy
+	// takes.
+	appEnv []string
+	apps   [2]*app
 	// engines run once per cluster beside the instances (the analytics
 	// engines, in an app with that example).
 	engines []*cluster.Process
-	bal     *cluster.Balancer
-	lb      *httptest.Server
+	proxy   *cluster.Proxy
 	js      jetstream.JetStream // the test's own connection, to look inside
 }
 
@@ -77,20 +78,37 @@ func startScaledOut(t *testing.T) *scaledOut {
 		}
 	})
 	s.env = []string{"NATS_URL=" + s.nats.URL(), "NATS_REPLICAS=3"}
+	// Behind Caddy, as cmd/cluster runs them: a stopped instance serves on
+	// while the health check takes it out of rotation.
+	s.appEnv = append(slices.Clone(s.env), "TRUSTED_PROXIES=127.0.0.1", "SHUTDOWN_DELAY=2s")
 
 	// Both instances start at the same instant: on a brand-new cluster they
 	// race to create the same stream, buckets and consumers.
 	for i := range s.apps {
-		s.apps[i] = launchApp(t, appOptions{env: s.env})
+		s.apps[i] = launchApp(t, appOptions{env: s.appEnv})
 	}
-	var backends []string
+	var upstreams []string
 	for _, a := range s.apps {
 		a.waitListening(t)
-		backends = append(backends, "127.0.0.1:"+a.Port)
+		upstreams = append(upstreams, "127.0.0.1:"+a.Port)
 	}
-	s.bal = cluster.NewBalancer(backends, slog.New(slog.DiscardHandler))
-	s.lb = httptest.NewServer(s.bal)
-	t.Cleanup(s.lb.Close)
+	proxyLogs := &logbuf.Buffer{}
+	s.proxy, err = cluster.StartProxy(t.Context(), cluster.ProxyOptions{
+		Bin: caddyBin, Caddyfile: filepath.Join(repoRoot, cluster.Caddyfile),
+		Listen: "127.0.0.1:" + freePort(t), Admin: "127.0.0.1:" + freePort(t),
+		Upstreams: upstreams, Dir: t.TempDir(), Output: proxyLogs,
+	}, 30*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.proxy.Stop(10 * time.Second); err != nil {
+			t.Error(err)
+		}
+		if t.Failed() {
+			t.Logf("caddy logs:\n%s", tail(proxyLogs.String()))
+		}
+	})
 
 	nc, err := nats.Connect(s.nats.URL(), nats.MaxReconnects(-1))
 	if err != nil {
@@ -146,7 +164,7 @@ func startEngines(t *testing.T, s *scaledOut) {
 func (s *scaledOut) restart(t *testing.T, i int) {
 	t.Helper()
 	old := s.apps[i]
-	s.apps[i] = startApp(t, appOptions{port: old.Port, dataDir: old.DataDir, env: s.env})
+	s.apps[i] = startApp(t, appOptions{port: old.Port, dataDir: old.DataDir, env: s.appEnv})
 }
 
 // TestCluster proves, in order, on one cluster: commands cross instances,
@@ -343,9 +361,9 @@ func checkEngineKilledUnderLoad(t *testing.T, s *scaledOut) {
 func checkNodeKilledUnderLoad(t *testing.T, s *scaledOut) {
 	t.Log("— a NATS node killed under load: nothing acknowledged is lost; pages resume")
 	br := newBrowser(t)
-	openTodos(t, br, s.lb.URL+"/")
+	openTodos(t, br, s.proxy.URL()+"/")
 	br.do(t, chromedp.Evaluate[chromedp.Void](`window.ironstarMarker = "same page"`))
-	cookies, err := chromedp.Call(br.ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{s.lb.URL}})
+	cookies, err := chromedp.Call(br.ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{s.proxy.URL()}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -479,20 +497,21 @@ func checkProjectionsSurviveInstanceStop(t *testing.T, s *scaledOut) {
 }
 
 // checkBrowsersFollowStoppedInstance stops the instance that serves an open
-// page's stream: the page reconnects through the balancer to the other one.
+// page's stream: Caddy's health check takes it out of rotation during its
+// SHUTDOWN_DELAY, and the page reconnects through Caddy to the other one.
 func checkBrowsersFollowStoppedInstance(t *testing.T, s *scaledOut) {
-	t.Log("— a stopped instance's browsers reconnect to the other and resume")
+	t.Log("— a stopped instance's browsers reconnect through Caddy to the other and resume")
 	// Other pages (the previous check's) may hold streams too: the new
 	// page's stream is the one more in flight than before it opened.
 	key := func(i int) string { return "127.0.0.1:" + s.apps[i].Port }
-	before := s.bal.Active()
+	before := s.inFlight(t)
 	br := newBrowser(t)
-	openTodos(t, br, s.lb.URL+"/")
+	openTodos(t, br, s.proxy.URL()+"/")
 	br.do(t, addTodo("before the stop"), waitTodos("before the stop"),
 		chromedp.Evaluate[chromedp.Void](`window.ironstarMarker = "same page"`))
 	holder := -1
 	waitFor(t, 10*time.Second, "the page's stream alone in flight", func() bool {
-		active := s.bal.Active()
+		active := s.inFlight(t)
 		first, second := active[key(0)]-before[key(0)], active[key(1)]-before[key(1)]
 		switch {
 		case first == 1 && second == 0:
@@ -518,10 +537,21 @@ func checkBrowsersFollowStoppedInstance(t *testing.T, s *scaledOut) {
 		t.Error("the page's stream came back without a Last-Event-ID")
 	}
 	t.Logf("the page resumed with %q", resumes)
-	if n := s.bal.Active()[key(1-holder)]; n <= before[key(1-holder)] {
+	if n := s.inFlight(t)[key(1-holder)]; n <= before[key(1-holder)] {
 		t.Errorf("the other instance serves %d requests, as many as before: the page's stream should have moved there", n)
 	}
 	br.checkClean(t, "/todos/updates", "error: network error", "Failed to fetch")
+}
+
+// inFlight is the requests Caddy has in flight to each instance, by
+// host:port (an open SSE stream counts until it ends).
+func (s *scaledOut) inFlight(t *testing.T) map[string]int {
+	t.Helper()
+	upstreams, err := s.proxy.Upstreams(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return upstreams
 }
 
 // describeProjection logs the state of a projection's consumer, for a

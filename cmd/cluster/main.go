@@ -1,11 +1,13 @@
 // Command cluster runs Ironstar the way it scales out, on one machine: a
 // three-node NATS JetStream cluster on 127.0.0.1 (data in a temporary
-// directory), two app instances pointed at it with replicas 3, a balancer
-// in front of them, and what runs once per cluster beside the instances:
-// in an app with the analytics example, two analytics engines, one active
-// and one standing by (it logs which is active whenever that changes). It
-// expects bin/nats-server, bin/app and the other binaries (`go tool task
-// cluster` builds them) and stops everything on Ctrl-C.
+// directory), two app instances pointed at it with replicas 3, Caddy in
+// front of them on the repository's Caddyfile (deploy/Caddyfile, the one
+// deploy/compose.yaml runs), and what runs once per cluster beside the
+// instances: in an app with the analytics example, two analytics engines,
+// one active and one standing by (it logs which is active whenever that
+// changes). It expects bin/nats-server, bin/caddy, bin/app and the other
+// binaries (`go tool task cluster` builds them) and stops everything on
+// Ctrl-C.
 package main
 
 import (
@@ -15,8 +17,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -33,7 +33,7 @@ import (
 )
 
 func main() {
-	listen := flag.String("listen", "127.0.0.1:8080", "address of the balancer in front of the app instances")
+	listen := flag.String("listen", "127.0.0.1:8080", "address of Caddy in front of the app instances")
 	apps := flag.String("apps", "8081,8082", "HTTP ports of the app instances")
 	natsPorts := flag.String("nats", "14222,14223,14224", "client ports of the NATS nodes")
 	flag.Parse()
@@ -79,12 +79,16 @@ func run(ctx context.Context, listen string, appPorts, natsPorts []int, logger *
 
 	// How every process finds NATS, as an operator would configure them.
 	env := []string{"NATS_URL=" + nc.URL(), "NATS_REPLICAS=3"}
+	// What an instance needs behind Caddy: its X-Forwarded-For names the
+	// browser, and a stopped instance serves on while Caddy's health check
+	// (every second) takes it out of rotation.
+	behindProxy := []string{"TRUSTED_PROXIES=127.0.0.1", "SHUTDOWN_DELAY=2s"}
 	var backends []string
 	for i, port := range appPorts {
 		name := fmt.Sprintf("app%d", i+1)
 		app, err := cluster.StartProcess(cluster.ProcessOptions{
 			Name: name, Bin: "bin/app", Output: os.Stdout,
-			Env: slices.Concat(env, []string{fmt.Sprintf("PORT=%d", port), "HOST=127.0.0.1", "DATA_DIR=" + filepath.Join(dir, name)}),
+			Env: slices.Concat(env, behindProxy, []string{fmt.Sprintf("PORT=%d", port), "HOST=127.0.0.1", "DATA_DIR=" + filepath.Join(dir, name)}),
 		})
 		if err != nil {
 			return fmt.Errorf("%w (build it: go tool task build)", err)
@@ -111,22 +115,21 @@ func run(ctx context.Context, listen string, appPorts, natsPorts []int, logger *
 		}
 	}
 
-	l, err := net.Listen("tcp", listen)
+	proxy, err := cluster.StartProxy(ctx, cluster.ProxyOptions{
+		Bin: "bin/caddy", Caddyfile: cluster.Caddyfile, Listen: listen, Upstreams: backends,
+		Dir: filepath.Join(dir, "caddy"), Output: os.Stderr,
+	}, 30*time.Second)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w (build it: go tool task build:caddy)", err)
 	}
-	srv := &http.Server{Handler: cluster.NewBalancer(backends, logger), ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		<-ctx.Done()
-		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(shutdown)
-	}()
-	logger.Info("balancer: open this one", "url", "http://"+l.Addr().String(), "backends", backends)
-	if err := srv.Serve(l); !errors.Is(err, http.ErrServerClosed) {
-		return err
+	defer proxy.Stop(10 * time.Second)
+	logger.Info("caddy: open this one", "url", proxy.URL(), "upstreams", backends, "pid", proxy.PID())
+	select {
+	case <-ctx.Done():
+		return nil
+	case <-proxy.Exited():
+		return errors.New("caddy exited")
 	}
-	return nil
 }
 
 // companion starts processes that run beside the app instances on the

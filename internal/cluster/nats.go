@@ -1,8 +1,9 @@
 // Package cluster runs Ironstar scaled out on one machine: a JetStream
-// cluster of nats-server processes on 127.0.0.1 and a balancer in front of
-// several app instances. `go tool task cluster` and the cluster tests use it;
-// in production the same roles are played by real NATS nodes and a real load
-// balancer.
+// cluster of nats-server processes on 127.0.0.1, several app instances, and
+// Caddy in front of them on the repository's Caddyfile. `go tool task
+// cluster` and the cluster tests use it; in production the same roles are
+// played by NATS nodes and app instances on several machines, with the same
+// Caddyfile (deploy/compose.yaml).
 package cluster
 
 import (

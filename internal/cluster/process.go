@@ -11,12 +11,14 @@ import (
 )
 
 // ProcessOptions describe a program of the cluster other than
-// nats-server: an app instance, an analytics engine.
+// nats-server: an app instance, an analytics engine, Caddy.
 type ProcessOptions struct {
 	// Name tells the process apart in logs, e.g. "app1".
 	Name string
 	// Bin is the binary; it runs in the caller's working directory.
 	Bin string
+	// Args are its command-line arguments.
+	Args []string
 	// Env is added to this process's environment.
 	Env []string
 	// Output receives its stdout and stderr (discarded if nil).
@@ -44,7 +46,7 @@ func StartProcess(opts ProcessOptions) (*Process, error) {
 }
 
 func (p *Process) start() error {
-	cmd := exec.Command(p.opts.Bin)
+	cmd := exec.Command(p.opts.Bin, p.opts.Args...)
 	cmd.Env = append(os.Environ(), p.opts.Env...)
 	cmd.Stdout, cmd.Stderr = p.opts.Output, p.opts.Output
 	DieWithParent(cmd)
