@@ -41,6 +41,24 @@ func (res Resolver) FromTrustedProxy(r *http.Request) bool {
 	return ok && res.trusts(addr)
 }
 
+// HTTPS reports whether the browser reached us over HTTPS: directly, or
+// through a trusted proxy that says so in X-Forwarded-Proto. Anyone else
+// could claim it, so from other peers the header is ignored. Cookies are
+// Secure when it holds.
+func (res Resolver) HTTPS(r *http.Request) bool {
+	if r.TLS != nil {
+		return true
+	}
+	proto := r.Header.Get("X-Forwarded-Proto")
+	if proto == "" || !res.FromTrustedProxy(r) {
+		return false
+	}
+	// A chain of proxies may list several: the first is the one the
+	// browser spoke to.
+	first, _, _ := strings.Cut(proto, ",")
+	return strings.EqualFold(strings.TrimSpace(first), "https")
+}
+
 // peer is the address of the request's TCP peer, if RemoteAddr holds one.
 func peer(r *http.Request) (netip.Addr, bool) {
 	ap, err := netip.ParseAddrPort(r.RemoteAddr)

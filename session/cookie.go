@@ -121,23 +121,6 @@ func deriveKey(master []byte, purpose string) []byte {
 	return keyedHash(master, "ironstar/session/"+purpose)
 }
 
-// secure reports whether the browser reached us over HTTPS: directly, or
-// through a proxy we trust that says so in X-Forwarded-Proto. Anyone else
-// could claim it, so from other peers the header is ignored.
-func (s *Store) secure(r *http.Request) bool {
-	if r.TLS != nil {
-		return true
-	}
-	proto := r.Header.Get("X-Forwarded-Proto")
-	if proto == "" || !s.clients.FromTrustedProxy(r) {
-		return false
-	}
-	// A chain of proxies may list several: the first is the one the
-	// browser spoke to.
-	first, _, _ := strings.Cut(proto, ",")
-	return strings.EqualFold(strings.TrimSpace(first), "https")
-}
-
 func cookieName(secure bool) string {
 	if secure {
 		return SecureCookieName

@@ -208,7 +208,7 @@ func isCommand(r *http.Request) bool {
 // record when they are due, or starts one for a page.
 func (s *Store) resolve(w http.ResponseWriter, r *http.Request) (Session, error) {
 	ctx, now := r.Context(), s.now()
-	secure := s.secure(r)
+	secure := s.clients.HTTPS(r)
 	value, foundAs := readCookie(r, secure)
 
 	if t, ok := s.verify(value, now); ok {
