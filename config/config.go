@@ -55,6 +55,10 @@ type Config struct {
 	// SessionKey, when set, signs session cookies (every instance must have
 	// the same); empty lets the app generate one and keep it in NATS.
 	SessionKey string
+	// AdminToken, when set, opens the operator routes (the event log,
+	// projection operations) to requests that carry it (package operator);
+	// empty: they exist in dev builds only, open to all.
+	AdminToken string
 	// TrustedProxies are the peers whose X-Forwarded-Proto is believed
 	// (the session cookie is Secure when it says https); empty trusts none.
 	TrustedProxies []netip.Prefix
@@ -240,6 +244,11 @@ func Parse(getenv func(string) string) (Config, error) {
 		errs = append(errs, fmt.Errorf("config: SESSION_KEY: must be at least %d characters, it has %d (make one with `openssl rand -base64 32`)", minSessionKey, n))
 	}
 
+	cfg.AdminToken = get("ADMIN_TOKEN", "")
+	if n := len(cfg.AdminToken); n > 0 && n < minAdminToken {
+		errs = append(errs, fmt.Errorf("config: ADMIN_TOKEN: must be at least %d characters, it has %d (make one with `openssl rand -base64 24`)", minAdminToken, n))
+	}
+
 	if proxies := get("TRUSTED_PROXIES", ""); proxies != "" {
 		for _, field := range strings.Split(proxies, ",") {
 			p, ok := parsePrefix(strings.TrimSpace(field))
@@ -351,6 +360,10 @@ func checkAuth(a NATSAuth, external bool) []error {
 
 // minSessionKey is the shortest SESSION_KEY: 256 bits of ASCII.
 const minSessionKey = 32
+
+// minAdminToken is the shortest ADMIN_TOKEN: too long to guess through
+// the sign-in form.
+const minAdminToken = 24
 
 // parsePrefix reads a CIDR prefix, or an address as a prefix of one.
 func parsePrefix(s string) (netip.Prefix, bool) {

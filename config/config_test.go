@@ -81,6 +81,7 @@ func TestParseRejectsBadValuesNamingTheVariable(t *testing.T) {
 		{"session ttl is not a duration", map[string]string{"SESSION_TTL": "week"}, `SESSION_TTL="week"`},
 		{"session ttl is too short", map[string]string{"SESSION_TTL": "5s"}, `SESSION_TTL="5s"`},
 		{"session key is short", map[string]string{"SESSION_KEY": "hunter2-secret"}, "SESSION_KEY: must be at least 32 characters, it has 14"},
+		{"admin token is short", map[string]string{"ADMIN_TOKEN": "letmein"}, "ADMIN_TOKEN: must be at least 24 characters, it has 7"},
 		{"trusted proxies are not prefixes", map[string]string{"TRUSTED_PROXIES": "10.0.0.0/8, proxy.local"}, `TRUSTED_PROXIES="10.0.0.0/8, proxy.local"`},
 		{"a trusted prefix is out of range", map[string]string{"TRUSTED_PROXIES": "10.0.0.0/33"}, `TRUSTED_PROXIES="10.0.0.0/33"`},
 		{"snapshot interval is not a number", map[string]string{"SNAPSHOT_EVERY": "often"}, `SNAPSHOT_EVERY="often"`},

@@ -15,6 +15,7 @@ import (
 	"ironstar/features/feature"
 	"ironstar/features/health"
 	"ironstar/metrics"
+	"ironstar/operator"
 	"ironstar/sse"
 	"ironstar/web/resources"
 )
@@ -46,16 +47,21 @@ type Deps struct {
 	// status, and each feature's commands and streams (see package
 	// metrics).
 	Metrics *metrics.Metrics
+	// Operator tells operators from everyone else, for the operator
+	// features' routes and the sign-in form.
+	Operator *operator.Gate
 	// Nav is the main navigation, Features the features' routes (both from
 	// the feature list, package features).
 	Nav      []layouts.NavLink
 	Features []Mounted
 }
 
-// Mounted is a feature's routes under its name.
+// Mounted is a feature's routes under its name; Operator marks operator
+// routes (feature.Feature.Operator).
 type Mounted struct {
-	Name   string
-	Routes feature.Routes
+	Name     string
+	Operator bool
+	Routes   feature.Routes
 }
 
 // New returns the app's handler.
@@ -93,13 +99,18 @@ func New(deps Deps) http.Handler {
 	health.Routes(r, health.Deps{Logger: deps.Logger, Checks: deps.Ready, Draining: deps.Draining})
 	r.Group(func(r chi.Router) {
 		r.Use(layouts.WithNav(deps.Nav))
+		deps.Operator.Routes(r, deps.Logger)
 		for _, f := range deps.Features {
-			if deps.Metrics == nil {
-				f.Routes(r)
-				continue
+			if f.Operator && !deps.Operator.Enabled() {
+				continue // no operator routes in this build
 			}
 			r.Group(func(r chi.Router) {
-				r.Use(metrics.WithFeature(f.Name))
+				if f.Operator {
+					r.Use(deps.Operator.Guard)
+				}
+				if deps.Metrics != nil {
+					r.Use(metrics.WithFeature(f.Name))
+				}
 				f.Routes(r)
 			})
 		}

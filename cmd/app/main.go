@@ -36,6 +36,7 @@ import (
 	"ironstar/nats/broker"
 	"ironstar/nats/eventstore"
 	"ironstar/nats/projection"
+	"ironstar/operator"
 	"ironstar/router"
 	"ironstar/session"
 	"ironstar/web/resources"
@@ -193,7 +194,7 @@ func run(ctx context.Context, cfg config.Config, logOutput io.Writer) error {
 		if err != nil {
 			return fmt.Errorf("feature %s: %w", f.Name, err)
 		}
-		mounted = append(mounted, router.Mounted{Name: f.Name, Routes: r})
+		mounted = append(mounted, router.Mounted{Name: f.Name, Operator: f.Operator, Routes: r})
 		if f.Nav != nil {
 			nav = append(nav, *f.Nav)
 		}
@@ -208,10 +209,12 @@ func run(ctx context.Context, cfg config.Config, logOutput io.Writer) error {
 		measured.WatchNATS(nc.NC, nc.JS)
 		measured.WatchProjections(app.Projections())
 	}
+	gate := operator.NewGate(cfg.AdminToken, cfg.Dev, clients)
+	logger.Info("operator routes", "exist", gate.Enabled(), "sign_in", gate.SignIn())
 	handler := router.New(router.Deps{
 		Logger: logger, Lifetime: lifetime, Draining: draining, Ready: ready, Dev: cfg.Dev, LogAllRequests: cfg.LogAllRequests, Heartbeat: cfg.Heartbeat,
 		MaxStreams: budget.MaxStreams, MaxStreamsPerSession: budget.MaxStreamsPerSession, MaxStreamsPerClient: budget.MaxStreamsPerClient,
-		Clients: clients, Metrics: measured, Nav: nav, Features: mounted,
+		Clients: clients, Metrics: measured, Operator: gate, Nav: nav, Features: mounted,
 	})
 
 	listener, err := net.Listen("tcp", cfg.Addr())

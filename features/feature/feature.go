@@ -30,6 +30,12 @@ type Feature struct {
 	Name string
 	// Nav is its entry in the main navigation; nil for none.
 	Nav *Nav
+	// Operator says its routes are operator routes: they show every
+	// session's data or run the app's machinery, so the router puts them
+	// behind the operator gate (package operator), or leaves them out
+	// where operator routes do not exist. Such a feature has no Nav: the
+	// operator pages link each other (operator.Nav).
+	Operator bool
 	// Register adds its event types to the app's registry; nil for none.
 	Register func(*es.Registry)
 	// Mount starts what it runs in this process (its read models, most
