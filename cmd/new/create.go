@@ -36,8 +36,9 @@ var validName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9]{0,30}$`)
 
 // coreFeatures are the folders under features/ every app keeps: the about
 // page (the home page of an app without examples), the health probes, the
+// operator pages (event log, time travel, projection operations), the
 // parts the pages share and the feature plumbing.
-var coreFeatures = []string{"about", "common", "feature", "health"}
+var coreFeatures = []string{"about", "common", "eventlog", "feature", "health", "history", "projections"}
 
 // templateOnly is the pseudo-example no app has: it marks what only the
 // template repository needs (this command, the CI step that runs it).
