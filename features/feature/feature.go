@@ -21,6 +21,7 @@ import (
 	"ironstar/features/health"
 	"ironstar/nats/eventstore"
 	"ironstar/nats/projection"
+	"ironstar/nats/reactor"
 	"ironstar/session"
 )
 
@@ -77,6 +78,7 @@ type App struct {
 	closers     []func(context.Context)
 	checks      []health.Check
 	projections []projection.Reporter
+	reactors    []reactor.Reporter
 }
 
 // OnClose registers f to run when the app stops, with a context that
@@ -114,6 +116,14 @@ func (a *App) Projections() []projection.Reporter {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return append([]projection.Reporter(nil), a.projections...)
+}
+
+// Reactors are the reactors the features started, for the operator's
+// status view.
+func (a *App) Reactors() []reactor.Reporter {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]reactor.Reporter(nil), a.reactors...)
 }
 
 // StartProjection runs p in this process, stopped with the app, adds its

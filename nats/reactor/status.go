@@ -1,0 +1,40 @@
+// Package reactor runs side effects in reaction to events: sending a mail,
+// calling a webhook, appending an event to another aggregate. See
+// docs/05-projections.md for the pattern.
+package reactor
+
+import (
+	"context"
+	"time"
+)
+
+// Status is where a reactor stands, for the operator's status view.
+type Status struct {
+	Name string
+	// Position is the stream sequence up to which every event of its
+	// subjects has been handled (or parked), by any instance.
+	Position uint64
+	// Lag is how many events of its subjects are not handled yet.
+	Lag uint64
+	// Handled is how many events this instance handled since it started.
+	Handled uint64
+	// Retrying is how many events wait for another attempt after a failure.
+	Retrying int
+	// Parked are the events whose effect failed too often: set aside, not
+	// retried, until an operator acts.
+	Parked []Parked
+}
+
+// Parked is an event a reactor gave up on.
+type Parked struct {
+	Seq      uint64
+	Type     string
+	Attempts int
+	Error    string
+	At       time.Time
+}
+
+// Reporter reports where a reactor stands.
+type Reporter interface {
+	Status(ctx context.Context) (Status, error)
+}
