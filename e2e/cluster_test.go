@@ -49,12 +49,10 @@ func init() { needClusterBins = true }
 
 // scaledOut is a running cluster, its app instances and Caddy.
 type scaledOut struct {
-	nats *cluster.NATS
-	logs *logbuf.Buffer // the NATS servers' output
-	env  []string       // how every process finds NATS
-	// appEnv is the instances' settings: env, and what being behind Caddy
-	// takes.
-	appEnv []string
+	nats   *cluster.NATS
+	logs   *logbuf.Buffer // the NATS servers' output
+	env    []string       // how every process finds NATS
+	appEnv []string       // the instances': env, and what being behind Caddy takes
 	apps   [2]*app
 	// engines run once per cluster beside the instances (the analytics
 	// engines, in an app with that example).
@@ -77,10 +75,8 @@ func startScaledOut(t *testing.T) *scaledOut {
 			t.Logf("nats-server logs:\n%s", tail(s.logs.String()))
 		}
 	})
-	s.env = []string{"NATS_URL=" + s.nats.URL(), "NATS_REPLICAS=3"}
-	// Behind Caddy, as cmd/cluster runs them: a stopped instance serves on
-	// while the health check takes it out of rotation.
-	s.appEnv = append(slices.Clone(s.env), "TRUSTED_PROXIES=127.0.0.1", "SHUTDOWN_DELAY=2s")
+	s.env = s.nats.Env()
+	s.appEnv = slices.Concat(s.env, cluster.BehindProxyEnv())
 
 	// Both instances start at the same instant: on a brand-new cluster they
 	// race to create the same stream, buckets and consumers.

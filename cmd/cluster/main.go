@@ -77,18 +77,13 @@ func run(ctx context.Context, listen string, appPorts, natsPorts []int, logger *
 		logger.Info("nats node", "name", n.Name, "url", n.URL(), "pid", n.PID())
 	}
 
-	// How every process finds NATS, as an operator would configure them.
-	env := []string{"NATS_URL=" + nc.URL(), "NATS_REPLICAS=3"}
-	// What an instance needs behind Caddy: its X-Forwarded-For names the
-	// browser, and a stopped instance serves on while Caddy's health check
-	// (every second) takes it out of rotation.
-	behindProxy := []string{"TRUSTED_PROXIES=127.0.0.1", "SHUTDOWN_DELAY=2s"}
+	env := nc.Env()
 	var backends []string
 	for i, port := range appPorts {
 		name := fmt.Sprintf("app%d", i+1)
 		app, err := cluster.StartProcess(cluster.ProcessOptions{
 			Name: name, Bin: "bin/app", Output: os.Stdout,
-			Env: slices.Concat(env, behindProxy, []string{fmt.Sprintf("PORT=%d", port), "HOST=127.0.0.1", "DATA_DIR=" + filepath.Join(dir, name)}),
+			Env: slices.Concat(env, cluster.BehindProxyEnv(), []string{fmt.Sprintf("PORT=%d", port), "HOST=127.0.0.1", "DATA_DIR=" + filepath.Join(dir, name)}),
 		})
 		if err != nil {
 			return fmt.Errorf("%w (build it: go tool task build)", err)

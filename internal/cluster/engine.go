@@ -16,6 +16,10 @@ import (
 	"ironstar/nats/leader"
 )
 
+// DefaultEngines is the number of analytics engines: one active, one
+// standing by.
+const DefaultEngines = 2
+
 // EngineOptions describe the analytics engines (cmd/analytics) of a
 // cluster: several, as an operator runs them, one active and the others
 // standing by with their copies current.
@@ -25,7 +29,7 @@ type EngineOptions struct {
 	// Dir holds each engine's DATA_DIR (Dir/engine1, ...): every engine
 	// has a DuckDB file of its own.
 	Dir string
-	// Count is the number of engines (2 if 0).
+	// Count is the number of engines (DefaultEngines if 0).
 	Count int
 	// Env points them at NATS as the app instances are (NATS_URL,
 	// NATS_REPLICAS, ...).
@@ -37,7 +41,7 @@ type EngineOptions struct {
 // StartEngines starts the engines, named engine1, engine2, ...
 func StartEngines(opts EngineOptions) ([]*Process, error) {
 	if opts.Count == 0 {
-		opts.Count = 2
+		opts.Count = DefaultEngines
 	}
 	var engines []*Process
 	for i := range opts.Count {

@@ -20,13 +20,26 @@ import (
 	"time"
 )
 
+// The cluster's shape, which deploy/compose.yaml shares
+// (deploy/deploy_test.go compares them).
+const (
+	// NATSClusterName is the name the NATS nodes' routes agree on.
+	NATSClusterName = "ironstar"
+	// DefaultSize is the number of NATS nodes: three, the fewest that keep
+	// a majority with one down.
+	DefaultSize = 3
+	// Replicas is NATS_REPLICAS for the app instances and engines: every
+	// stream and bucket on every node.
+	Replicas = 3
+)
+
 // NATSOptions describe a local JetStream cluster.
 type NATSOptions struct {
 	// Bin is the nats-server binary.
 	Bin string
 	// Dir holds each node's config and store.
 	Dir string
-	// Size is the number of nodes (3 if 0).
+	// Size is the number of nodes (DefaultSize if 0).
 	Size int
 	// ClientPorts, when set, fixes the nodes' client ports (one per node);
 	// otherwise free ports are picked.
@@ -68,7 +81,7 @@ type NATS struct {
 // leaders shortly after, and the app waits for that.
 func StartNATS(ctx context.Context, opts NATSOptions) (*NATS, error) {
 	if opts.Size == 0 {
-		opts.Size = 3
+		opts.Size = DefaultSize
 	}
 	if opts.Output == nil {
 		opts.Output = io.Discard
@@ -98,8 +111,8 @@ func StartNATS(ctx context.Context, opts NATSOptions) (*NATS, error) {
 		text := fmt.Sprintf("server_name: %s\nlisten: 127.0.0.1:%d\njetstream { store_dir: %q }\n",
 			n.Name, n.ClientPort, filepath.Join(opts.Dir, n.Name))
 		if opts.Size > 1 {
-			text += fmt.Sprintf("cluster {\n  name: ironstar\n  listen: 127.0.0.1:%d\n  routes: [%s]\n}\n",
-				routePorts[i], strings.Join(routes, ", "))
+			text += fmt.Sprintf("cluster {\n  name: %s\n  listen: 127.0.0.1:%d\n  routes: [%s]\n}\n",
+				NATSClusterName, routePorts[i], strings.Join(routes, ", "))
 		}
 		if err := os.WriteFile(n.conf, []byte(text), 0o600); err != nil {
 			c.Stop()
@@ -133,6 +146,12 @@ func (c *NATS) start(n *Node) error {
 		close(done)
 	}(n.exited)
 	return nil
+}
+
+// Env is how every process of the cluster finds NATS, as an operator would
+// configure it: NATS_URL with every node, NATS_REPLICAS.
+func (c *NATS) Env() []string {
+	return []string{"NATS_URL=" + c.URL(), fmt.Sprintf("NATS_REPLICAS=%d", Replicas)}
 }
 
 // URL lists every node's client URL, comma-separated, as NATS_URL takes it.

@@ -22,6 +22,15 @@ const Caddyfile = "deploy/Caddyfile"
 // instance that does not answer it 200 gets no requests.
 const HealthURI = "/health/ready"
 
+// BehindProxyEnv is what an app instance behind the proxy needs: the
+// proxy's X-Forwarded-For believed (it runs on 127.0.0.1), and a
+// SHUTDOWN_DELAY longer than the Caddyfile's health-check interval (1 s),
+// so that an instance stopping is out of rotation before it closes
+// anything.
+func BehindProxyEnv() []string {
+	return []string{"TRUSTED_PROXIES=127.0.0.1", "SHUTDOWN_DELAY=2s"}
+}
+
 // ProxyOptions describe Caddy in front of the app instances. They fill
 // the Caddyfile's environment placeholders.
 type ProxyOptions struct {
