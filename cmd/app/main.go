@@ -181,6 +181,7 @@ func run(ctx context.Context, cfg config.Config, logOutput io.Writer) error {
 			MaxInFlight: cfg.Admission.MaxInFlight, MaxQueued: cfg.Admission.MaxQueued, QueueTimeout: cfg.Admission.QueueTimeout,
 		}, logger),
 		Projection: projection.Options{Replicas: cfg.Replicas, Logger: logger},
+		History:    feature.Histories(all),
 	}
 	if measured != nil {
 		app.Storage.Observer = measured.Commands

@@ -39,6 +39,9 @@ type Feature struct {
 	Operator bool
 	// Register adds its event types to the app's registry; nil for none.
 	Register func(*es.Registry)
+	// History teaches the time-travel page its aggregate types (see
+	// HistoryOf); an aggregate type not listed has no history page.
+	History []History
 	// Mount starts what it runs in this process (its read models, most
 	// often) with the app's shared parts, and returns its routes. What it
 	// starts it stops through App.OnClose.
@@ -73,6 +76,9 @@ type App struct {
 	Quota     *command.Quota
 	// Projection are the options every read model's runner starts with.
 	Projection projection.Options
+	// History is every feature's Feature.History, for the time-travel
+	// page.
+	History []History
 
 	mu          sync.Mutex
 	closers     []func(context.Context)
