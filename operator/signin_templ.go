@@ -6,12 +6,10 @@ package operator
 
 //lint:file-ignore SA4006 This context is only used if a nested component is present.
 
-import (
-	"github.com/a-h/templ"
-	templruntime "github.com/a-h/templ/runtime"
+import "github.com/a-h/templ"
+import templruntime "github.com/a-h/templ/runtime"
 
-	"ironstar/features/common/layouts"
-)
+import "ironstar/features/common/layouts"
 
 // signInPage is the operator's sign-in form; signedIn says the browser is
 // signed in already, problem why the last try failed.
