@@ -379,6 +379,36 @@ func (s *Store) ReadAfter(ctx context.Context, after uint64, limit int) ([]es.En
 	return s.readBatches(ctx, SubjectPrefix+".>", after+1, limit)
 }
 
+// ReadBetween returns the events on subject whose Sequence is above after
+// and below before, in order. subject filters them as in Follow
+// ("events.todo.>", "events.todo.list-7"); empty means every event. It is
+// a window of the log: a reader paging backwards (the store reads only
+// forwards) moves it down, and reads at most the window's width of events.
+func (s *Store) ReadBetween(ctx context.Context, subject string, after, before uint64) ([]es.Envelope, error) {
+	if subject == "" {
+		subject = SubjectPrefix + ".>"
+	}
+	var events []es.Envelope
+	for from := after + 1; from < before; {
+		past := false
+		pending, err := s.directGet(ctx, subject, from, int(min(before-from, directBatch)), func(env es.Envelope) {
+			if env.Sequence >= before {
+				past = true
+				return
+			}
+			events = append(events, env)
+			from = env.Sequence + 1
+		})
+		if err != nil {
+			return nil, err
+		}
+		if past || pending == 0 {
+			break
+		}
+	}
+	return events, nil
+}
+
 // directBatch is the most messages one direct-get request asks for.
 const directBatch = 1000
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -109,6 +111,49 @@ func TestFollowDeliversStoredThenNewEvents(t *testing.T) {
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Errorf("Follow ended with %v, want context.Canceled", err)
+	}
+}
+
+func TestReadBetweenReadsOneWindowOfOneSubject(t *testing.T) {
+	s, _ := newStore(t)
+	ctx := t.Context()
+	versions := map[es.StreamID]uint64{}
+	var sequences []uint64 // of todo/a's events
+	for i, agg := range []string{"todo/a", "counter/b", "todo/a", "todo/c", "todo/a", "todo/a"} {
+		aggregate, id, _ := strings.Cut(agg, "/")
+		stream := es.StreamID{Aggregate: aggregate, ID: id}
+		v, err := s.Append(ctx, stream, versions[stream], []es.Envelope{{ID: "e" + strconv.Itoa(i), Type: "x", Version: 1, Data: []byte(`{}`)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		versions[stream] = v
+		if agg == "todo/a" {
+			sequences = append(sequences, v)
+		}
+	}
+	read := func(subject string, after, before uint64) []uint64 {
+		t.Helper()
+		events, err := s.ReadBetween(ctx, subject, after, before)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []uint64
+		for _, e := range events {
+			got = append(got, e.Sequence)
+		}
+		return got
+	}
+	if got, want := read("events.todo.a", sequences[0], sequences[3]), sequences[1:3]; !slices.Equal(got, want) {
+		t.Errorf("todo/a between %d and %d = %v, want %v", sequences[0], sequences[3], got, want)
+	}
+	if got := read("events.todo.>", 1, 5); !slices.Equal(got, []uint64{3, 4}) {
+		t.Errorf("events.todo.> between 1 and 5 = %v, want [3 4]", got)
+	}
+	if got := read("", 0, 100); len(got) != 6 {
+		t.Errorf("every event = %v, want all 6", got)
+	}
+	if got := read("", 4, 5); len(got) != 0 {
+		t.Errorf("an empty window = %v, want nothing", got)
 	}
 }
 
