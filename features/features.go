@@ -9,6 +9,7 @@ import (
 	"ironstar/features/analytics"
 	"ironstar/features/counter"
 	"ironstar/features/feature"
+	"ironstar/features/history"
 	"ironstar/features/monitor"
 	"ironstar/features/reverse"
 	"ironstar/features/sortable"
@@ -25,5 +26,6 @@ func All() []feature.Feature {
 		sortable.Feature(),
 		reverse.Feature(),
 		about.Feature(),
+		history.Feature(),
 	}
 }
