@@ -83,6 +83,38 @@ func checkRoundTrip(t *testing.T, payload []byte) {
 	}
 }
 
+// TestPatchElementsAtFramesSelectorAndMode: the selector and mode lines
+// come first, then the payload as intact as PatchElements carries it; a
+// remove carries no elements line.
+func TestPatchElementsAtFramesSelectorAndMode(t *testing.T) {
+	t.Parallel()
+	for _, payload := range hostile {
+		events, _ := sseparse.Parse(PatchElementsAt(42, "#rows", "prepend", []byte(payload)).Data)
+		if len(events) != 1 || events[0].Type != "datastar-patch-elements" || events[0].ID != "42" {
+			t.Fatalf("%q: events %q, want one datastar-patch-elements with id 42", payload, events)
+		}
+		lines := strings.Split(events[0].Data, "\n")
+		if lines[0] != "selector #rows" || lines[1] != "mode prepend" {
+			t.Errorf("%q: data lines %q, want the selector and the mode first", payload, lines)
+		}
+		var text []string
+		for _, line := range lines[2:] {
+			rest, ok := strings.CutPrefix(line, "elements ")
+			if !ok {
+				t.Fatalf("%q: data line %q lacks %q", payload, line, "elements ")
+			}
+			text = append(text, rest)
+		}
+		if payload != "" && strings.Join(text, "\n") != asLF([]byte(payload)) {
+			t.Errorf("%q: elements %q, want %q", payload, strings.Join(text, "\n"), asLF([]byte(payload)))
+		}
+	}
+	events, _ := sseparse.Parse(PatchElementsAt(0, "#rows > tr:nth-child(n+501)", "remove", nil).Data)
+	if len(events) != 1 || events[0].ID != "" || events[0].Data != "selector #rows > tr:nth-child(n+501)\nmode remove" {
+		t.Errorf("remove = %q, want selector and mode only, no id", events)
+	}
+}
+
 // asLF is text with CR LF and lone CR read as LF, and a line end at the
 // very end dropped (it ends the last line rather than starting another).
 func asLF(text []byte) string {

@@ -307,6 +307,29 @@ func PatchElements(seq uint64, html []byte) Frame {
 	return event("datastar-patch-elements", elementsLine, seq, html)
 }
 
+// PatchElementsAt formats a datastar-patch-elements event that patches
+// html into the elements selector picks, in mode ("prepend", "append",
+// "remove": Datastar's patch modes), with seq as its id (none for 0). A
+// remove carries no html. selector and mode are the caller's constants:
+// a line break in either would end its field.
+func PatchElementsAt(seq uint64, selector, mode string, html []byte) Frame {
+	if strings.ContainsAny(selector+mode, "\r\n") {
+		panic("sse: a patch's selector or mode holds a line break")
+	}
+	b := make([]byte, 0, 128+len(selector)+len(html)+bytes.Count(html, []byte{'\n'})*len(elementsLine))
+	b = append(b, "event: datastar-patch-elements\n"...)
+	if seq > 0 {
+		b = append(b, "id: "...)
+		b = strconv.AppendUint(b, seq, 10)
+		b = append(b, '\n')
+	}
+	b = append(b, "data: selector "+selector+"\ndata: mode "+mode+"\n"...)
+	if len(html) > 0 {
+		b = appendLines(b, elementsLine, html)
+	}
+	return Frame{Seq: seq, Data: append(b, '\n')}
+}
+
 // PatchSignals formats a datastar-patch-signals event carrying the JSON
 // object signals, with seq as its id (none for 0).
 func PatchSignals(seq uint64, signals []byte) Frame {
