@@ -15,6 +15,7 @@ func Feature() feature.Feature {
 		Name:     "todo",
 		Nav:      &feature.Nav{Href: "/", Label: "Todos", Icon: icons.Todos},
 		Register: Register,
+		History:  []feature.History{feature.HistoryOf(Aggregate, Decider(), historyView)},
 		Mount: func(ctx context.Context, app *feature.App) (feature.Routes, error) {
 			view, runner, err := feature.StartProjection(ctx, app, Projection(app.Registry))
 			if err != nil {
