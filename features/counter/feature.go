@@ -15,6 +15,8 @@ func Feature() feature.Feature {
 		Name:     "counter",
 		Nav:      &feature.Nav{Href: "/counter", Label: "Counter", Icon: icons.Counter},
 		Register: Register,
+		// Its time travel shows a counter's state as JSON.
+		History: []feature.History{feature.HistoryOf(aggregate, Decider(), nil)},
 		Mount: func(ctx context.Context, app *feature.App) (feature.Routes, error) {
 			view, _, err := feature.StartProjection(ctx, app, Projection(app.Registry))
 			if err != nil {
