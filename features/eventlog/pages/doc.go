@@ -1,0 +1,2 @@
+// Package pages holds the event log's page.
+package pages
