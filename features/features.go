@@ -8,6 +8,7 @@ import (
 	"ironstar/features/about"
 	"ironstar/features/analytics"
 	"ironstar/features/counter"
+	"ironstar/features/eventlog"
 	"ironstar/features/feature"
 	"ironstar/features/history"
 	"ironstar/features/monitor"
@@ -26,6 +27,7 @@ func All() []feature.Feature {
 		sortable.Feature(),
 		reverse.Feature(),
 		about.Feature(),
+		eventlog.Feature(),
 		history.Feature(),
 	}
 }
