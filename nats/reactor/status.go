@@ -1,6 +1,6 @@
 // Package reactor runs side effects in reaction to events: sending a mail,
 // calling a webhook, appending an event to another aggregate. See
-// docs/05-projections.md for the pattern.
+// docs/16-reactors.md for the pattern.
 package reactor
 
 import (
@@ -26,12 +26,13 @@ type Status struct {
 }
 
 // Parked is an event a reactor gave up on.
+// It is stored as JSON in the reactor's parked bucket, keyed by Seq.
 type Parked struct {
-	Seq      uint64
-	Type     string
-	Attempts int
-	Error    string
-	At       time.Time
+	Seq      uint64    `json:"seq"`
+	Type     string    `json:"type"`
+	Attempts int       `json:"attempts"`
+	Error    string    `json:"error"`
+	At       time.Time `json:"at"`
 }
 
 // Reporter reports where a reactor stands.
