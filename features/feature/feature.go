@@ -150,6 +150,23 @@ func StartProjection[V any](ctx context.Context, app *App, p projection.Projecti
 	return view, runner, err
 }
 
+// StartReactor runs r in this process, stopped with the app, with the
+// read models' replicas and logger, and adds its health to readiness: a
+// parked event degrades it, as a projection's does (the other events'
+// effects still happen).
+func StartReactor(ctx context.Context, app *App, r reactor.Reactor) (*reactor.Runner, error) {
+	runner, err := reactor.Start(ctx, app.JS, r, reactor.Options{Replicas: app.Projection.Replicas, Logger: app.Logger})
+	if err != nil {
+		return nil, err
+	}
+	app.OnClose(func(ctx context.Context) { runner.Stop(ctx) })
+	app.mu.Lock()
+	app.checks = append(app.checks, health.Check{Name: "reactor:" + r.Name, Check: runner.Health, Degrades: true})
+	app.reactors = append(app.reactors, runner)
+	app.mu.Unlock()
+	return runner, nil
+}
+
 // Stateless is a feature with no events and no read model: a page (and
 // maybe a stream) whose routes need only the logger.
 func Stateless(name string, nav *Nav, routes func(r chi.Router, logger *slog.Logger)) Feature {

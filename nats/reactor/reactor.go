@@ -70,7 +70,7 @@ type Options struct {
 	// Replicas for the consumer and the parked bucket (1 if 0).
 	Replicas int
 	// AckWait is how long an effect may take before its event is delivered
-	// again, to this or another instance (30 s if 0). It bounds each call
+	// again, to this or another instance (10 s if 0). It bounds each call
 	// of React too.
 	AckWait time.Duration
 	// MaxAttempts is how many deliveries an event gets before it is
@@ -86,7 +86,7 @@ type Options struct {
 func (o Options) withDefaults() Options {
 	o.Replicas = max(o.Replicas, 1)
 	if o.AckWait <= 0 {
-		o.AckWait = 30 * time.Second
+		o.AckWait = 10 * time.Second
 	}
 	if o.MaxAttempts <= 0 {
 		o.MaxAttempts = 5
