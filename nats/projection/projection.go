@@ -6,8 +6,10 @@
 // stream sequence of the last event applied to it; an event at or below that
 // sequence is skipped, so redelivery is harmless. The durable consumer's ack
 // floor is the checkpoint a restart resumes from. Renaming a projection
-// replays it from sequence 1 into a new bucket. Rebuild does the same under
-// the same name and swaps the new generation in once it has caught up.
+// replays it from sequence 1 into a new bucket (and leaves the old one
+// behind: see Leftovers). Rebuild does the same under the same name and
+// swaps the new generation in once it has caught up; raising a
+// projection's Version makes its next Start do that (see rebuild.go).
 //
 // # Two instances, one projection
 //
@@ -71,6 +73,11 @@ type Projection[V any] struct {
 	// deterministic, so retrying would fail again. The event is parked
 	// and the key keeps current.
 	Apply func(key string, current V, env es.Envelope) (V, error)
+	// Version is the version of Keys and Apply. Raise it when they change
+	// what the read model holds: the next Start rebuilds the projection
+	// into a new generation, while the current one keeps serving, and
+	// records the version with it. 0 (unset) is a version like any other.
+	Version int
 }
 
 // ByAggregate is the usual Keys: one read model per aggregate of the given
@@ -151,7 +158,8 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// MetaBucket records each projection's current generation.
+// MetaBucket records each projection's current generation and the
+// version it was built with.
 const MetaBucket = "projections"
 
 // group is the priority group every runner of a projection pulls through.
@@ -187,6 +195,8 @@ func resourceName(name string, generation uint64) string {
 // meta is the value under a projection's name in MetaBucket.
 type meta struct {
 	Generation uint64 `json:"generation"`
+	// Version is the Projection.Version the generation was built with.
+	Version int `json:"version,omitempty"`
 }
 
 func metaBucket(ctx context.Context, js jetstream.JetStream, replicas int) (jetstream.KeyValue, error) {
@@ -200,31 +210,38 @@ func metaBucket(ctx context.Context, js jetstream.JetStream, replicas int) (jets
 	return kv, nil
 }
 
-// currentGeneration reads (or, for a new projection, creates) the generation.
-func currentGeneration(ctx context.Context, js jetstream.JetStream, kv jetstream.KeyValue, name string) (uint64, error) {
-	return ensure.Retry(ctx, "projection "+name+": generation", func(ctx context.Context) (uint64, error) {
+// currentMeta reads (or, for a new projection, creates at generation 1 of
+// version) the projection's meta.
+func currentMeta(ctx context.Context, js jetstream.JetStream, kv jetstream.KeyValue, name string, version int) (meta, error) {
+	return ensure.Retry(ctx, "projection "+name+": generation", func(ctx context.Context) (meta, error) {
 		value, _, err := jetstreamx.KVGet(ctx, js, kv, name)
 		if errors.Is(err, jetstream.ErrKeyNotFound) {
-			data, _ := json.Marshal(meta{Generation: 1})
+			data, _ := json.Marshal(meta{Generation: 1, Version: version})
 			if _, err := kv.Create(ctx, name, data); err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
-				return 0, err
+				return meta{}, err
 			}
 			value, _, err = jetstreamx.KVGet(ctx, js, kv, name) // created by us or by a racing instance
 		}
 		if err != nil {
-			return 0, err
+			return meta{}, err
 		}
-		var m meta
-		if err := json.Unmarshal(value, &m); err != nil || m.Generation == 0 {
-			return 0, fmt.Errorf("corrupt meta %q", value)
-		}
-		return m.Generation, nil
+		return decodeMeta(value)
 	})
+}
+
+func decodeMeta(value []byte) (meta, error) {
+	var m meta
+	if err := json.Unmarshal(value, &m); err != nil || m.Generation == 0 {
+		return meta{}, fmt.Errorf("corrupt meta %q", value)
+	}
+	return m, nil
 }
 
 // generation is the consumer and bucket of one generation of a projection.
 type generation struct {
-	number   uint64
+	number uint64
+	// version is the Projection.Version it was built with.
+	version  int
 	consumer jetstream.Consumer
 	kv       jetstream.KeyValue
 	bucket   string
@@ -563,6 +580,7 @@ func runLoop[V any](ctx context.Context, a *applier[V], o Options, progress *pro
 		batch, err := fetchBatch(a.gen.consumer, o)
 		if err != nil {
 			logger.Warn("fetch", "err", err)
+			progress.fail(fmt.Errorf("fetch: %w", err))
 			backoff = wait(ctx, backoff)
 			continue
 		}
@@ -573,7 +591,7 @@ func runLoop[V any](ctx context.Context, a *applier[V], o Options, progress *pro
 		// acknowledged when applied.
 		for len(batch) > 0 {
 			part := batch[:min(len(batch), size)]
-			err := applyBatch(ctx, a, part, o, logger)
+			err := applyBatch(ctx, a, part, o, progress, logger)
 			if errors.Is(err, errTooSlow) {
 				size = max(len(part)/2, o.BatchSize)
 				logger.Warn("apply batch: too slow; applying smaller parts", "events", len(part), "part", size, "err", err)
@@ -617,7 +635,7 @@ func runLoop[V any](ctx context.Context, a *applier[V], o Options, progress *pro
 // larger than BatchSize that does not apply within AckWait/2 is
 // errTooSlow, to be applied in smaller parts: retried whole, it would time
 // out again, for ever.
-func applyBatch[V any](ctx context.Context, a *applier[V], batch []jetstream.Msg, o Options, logger *slog.Logger) error {
+func applyBatch[V any](ctx context.Context, a *applier[V], batch []jetstream.Msg, o Options, progress *progressTracker, logger *slog.Logger) error {
 	backoff := time.Duration(0)
 	for {
 		applyCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.AckWait/2)
@@ -637,6 +655,7 @@ func applyBatch[V any](ctx context.Context, a *applier[V], batch []jetstream.Msg
 		}
 		if !errors.Is(err, errConflict) {
 			logger.Error("apply batch", "err", err)
+			progress.fail(fmt.Errorf("apply batch: %w", err))
 			backoff = wait(ctx, backoff)
 		}
 	}
@@ -697,12 +716,31 @@ func wait(ctx context.Context, backoff time.Duration) time.Duration {
 }
 
 // progressTracker lets Wait block until a sequence has been applied here,
-// and counts the events applied here.
+// counts the events applied here, and keeps the last error met.
 type progressTracker struct {
 	mu      sync.Mutex
 	applied uint64 // the highest sequence applied here
 	events  uint64 // how many events were applied here
 	changed chan struct{}
+	err     error // the last fetch or apply error, at errAt
+	errAt   time.Time
+}
+
+// fail records err as the last error.
+func (p *progressTracker) fail(err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.err, p.errAt = err, time.Now().UTC()
+}
+
+// lastError is the last error recorded and when; "" if none.
+func (p *progressTracker) lastError() (string, time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.err == nil {
+		return "", time.Time{}
+	}
+	return p.err.Error(), p.errAt
 }
 
 func newProgress() *progressTracker { return &progressTracker{changed: make(chan struct{})} }

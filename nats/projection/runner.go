@@ -10,7 +10,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"ironstar/nats/eventstore"
+	"ironstar/nats/jetstreamx"
 )
 
 // Runner keeps one projection up to date from this process. Start one per
@@ -21,6 +21,7 @@ type Runner[V any] struct {
 	js       jetstream.JetStream
 	o        Options
 	meta     jetstream.KeyValue
+	locks    jetstream.KeyValue
 	progress *progressTracker
 	catchUp  *CatchUp
 	cancel   context.CancelFunc
@@ -31,7 +32,9 @@ type Runner[V any] struct {
 }
 
 // Start opens (or creates) the projection's current generation and keeps it
-// up to date until Stop.
+// up to date until Stop. If the generation was built with a lower Version
+// than p's, Start also rebuilds the projection in the background (see
+// upgrade).
 func Start[V any](ctx context.Context, js jetstream.JetStream, p Projection[V], o Options) (*Runner[V], error) {
 	if !validName.MatchString(p.Name) {
 		return nil, fmt.Errorf("projection: invalid name %q", p.Name)
@@ -44,23 +47,35 @@ func Start[V any](ctx context.Context, js jetstream.JetStream, p Projection[V], 
 	if err != nil {
 		return nil, err
 	}
-	number, err := currentGeneration(ctx, js, meta, p.Name)
+	locks, err := lockBucket(ctx, js, o.Replicas)
 	if err != nil {
 		return nil, err
 	}
-	gen, err := ensureGeneration(ctx, js, p.Name, p.Subjects, number, o)
+	m, err := currentMeta(ctx, js, meta, p.Name, p.Version)
 	if err != nil {
 		return nil, err
 	}
+	gen, err := ensureGeneration(ctx, js, p.Name, p.Subjects, m.Generation, o)
+	if err != nil {
+		return nil, err
+	}
+	gen.version = m.Version
 	runCtx, cancel := context.WithCancel(context.Background())
-	r := &Runner[V]{p: p, js: js, o: o, meta: meta, progress: newProgress(), catchUp: newCatchUp(p.Name, "projection", o), cancel: cancel, done: make(chan struct{}), gen: gen}
-	go r.run(runCtx)
+	r := &Runner[V]{p: p, js: js, o: o, meta: meta, locks: locks, progress: newProgress(), catchUp: newCatchUp(p.Name, "projection", o), cancel: cancel, done: make(chan struct{}), gen: gen}
+	var work sync.WaitGroup
+	work.Go(func() { r.run(runCtx) })
+	if m.Version != p.Version {
+		work.Go(func() { r.upgrade(runCtx) })
+	}
+	go func() {
+		work.Wait()
+		close(r.done)
+	}()
 	return r, nil
 }
 
 // run applies the current generation and follows swaps to a new one.
 func (r *Runner[V]) run(ctx context.Context) {
-	defer close(r.done)
 	for ctx.Err() == nil {
 		r.mu.Lock()
 		gen := r.gen
@@ -81,33 +96,88 @@ func (r *Runner[V]) run(ctx context.Context) {
 			}
 			continue
 		}
-		if newGen, err := ensureGeneration(ctx, r.js, r.p.Name, r.p.Subjects, next, r.o); err == nil {
+		if newGen, err := ensureGeneration(ctx, r.js, r.p.Name, r.p.Subjects, next.Generation, r.o); err == nil {
+			newGen.version = next.Version
 			r.mu.Lock()
 			r.gen = newGen
 			r.mu.Unlock()
-			r.o.Logger.Info("projection: switched generation", "projection", r.p.Name, "generation", next)
+			r.o.Logger.Info("projection: switched generation", "projection", r.p.Name, "generation", next.Generation, "version", next.Version)
 		}
 	}
 }
 
 // awaitSwap returns when the meta bucket names a generation other than
 // current.
-func (r *Runner[V]) awaitSwap(ctx context.Context, current uint64) (uint64, error) {
+func (r *Runner[V]) awaitSwap(ctx context.Context, current uint64) (meta, error) {
 	swaps, err := watchKey(ctx, r.js, MetaBucket, r.p.Name, false)
 	if err != nil {
-		return 0, err
+		return meta{}, err
 	}
 	for c := range swaps {
 		var m meta
 		if !c.deleted && json.Unmarshal(c.value, &m) == nil && m.Generation != current && m.Generation != 0 {
-			return m.Generation, nil
+			return m, nil
 		}
 	}
 	if err := ctx.Err(); err != nil {
-		return 0, err
+		return meta{}, err
 	}
-	return 0, errors.New("watch closed")
+	return meta{}, errors.New("watch closed")
 }
+
+// upgradeRetry is how long upgrade waits before it looks again, when
+// another instance holds the rebuild lock or the rebuild failed.
+const upgradeRetry = 2 * time.Second
+
+// upgrade rebuilds the projection because its current generation was built
+// with a lower Version: the generation serves (and run keeps it up to date)
+// until the rebuilt one has caught up and is swapped in. While another
+// instance holds the rebuild lock, it waits and looks again: that rebuild
+// may finish (then the versions match) or die (then its lock expires).
+// A generation of a higher version is left alone: this process runs older
+// code than the instance that built it (a rolling deploy), and rebuilding
+// back would make the two take turns.
+func (r *Runner[V]) upgrade(ctx context.Context) {
+	logger := r.o.Logger.With("projection", r.p.Name)
+	for ctx.Err() == nil {
+		value, _, err := jetstreamx.KVGet(ctx, r.js, r.meta, r.p.Name)
+		var m meta
+		if err == nil {
+			m, err = decodeMeta(value)
+		}
+		switch {
+		case err != nil:
+			logger.Warn("projection: read meta for an upgrade", "err", err)
+		case m.Version == r.p.Version:
+			return
+		case m.Version > r.p.Version:
+			logger.Warn("projection: the current generation was built by a later version; not rebuilding", "generation", m.Generation, "built_by", m.Version, "version", r.p.Version)
+			return
+		default:
+			logger.Info("projection: version raised; rebuilding while the current generation serves", "generation", m.Generation, "from", m.Version, "to", r.p.Version)
+			_, err := Rebuild(ctx, r.js, r.p, r.o)
+			if err == nil {
+				return
+			}
+			if !errors.Is(err, ErrRebuilding) && ctx.Err() == nil {
+				logger.Error("projection: rebuild for the raised version", "err", err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(upgradeRetry):
+		}
+	}
+}
+
+// Rebuild rebuilds the projection into a new generation (see Rebuild),
+// which this runner then follows.
+func (r *Runner[V]) Rebuild(ctx context.Context) (uint64, error) {
+	return Rebuild(ctx, r.js, r.p, r.o)
+}
+
+// Name is the projection's name.
+func (r *Runner[V]) Name() string { return r.p.Name }
 
 // Stop finishes the batch in hand, hands the work to another runner and
 // returns when this one has stopped or ctx ends.
@@ -148,6 +218,8 @@ func (r *Runner[V]) Generation() uint64 {
 type Status struct {
 	Name       string
 	Generation uint64 // the generation this runner applies
+	// Version is the Projection.Version that generation was built with.
+	Version int
 	// Position is the stream sequence up to which the projection has
 	// applied every event of its subjects, by whichever runner.
 	Position uint64
@@ -159,29 +231,54 @@ type Status struct {
 	Applied uint64
 	// CatchingUp is CatchingUp.
 	CatchingUp bool
+	// LastError is the last error this runner met fetching or applying
+	// events (empty if none since it started), at LastErrorAt. Events it
+	// could not apply are parked instead.
+	LastError   string
+	LastErrorAt time.Time
+	// Parked is how many entries the generation's parked bucket holds,
+	// FirstParked the first parked event that has not healed (nil if
+	// none).
+	Parked      int
+	FirstParked *Parked
+	// Rebuild is the rebuild under way, in any instance; nil if none.
+	Rebuild *RebuildProgress
 }
 
-// Reporter reports where a projection stands: every Runner is one,
-// whatever its value type.
+// Reporter reports where a projection stands and rebuilds it: every Runner
+// is one, whatever its value type.
 type Reporter interface {
+	Name() string
 	Status(ctx context.Context) (Status, error)
+	Rebuild(ctx context.Context) (uint64, error)
 }
 
-// Status asks JetStream where the projection's current generation stands
-// (one consumer-info request).
+// Status asks JetStream where the projection's current generation stands:
+// a consumer-info request, the parked bucket's status (and its first entry
+// if it has any), and the rebuild lock.
 func (r *Runner[V]) Status(ctx context.Context) (Status, error) {
 	r.mu.Lock()
 	gen := r.gen
 	r.mu.Unlock()
 	// Set even when JetStream does not answer.
-	st := Status{Name: r.p.Name, Generation: gen.number, Applied: r.progress.count(), CatchingUp: r.CatchingUp()}
+	st := Status{Name: r.p.Name, Generation: gen.number, Version: gen.version, Applied: r.progress.count(), CatchingUp: r.CatchingUp()}
+	st.LastError, st.LastErrorAt = r.progress.lastError()
 	info, err := gen.consumer.Info(ctx)
 	if err != nil {
 		return st, fmt.Errorf("projection %s: consumer info: %w", r.p.Name, err)
 	}
 	st.Position = info.AckFloor.Stream
 	st.Lag = info.NumPending + uint64(info.NumAckPending)
-	return st, nil
+	parked, entries, err := listParked(ctx, r.js, gen, 1)
+	if err != nil {
+		return st, fmt.Errorf("projection %s: list parked events: %w", r.p.Name, err)
+	}
+	st.Parked = entries
+	if len(parked) > 0 {
+		st.FirstParked = &parked[0]
+	}
+	st.Rebuild, err = readLock(ctx, r.locks, r.p.Name)
+	return st, err
 }
 
 // Parked lists the events the projection's current generation has parked
@@ -248,68 +345,4 @@ func waitFor(ctx context.Context, cons jetstream.Consumer, seq uint64, local *pr
 		case <-tick.C:
 		}
 	}
-}
-
-// Rebuild replays the projection from sequence 1 into a new generation (a
-// fresh bucket and consumer) while the current one keeps serving, and swaps
-// it in once it has caught up with the stream as it was when Rebuild began.
-// Runners and views everywhere follow the swap; the old generation is then
-// deleted. It returns the new generation's number.
-func Rebuild[V any](ctx context.Context, js jetstream.JetStream, p Projection[V], o Options) (uint64, error) {
-	o = o.withDefaults()
-	metaKV, err := metaBucket(ctx, js, o.Replicas)
-	if err != nil {
-		return 0, err
-	}
-	entry, err := metaKV.Get(ctx, p.Name)
-	if err != nil {
-		return 0, fmt.Errorf("projection %s: rebuild: read meta: %w", p.Name, err)
-	}
-	var current meta
-	if err := json.Unmarshal(entry.Value(), &current); err != nil {
-		return 0, fmt.Errorf("projection %s: corrupt meta: %w", p.Name, err)
-	}
-	next := current.Generation + 1
-	gen, err := ensureGeneration(ctx, js, p.Name, p.Subjects, next, o)
-	if err != nil {
-		return 0, err
-	}
-	stream, err := js.Stream(ctx, eventstore.StreamName)
-	if err != nil {
-		return 0, err
-	}
-	info, err := stream.Info(ctx)
-	if err != nil {
-		return 0, err
-	}
-
-	runCtx, stopRun := context.WithCancel(ctx)
-	loopDone := make(chan struct{})
-	progress := newProgress()
-	go func() {
-		defer close(loopDone)
-		runLoop(runCtx, newApplier(runCtx, p, js, gen, o), o, progress,
-			newCatchUp(p.Name, "projection rebuild", o, "generation", next))
-	}()
-	err = waitFor(ctx, gen.consumer, info.State.LastSeq, progress)
-	stopRun()
-	<-loopDone
-	if err != nil {
-		return 0, err
-	}
-
-	data, _ := json.Marshal(meta{Generation: next})
-	if _, err := metaKV.Update(ctx, p.Name, data, entry.Revision()); err != nil {
-		return 0, fmt.Errorf("projection %s: swap to generation %d (another rebuild won?): %w", p.Name, next, err)
-	}
-	old := resourceName(p.Name, current.Generation)
-	if err := js.DeleteConsumer(ctx, eventstore.StreamName, old); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
-		o.Logger.Warn("projection: delete old consumer", "consumer", old, "err", err)
-	}
-	for _, bucket := range []string{old, parkedBucketName(p.Name, current.Generation)} {
-		if err := js.DeleteKeyValue(ctx, bucket); err != nil && !errors.Is(err, jetstream.ErrBucketNotFound) {
-			o.Logger.Warn("projection: delete old bucket", "bucket", bucket, "err", err)
-		}
-	}
-	return next, nil
 }

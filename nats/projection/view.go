@@ -72,10 +72,11 @@ func (v *View[V]) bucket(ctx context.Context, refresh bool) (jetstream.KeyValue,
 		return v.kv, nil
 	}
 	// v.kv is nil after a swap or before the first read.
-	number, err := currentGeneration(ctx, v.js, v.meta, v.name)
+	m, err := currentMeta(ctx, v.js, v.meta, v.name, 0)
 	if err != nil {
 		return nil, err
 	}
+	number := m.Generation
 	if v.kv != nil && number == v.gen {
 		return v.kv, nil
 	}

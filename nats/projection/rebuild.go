@@ -1,0 +1,274 @@
+package projection
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"ironstar/nats/ensure"
+	"ironstar/nats/eventstore"
+	"ironstar/nats/jetstreamx"
+)
+
+// Rebuilds.
+//
+// A rebuild replays a projection from sequence 1 into a new generation
+// while the current one keeps serving, then swaps it in (one
+// compare-and-set of the meta key) and deletes the old one. Any instance
+// may start one: from the operator's page or command line, or at Start when
+// the projection's Version was raised. One lock key per projection, created
+// in LockBucket, makes sure only one runs at a time across every instance;
+// its holder rewrites it every progressEvery with its progress, which is
+// how every instance's status view shows a rebuild running elsewhere, and
+// the bucket's TTL frees the lock of a process that died. A rebuild that
+// did not finish leaves its half-built generation behind; the next one
+// starts it over, since it may hold another version's values.
+
+// LockBucket holds a key per projection being rebuilt: the lock and its
+// progress.
+const LockBucket = "projection_rebuilds"
+
+// lockTTL is how long a lock outlives its holder's last write.
+const lockTTL = 15 * time.Second
+
+// progressEvery is how often a rebuild writes its progress to its lock.
+const progressEvery = time.Second
+
+// ErrRebuilding means another rebuild of the projection is under way.
+var ErrRebuilding = errors.New("projection: a rebuild is already under way")
+
+// errLockLost means a rebuild's lock expired under it (the process stalled
+// longer than lockTTL): another rebuild may have begun, so it stops.
+var errLockLost = errors.New("projection: rebuild lock lost")
+
+// RebuildProgress is a rebuild under way, as its lock records it.
+type RebuildProgress struct {
+	// Owner is the host and process running it.
+	Owner string `json:"owner"`
+	// Generation is the generation being built, of Version.
+	Generation uint64 `json:"generation"`
+	Version    int    `json:"version"`
+	// Position is the stream sequence applied up to; Total the stream's
+	// last sequence when the rebuild began, which it replays up to.
+	Position uint64 `json:"position"`
+	Total    uint64 `json:"total"`
+	// EventsPerSecond is the rate since its previous write.
+	EventsPerSecond uint64    `json:"events_per_second"`
+	Started         time.Time `json:"started"`
+	Updated         time.Time `json:"updated"`
+}
+
+func lockBucket(ctx context.Context, js jetstream.JetStream, replicas int) (jetstream.KeyValue, error) {
+	kv, err := ensure.KeyValue(ctx, js, jetstream.KeyValueConfig{
+		Bucket: LockBucket, Storage: jetstream.FileStorage, Replicas: replicas, History: 1, TTL: lockTTL,
+		Description: "projections being rebuilt, with their progress",
+	})
+	if err != nil {
+		return nil, fmt.Errorf("projection: lock bucket: %w", err)
+	}
+	return kv, nil
+}
+
+// readLock returns the progress of the rebuild of name under way; nil if
+// none.
+func readLock(ctx context.Context, locks jetstream.KeyValue, name string) (*RebuildProgress, error) {
+	entry, err := locks.Get(ctx, name)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("projection %s: read rebuild lock: %w", name, err)
+	}
+	var p RebuildProgress
+	if err := json.Unmarshal(entry.Value(), &p); err != nil {
+		return nil, fmt.Errorf("projection %s: corrupt rebuild lock %q", name, entry.Value())
+	}
+	return &p, nil
+}
+
+// rebuildLock is a held lock.
+type rebuildLock struct {
+	kv       jetstream.KeyValue
+	name     string
+	revision uint64
+	progress RebuildProgress
+}
+
+// acquireLock takes the lock of name, or returns ErrRebuilding.
+func acquireLock(ctx context.Context, kv jetstream.KeyValue, name string) (*rebuildLock, error) {
+	host, _ := os.Hostname()
+	now := time.Now().UTC()
+	l := &rebuildLock{kv: kv, name: name, progress: RebuildProgress{Owner: fmt.Sprintf("%s pid %d", host, os.Getpid()), Started: now, Updated: now}}
+	data, _ := json.Marshal(l.progress)
+	revision, err := kv.Create(ctx, name, data)
+	if errors.Is(err, jetstream.ErrKeyExists) {
+		return nil, fmt.Errorf("%w: %s", ErrRebuilding, name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("projection %s: take rebuild lock: %w", name, err)
+	}
+	l.revision = revision
+	return l, nil
+}
+
+// write stores the progress, which also keeps the lock alive; errLockLost
+// if another holder's write came in between.
+func (l *rebuildLock) write(ctx context.Context) error {
+	l.progress.Updated = time.Now().UTC()
+	data, _ := json.Marshal(l.progress)
+	revision, err := l.kv.Update(ctx, l.name, data, l.revision)
+	if err != nil {
+		var apiErr *jetstream.APIError
+		if errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence {
+			return errLockLost
+		}
+		return err
+	}
+	l.revision = revision
+	return nil
+}
+
+// release deletes the lock if it is still this one's.
+func (l *rebuildLock) release(ctx context.Context, logger *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	if err := l.kv.Delete(ctx, l.name, jetstream.LastRevision(l.revision)); err != nil {
+		logger.Warn("projection: release rebuild lock", "projection", l.name, "err", err)
+	}
+}
+
+// Rebuild replays the projection from sequence 1 into a new generation (a
+// fresh bucket and consumer) while the current one keeps serving, and swaps
+// it in, recording p.Version with it, once it has caught up with the stream
+// as it was when Rebuild began. Runners and views everywhere follow the
+// swap; the old generation is then deleted. It returns the new generation's
+// number, or ErrRebuilding if another rebuild of the projection is under
+// way. Its progress is in every runner's Status.
+func Rebuild[V any](ctx context.Context, js jetstream.JetStream, p Projection[V], o Options) (uint64, error) {
+	o = o.withDefaults()
+	metaKV, err := metaBucket(ctx, js, o.Replicas)
+	if err != nil {
+		return 0, err
+	}
+	locks, err := lockBucket(ctx, js, o.Replicas)
+	if err != nil {
+		return 0, err
+	}
+	lock, err := acquireLock(ctx, locks, p.Name)
+	if err != nil {
+		return 0, err
+	}
+	defer lock.release(ctx, o.Logger)
+	// Read after taking the lock, so that a rebuild that swapped just
+	// before is seen.
+	value, revision, err := jetstreamx.KVGet(ctx, js, metaKV, p.Name)
+	if err != nil {
+		return 0, fmt.Errorf("projection %s: rebuild: read meta: %w", p.Name, err)
+	}
+	current, err := decodeMeta(value)
+	if err != nil {
+		return 0, fmt.Errorf("projection %s: %w", p.Name, err)
+	}
+	next := current.Generation + 1
+	deleteGeneration(ctx, js, p.Name, next, o.Logger) // left by a rebuild that did not finish
+	gen, err := ensureGeneration(ctx, js, p.Name, p.Subjects, next, o)
+	if err != nil {
+		return 0, err
+	}
+	gen.version = p.Version
+	stream, err := js.Stream(ctx, eventstore.StreamName)
+	if err != nil {
+		return 0, fmt.Errorf("projection %s: rebuild: %w", p.Name, err)
+	}
+	info, err := stream.Info(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("projection %s: rebuild: %w", p.Name, err)
+	}
+	total := info.State.LastSeq
+	lock.progress.Generation, lock.progress.Version, lock.progress.Total = next, p.Version, total
+	if err := lock.write(ctx); err != nil {
+		return 0, fmt.Errorf("projection %s: rebuild: %w", p.Name, err)
+	}
+	o.Logger.Info("projection: rebuilding", "projection", p.Name, "generation", next, "version", p.Version, "events", total)
+
+	rebuildCtx, abort := context.WithCancelCause(ctx)
+	defer abort(nil)
+	runCtx, stopRun := context.WithCancel(rebuildCtx)
+	loopDone := make(chan struct{})
+	progress := newProgress()
+	go func() {
+		defer close(loopDone)
+		runLoop(runCtx, newApplier(runCtx, p, js, gen, o), o, progress,
+			newCatchUp(p.Name, "projection rebuild", o, "generation", next))
+	}()
+	reportDone := make(chan struct{})
+	go func() {
+		defer close(reportDone)
+		reportProgress(runCtx, lock, progress, o.Logger, func(err error) { abort(err) })
+	}()
+	err = waitFor(rebuildCtx, gen.consumer, total, progress)
+	if cause := context.Cause(rebuildCtx); err != nil && cause != nil && !errors.Is(cause, context.Canceled) {
+		err = cause
+	}
+	stopRun()
+	<-loopDone
+	<-reportDone
+	if err != nil {
+		return 0, fmt.Errorf("projection %s: rebuild generation %d: %w", p.Name, next, err)
+	}
+
+	data, _ := json.Marshal(meta{Generation: next, Version: p.Version})
+	if _, err := metaKV.Update(ctx, p.Name, data, revision); err != nil {
+		return 0, fmt.Errorf("projection %s: swap to generation %d: %w", p.Name, next, err)
+	}
+	o.Logger.Info("projection: rebuilt and swapped in", "projection", p.Name, "generation", next, "version", p.Version,
+		"took", time.Since(lock.progress.Started).Round(time.Millisecond))
+	deleteGeneration(ctx, js, p.Name, current.Generation, o.Logger)
+	return next, nil
+}
+
+// reportProgress writes the rebuild's position to its lock every
+// progressEvery until ctx ends; a write that finds the lock lost calls
+// abort.
+func reportProgress(ctx context.Context, lock *rebuildLock, progress *progressTracker, logger *slog.Logger, abort func(error)) {
+	tick := time.NewTicker(progressEvery)
+	defer tick.Stop()
+	last, lastAt := uint64(0), time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-tick.C:
+			position, _ := progress.get()
+			lock.progress.Position = position
+			lock.progress.EventsPerSecond = perSecond(position-min(last, position), now.Sub(lastAt))
+			last, lastAt = position, now
+			if err := lock.write(ctx); errors.Is(err, errLockLost) {
+				abort(err)
+				return
+			} else if err != nil && ctx.Err() == nil {
+				logger.Warn("projection: write rebuild progress", "projection", lock.name, "err", err)
+			}
+		}
+	}
+}
+
+// deleteGeneration deletes a generation's consumer and buckets, those that
+// exist.
+func deleteGeneration(ctx context.Context, js jetstream.JetStream, name string, number uint64, logger *slog.Logger) {
+	res := resourceName(name, number)
+	if err := js.DeleteConsumer(ctx, eventstore.StreamName, res); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		logger.Warn("projection: delete consumer", "consumer", res, "err", err)
+	}
+	for _, bucket := range []string{res, parkedBucketName(name, number)} {
+		if err := js.DeleteKeyValue(ctx, bucket); err != nil && !errors.Is(err, jetstream.ErrBucketNotFound) {
+			logger.Warn("projection: delete bucket", "bucket", bucket, "err", err)
+		}
+	}
+}
