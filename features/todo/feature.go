@@ -21,7 +21,11 @@ func Feature() feature.Feature {
 			if err != nil {
 				return nil, err
 			}
-			deps := Deps{Logger: app.Logger, Storage: app.Storage, View: view, CatchingUp: runner.CatchingUp,
+			lists := NewLists(app.Storage)
+			if _, err := feature.StartReactor(ctx, app, ListCompletion(lists)); err != nil {
+				return nil, err
+			}
+			deps := Deps{Logger: app.Logger, Lists: lists, View: view, CatchingUp: runner.CatchingUp,
 				Sessions: app.Sessions, Admission: app.Admission, Quota: app.Quota}
 			return func(r chi.Router) { routes(r, deps) }, nil
 		},

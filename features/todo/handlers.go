@@ -45,7 +45,7 @@ func (h *handlers) render(e projection.Entry[ListView], filter components.Filter
 
 // viewModel picks and counts the items a filter shows.
 func viewModel(l ListView, filter components.Filter) components.ListVM {
-	vm := components.ListVM{Total: len(l.Items), Filter: filter, Items: make([]components.ItemVM, 0, len(l.Items))}
+	vm := components.ListVM{Total: len(l.Items), Filter: filter, AllDone: l.AllDone, Items: make([]components.ItemVM, 0, len(l.Items))}
 	for _, it := range l.Items {
 		if it.Completed {
 			vm.Done++

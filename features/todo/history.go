@@ -81,6 +81,8 @@ func describe(before List, e Event) string {
 		return "Reopened every todo."
 	case CompletedCleared:
 		return "Cleared the completed todos."
+	case ListCompleted:
+		return "Every todo done: the list was recorded as completed."
 	}
 	return fmt.Sprintf("%T", e)
 }

@@ -12,6 +12,8 @@ const ProjectionName = "todo_lists"
 // ListView is the read model of one list: what the page shows.
 type ListView struct {
 	Items []ItemView `json:"items"`
+	// AllDone is List.AllDone: the list's completion was recorded.
+	AllDone bool `json:"all_done,omitempty"`
 }
 
 // ItemView is one todo as shown.
@@ -45,7 +47,7 @@ func Projection(reg *es.Registry) projection.Projection[ListView] {
 }
 
 func fromView(v ListView) List {
-	l := List{Items: make([]Item, len(v.Items))}
+	l := List{Items: make([]Item, len(v.Items)), AllDone: v.AllDone}
 	for i, it := range v.Items {
 		l.Items[i] = Item{ID: it.ID, Text: it.Text, Completed: it.Completed}
 	}
@@ -53,7 +55,7 @@ func fromView(v ListView) List {
 }
 
 func toView(l List) ListView {
-	v := ListView{Items: make([]ItemView, len(l.Items))}
+	v := ListView{Items: make([]ItemView, len(l.Items)), AllDone: l.AllDone}
 	for i, it := range l.Items {
 		v.Items[i] = ItemView{ID: it.ID, Text: it.Text, Completed: it.Completed}
 	}

@@ -15,8 +15,10 @@ import (
 // Deps is what the feature needs from the composition root.
 type Deps struct {
 	Logger *slog.Logger
-	// Storage holds the lists' events and snapshots.
-	Storage es.Storage
+	// Lists runs the lists' commands (NewLists). The ListCompletion
+	// reactor shares it, so that its commands and the page's on one list
+	// take turns in this process rather than collide.
+	Lists *es.Handler[List, Command, Event]
 	// View reads the todo_lists projection (see Projection).
 	View *projection.View[ListView]
 	// CatchingUp reports whether this process is applying a backlog of
@@ -31,7 +33,13 @@ type Deps struct {
 }
 
 // listSchema versions List's shape in snapshots: bump it when List changes.
-const listSchema = 1
+const listSchema = 2
+
+// NewLists returns the handler of the lists' commands, snapshotted in
+// st.Snapshots.
+func NewLists(st es.Storage) *es.Handler[List, Command, Event] {
+	return es.NewHandler(st, Decider(), listSchema)
+}
 
 // routes mounts the TodoMVC page, its stream and its commands.
 func routes(r chi.Router, deps Deps) {
@@ -39,7 +47,7 @@ func routes(r chi.Router, deps Deps) {
 		logger:     deps.Logger,
 		view:       deps.View,
 		catchingUp: deps.CatchingUp,
-		lists:      es.NewHandler(deps.Storage, Decider(), listSchema),
+		lists:      deps.Lists,
 	}
 	h.hub = sse.NewHub(deps.View.Watch, h.render)
 	r.Group(func(r chi.Router) {

@@ -27,6 +27,11 @@ import (
 //   - Commands on an item the list does not have fail with ErrNotFound.
 //   - Completing a completed todo (or reopening an open one), marking all
 //     when all already are, and clearing when nothing is completed do nothing.
+//   - A list whose todos are all completed (at least one) can have that
+//     recorded, once: ListCompleted. Recording it again, or on a list with
+//     an open todo or none, does nothing. Any change that leaves the list
+//     with an open todo, or empty, makes it a list to complete again. The
+//     ListCompletion reactor records it (reactor.go).
 
 // Limits.
 const (
@@ -54,9 +59,17 @@ type Item struct {
 	Completed bool
 }
 
-// List is the state of one todo list: its items in the order added.
+// List is the state of one todo list: its items in the order added, and
+// whether ListCompleted was recorded since the list last had an open todo
+// or none.
 type List struct {
-	Items []Item
+	Items   []Item
+	AllDone bool
+}
+
+// everyDone reports whether the list has todos and all are completed.
+func (l List) everyDone() bool {
+	return len(l.Items) > 0 && !slices.ContainsFunc(l.Items, func(it Item) bool { return !it.Completed })
 }
 
 func (l List) index(id string) int {
@@ -87,14 +100,18 @@ type (
 	Delete struct{ ID string }
 	// ClearCompleted removes every completed todo.
 	ClearCompleted struct{}
+	// RecordCompletion records that every todo is completed, if so and
+	// not recorded yet.
+	RecordCompletion struct{}
 )
 
-func (Add) isCommand()             {}
-func (SetCompleted) isCommand()    {}
-func (SetAllCompleted) isCommand() {}
-func (Rename) isCommand()          {}
-func (Delete) isCommand()          {}
-func (ClearCompleted) isCommand()  {}
+func (Add) isCommand()              {}
+func (SetCompleted) isCommand()     {}
+func (SetAllCompleted) isCommand()  {}
+func (Rename) isCommand()           {}
+func (Delete) isCommand()           {}
+func (ClearCompleted) isCommand()   {}
+func (RecordCompletion) isCommand() {}
 
 // Events. Their JSON field names are the stored schema: change them only
 // with a new schema version and an upcaster.
@@ -129,6 +146,9 @@ type (
 	}
 	// CompletedCleared: every completed todo was removed.
 	CompletedCleared struct{}
+	// ListCompleted: every todo of the list was completed (and the list
+	// was not empty).
+	ListCompleted struct{}
 )
 
 func (Added) isEvent()            {}
@@ -138,6 +158,7 @@ func (AllMarked) isEvent()        {}
 func (Renamed) isEvent()          {}
 func (Deleted) isEvent()          {}
 func (CompletedCleared) isEvent() {}
+func (ListCompleted) isEvent()    {}
 
 // The event type names, stored with every event. Renaming one orphans the
 // events stored under the old name; the analytics dashboard counts by them
@@ -150,6 +171,7 @@ const (
 	TypeRenamed          = "todo.renamed"
 	TypeDeleted          = "todo.deleted"
 	TypeCompletedCleared = "todo.completed-cleared"
+	TypeListCompleted    = "todo.list-completed"
 )
 
 // Register adds the list's event types to a registry.
@@ -161,6 +183,7 @@ func Register(r *es.Registry) {
 	es.Register[Renamed](r, TypeRenamed, 1)
 	es.Register[Deleted](r, TypeDeleted, 1)
 	es.Register[CompletedCleared](r, TypeCompletedCleared, 1)
+	es.Register[ListCompleted](r, TypeListCompleted, 1)
 }
 
 // Decider is a todo list's behaviour.
@@ -232,6 +255,11 @@ func Decide(l List, c Command) ([]Event, error) {
 			}
 		}
 		return nil, nil
+	case RecordCompletion:
+		if l.everyDone() && !l.AllDone {
+			return []Event{ListCompleted{}}, nil
+		}
+		return nil, nil
 	}
 	return nil, errors.New("todo: unknown command")
 }
@@ -239,6 +267,16 @@ func Decide(l List, c Command) ([]Event, error) {
 // Evolve applies an event to a list. It never changes l's items in place,
 // so earlier states stay valid.
 func Evolve(l List, e Event) List {
+	if _, ok := e.(ListCompleted); ok {
+		return List{Items: l.Items, AllDone: true}
+	}
+	after := evolveItems(l, e)
+	after.AllDone = l.AllDone && after.everyDone()
+	return after
+}
+
+// evolveItems applies an event to a list's items.
+func evolveItems(l List, e Event) List {
 	switch e := e.(type) {
 	case Added:
 		return List{Items: append(slices.Clip(l.Items), Item{ID: e.ID, Text: e.Text})}
