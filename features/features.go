@@ -12,6 +12,7 @@ import (
 	"ironstar/features/feature"
 	"ironstar/features/history"
 	"ironstar/features/monitor"
+	"ironstar/features/projections"
 	"ironstar/features/reverse"
 	"ironstar/features/sortable"
 	"ironstar/features/todo"
@@ -29,5 +30,6 @@ func All() []feature.Feature {
 		about.Feature(),
 		eventlog.Feature(),
 		history.Feature(),
+		projections.Feature(),
 	}
 }
