@@ -29,8 +29,8 @@ func TestEveryVariantBuildsAndVets(t *testing.T) {
 		git      bool
 	}{
 		{"all", nil, false}, // nil: as many as the template has
-		{"todo", []string{"about", "common", "eventlog", "feature", "health", "history", "todo"}, false},
-		{"none", []string{"about", "common", "eventlog", "feature", "health", "history"}, true},
+		{"todo", []string{"about", "common", "eventlog", "feature", "health", "history", "projections", "todo"}, false},
+		{"none", []string{"about", "common", "eventlog", "feature", "health", "history", "projections"}, true},
 	} {
 		t.Run(tc.examples, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "shop")
