@@ -3,7 +3,8 @@
 // builds the router and serves HTTP until SIGINT or SIGTERM; then, with
 // readiness already down, serves on for SHUTDOWN_DELAY (so that a balancer
 // stops sending requests first) and shuts down in reverse order within
-// shutdownTimeout.
+// shutdownTimeout. `app projections ...` is instead a client of a running
+// app's projection operations (see projections.go).
 package main
 
 import (
@@ -67,6 +68,12 @@ func main() {
 		os.Exit(1)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	if len(os.Args) > 1 && os.Args[1] == "projections" {
+		// A client of the running app, not a second one (projections.go).
+		code := projectionsCommand(ctx, cfg, os.Args[2:], os.Stdout, os.Stderr)
+		stop()
+		os.Exit(code)
+	}
 	go func() {
 		// After the first signal, a second one kills the process at once,
 		// and so does a shutdown that overruns its budget.

@@ -1,0 +1,220 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"ironstar/config"
+	"ironstar/features/projections"
+	"ironstar/nats/projection"
+)
+
+// The projections subcommand operates the read models of a running app:
+//
+//	app projections status           where each projection and reactor stands, and the leftovers
+//	app projections rebuild NAME     rebuild one into a new generation, printing progress until it is swapped in
+//	app projections cleanup          delete the leftovers of old generations and renamed projections
+//
+// It is an HTTP client of the running app's operator routes (package
+// features/projections), not a second NATS client: the embedded NATS
+// server's files belong to the app process, which alone may open them, and
+// with a cluster the app already knows its NATS, credentials and
+// projections. Asking the app also means the rebuild runs the app's own
+// projection code, the very code that serves. It reads the same config as
+// the app (.env and the environment): HOST and PORT to find it, ADMIN_TOKEN
+// as its Bearer token; -url overrides the address (an instance behind a
+// balancer, say).
+
+// projectionsUsage is printed for a command it does not know.
+const projectionsUsage = `usage: app projections [-url URL] status | rebuild NAME | cleanup`
+
+// projectionsCommand runs the subcommand with args (after "projections")
+// and returns the process's exit code.
+func projectionsCommand(ctx context.Context, cfg config.Config, args []string, stdout, stderr io.Writer) int {
+	flags := flag.NewFlagSet("projections", flag.ContinueOnError)
+	flags.SetOutput(stderr)
+	baseURL := flags.String("url", appURL(cfg), "the running app's address")
+	if err := flags.Parse(args); err != nil {
+		return 2
+	}
+	c := operatorClient{base: strings.TrimSuffix(*baseURL, "/"), token: cfg.AdminToken, http: &http.Client{}}
+	var err error
+	switch args := flags.Args(); {
+	case len(args) == 1 && args[0] == "status":
+		err = c.status(ctx, stdout)
+	case len(args) == 2 && args[0] == "rebuild":
+		err = c.rebuild(ctx, args[1], stdout)
+	case len(args) == 1 && args[0] == "cleanup":
+		err = c.cleanup(ctx, stdout)
+	default:
+		fmt.Fprintln(stderr, projectionsUsage)
+		return 2
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "projections:", err)
+		return 1
+	}
+	return 0
+}
+
+// appURL is the address the app listens on, as HOST and PORT give it; a
+// wildcard host is asked on the loopback interface.
+func appURL(cfg config.Config) string {
+	host := cfg.Host
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, strconv.Itoa(cfg.Port))
+}
+
+// operatorClient asks the app's operator routes.
+type operatorClient struct {
+	base, token string
+	http        *http.Client
+}
+
+// do sends a request and returns the response if it is a 200.
+func (c operatorClient) do(ctx context.Context, method, path string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, nil)
+	if err != nil {
+		return nil, err
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("is the app running at %s? %w", c.base, err)
+	}
+	if resp.StatusCode == http.StatusOK {
+		return resp, nil
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
+	// The operator gate answers anyone else as if the route did not exist.
+	if resp.StatusCode == http.StatusNotFound && strings.HasPrefix(string(body), "404 page not found") {
+		return nil, fmt.Errorf("%s %s: %s: the operator routes exist only with ADMIN_TOKEN set, and this command needs the app's token", method, path, resp.Status)
+	}
+	return nil, fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, strings.TrimSpace(string(body)))
+}
+
+// status prints where every projection and reactor stands.
+func (c operatorClient) status(ctx context.Context, out io.Writer) error {
+	resp, err := c.do(ctx, http.MethodGet, projections.StatusPath)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	var report projections.Report
+	if err := json.NewDecoder(resp.Body).Decode(&report); err != nil {
+		return fmt.Errorf("read the status: %w", err)
+	}
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "PROJECTION\tGENERATION\tVERSION\tPOSITION\tLAG\tEVENTS/S\tSTATE\tPARKED\tLAST ERROR")
+	for _, p := range report.Projections {
+		state := p.State()
+		if b := p.Rebuild; b != nil {
+			state += " " + progressLine(*b)
+		}
+		lastError := "-"
+		if p.LastError != "" {
+			lastError = p.LastErrorAt.Format(time.DateTime) + " " + p.LastError
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%.0f\t%s\t%d\t%s\n", p.Name, p.Generation, p.Version, p.Position, p.Lag, p.EventsPerSecond, state, p.Parked, lastError)
+	}
+	fmt.Fprintln(tw)
+	if len(report.Reactors) == 0 {
+		fmt.Fprintln(tw, "No reactors")
+	} else {
+		fmt.Fprintln(tw, "REACTOR\tPOSITION\tLAG\tHANDLED\tRETRYING\tPARKED")
+		for _, r := range report.Reactors {
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\n", r.Name, r.Position, r.Lag, r.Handled, r.Retrying, len(r.Parked))
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	switch {
+	case report.LeftoversError != "":
+		fmt.Fprintln(out, "\nThe leftovers could not be listed:", report.LeftoversError)
+	case len(report.Leftovers) == 0:
+		fmt.Fprintln(out, "\nNo leftovers")
+	default:
+		fmt.Fprintln(out, "\nLeftovers (remove them with: app projections cleanup):")
+		for _, l := range report.Leftovers {
+			fmt.Fprintf(out, "  %s %s: %s\n", l.Kind, l.Name, l.Reason)
+		}
+	}
+	return nil
+}
+
+// rebuild asks for a rebuild and prints its progress until it is swapped
+// in. Interrupting the command does not stop the rebuild.
+func (c operatorClient) rebuild(ctx context.Context, name string, out io.Writer) error {
+	resp, err := c.do(ctx, http.MethodPost, projections.RebuildPath(name))
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	fmt.Fprintf(out, "%s: rebuilding into a new generation; the current one serves meanwhile\n", name)
+	lines := bufio.NewScanner(resp.Body)
+	for lines.Scan() {
+		var line projections.RebuildLine
+		if err := json.Unmarshal(lines.Bytes(), &line); err != nil {
+			return fmt.Errorf("read the progress: %w", err)
+		}
+		switch {
+		case line.Error != "":
+			return fmt.Errorf("rebuild %s: %s", name, line.Error)
+		case line.Done:
+			fmt.Fprintf(out, "%s: rebuilt; generation %d serves\n", name, line.Generation)
+			return nil
+		case line.Progress != nil:
+			fmt.Fprintf(out, "%s: %s\n", name, progressLine(*line.Progress))
+		}
+	}
+	if ctx.Err() != nil {
+		return errors.New("interrupted; the rebuild goes on in the app (app projections status shows it)")
+	}
+	return fmt.Errorf("the app ended the answer before the rebuild ended (%v); app projections status shows whether it goes on", lines.Err())
+}
+
+// progressLine is a rebuild's progress in a few words.
+func progressLine(p projection.RebuildProgress) string {
+	percent := 100.0
+	if p.Total > 0 {
+		percent = 100 * float64(p.Position) / float64(p.Total)
+	}
+	return fmt.Sprintf("generation %d: %d/%d events (%.0f%%), %d events/s", p.Generation, p.Position, p.Total, percent, p.EventsPerSecond)
+}
+
+// cleanup deletes the leftovers and prints what it deleted.
+func (c operatorClient) cleanup(ctx context.Context, out io.Writer) error {
+	resp, err := c.do(ctx, http.MethodPost, projections.CleanupPath)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	var result projections.CleanupResult
+	if err := json.NewDecoder(resp.Body).Decode(&result); err != nil {
+		return fmt.Errorf("read the answer: %w", err)
+	}
+	for _, l := range result.Removed {
+		fmt.Fprintf(out, "removed %s %s (%s)\n", l.Kind, l.Name, l.Reason)
+	}
+	if len(result.Removed) == 0 {
+		fmt.Fprintln(out, "nothing to remove")
+	}
+	return nil
+}
