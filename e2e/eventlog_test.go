@@ -344,6 +344,21 @@ func TestEventLogIsAnOperatorsFilteredPagedAndReplayed(t *testing.T) {
 	if top := eval[uint64](t, b, eventLogRows+"[0]"); top != want[0]+1 {
 		t.Errorf("the newest row is %d, want %d", top, want[0]+1)
 	}
+	// A flood of live events: the page keeps the newest 500 rows, and
+	// Older goes on below the last row kept.
+	addTodos(t, bob, "flood", 520)
+	want = newestFirst(storedEvents(t, a))
+	b.do(t, waitJS(eventLogRows+"[0] === "+strconv.FormatUint(want[0], 10)+" && "+eventLogRows+".length === 500"))
+	if got := eval[[]uint64](t, b, eventLogRows); !slices.Equal(got, want[:500]) {
+		t.Errorf("after the flood the page shows %s", logGaps(got, want[:500]))
+	}
+	b.do(t,
+		chromedp.Click(chromedp.ID("event-log-older")),
+		waitJS(eventLogRows+".length === 550"),
+	)
+	if got := eval[[]uint64](t, b, eventLogRows); !slices.Equal(got, want[:550]) {
+		t.Errorf("Older after the flood: the page shows %s", logGaps(got, want[:550]))
+	}
 	// The filter form: one aggregate's events only.
 	b.do(t,
 		chromedp.Navigate(a.URL+"/events?aggregate=todo&id="+aliceList.ID),
