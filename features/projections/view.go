@@ -20,7 +20,7 @@ func viewModel(report Report) pages.StatusVM {
 			Position:   strconv.FormatUint(p.Position, 10),
 			Lag:        strconv.FormatUint(p.Lag, 10),
 			Rate:       fmt.Sprintf("%.0f", p.EventsPerSecond),
-			State:      state(p),
+			State:      p.State(),
 			Error:      p.Error,
 			LastError:  p.LastError,
 			Parked:     p.Parked,
@@ -64,8 +64,8 @@ func viewModel(report Report) pages.StatusVM {
 	return vm
 }
 
-// state says in a word or two how a projection is doing.
-func state(p ProjectionReport) string {
+// State says in a word or two how the projection is doing.
+func (p ProjectionReport) State() string {
 	switch {
 	case p.Error != "":
 		return "unknown"
