@@ -4,6 +4,7 @@
 package counter
 
 import (
+	"encoding/json"
 	"errors"
 
 	"ironstar/es"
@@ -39,8 +40,11 @@ func (Decrement) isCommand() {}
 type (
 	// Event is anything that happened to a counter.
 	Event interface{ isEvent() }
-	// Incremented: the counter went up by one.
-	Incremented struct{}
+	// Incremented: the counter went up by By. Schema version 2; version 1
+	// had no fields and always meant one (see upcastIncrementedV1).
+	Incremented struct {
+		By int `json:"by"`
+	}
 	// Decremented: the counter went down by one.
 	Decremented struct{}
 )
@@ -48,10 +52,30 @@ type (
 func (Incremented) isEvent() {}
 func (Decremented) isEvent() {}
 
-// Register adds the counter's event types to a registry.
+// The event type names, stored with every event.
+const (
+	TypeIncremented = "counter.incremented"
+	TypeDecremented = "counter.decremented"
+)
+
+// Register adds the counter's event types to a registry, with the upcaster
+// that reads counter.incremented as stored by version 1.
 func Register(r *es.Registry) {
-	es.Register[Incremented](r, "counter.incremented", 1)
-	es.Register[Decremented](r, "counter.decremented", 1)
+	es.Register[Incremented](r, TypeIncremented, 2)
+	r.Upcast(TypeIncremented, 1, upcastIncrementedV1)
+	es.Register[Decremented](r, TypeDecremented, 1)
+}
+
+// upcastIncrementedV1 turns a counter.incremented of schema version 1 into
+// version 2. Version 1 stored no payload ({}): an increment was always by
+// one. Version 2 says by how much, so that a step other than one (a +10
+// button, a batch) needs no new event type.
+func upcastIncrementedV1(old json.RawMessage) (json.RawMessage, error) {
+	var v1 struct{}
+	if err := json.Unmarshal(old, &v1); err != nil {
+		return nil, err
+	}
+	return json.Marshal(Incremented{By: 1})
 }
 
 // Decider is a counter's behaviour.
@@ -63,7 +87,7 @@ func Decider() es.Decider[Counter, Command, Event] {
 func Decide(c Counter, cmd Command) ([]Event, error) {
 	switch cmd.(type) {
 	case Increment:
-		return []Event{Incremented{}}, nil
+		return []Event{Incremented{By: 1}}, nil
 	case Decrement:
 		if c.Value == 0 {
 			return nil, ErrBelowZero
@@ -75,9 +99,9 @@ func Decide(c Counter, cmd Command) ([]Event, error) {
 
 // Evolve applies an event.
 func Evolve(c Counter, e Event) Counter {
-	switch e.(type) {
+	switch e := e.(type) {
 	case Incremented:
-		c.Value++
+		c.Value += e.By
 	case Decremented:
 		c.Value--
 	}
