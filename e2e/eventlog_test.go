@@ -210,9 +210,19 @@ func streamRows(t *testing.T, r *sseReader, n int) []uint64 {
 	t.Helper()
 	var list []uint64
 	for len(list) < n {
-		list = append(rowSequences(r.next(t)), list...)
+		list = append(rowSequences(nextEvent(t, r)), list...)
 	}
 	return list
+}
+
+// nextEvent is the stream's next frame that is an event, not a heartbeat.
+func nextEvent(t *testing.T, r *sseReader) string {
+	t.Helper()
+	for {
+		if frame := r.next(t); !strings.HasPrefix(frame, ":") {
+			return frame
+		}
+	}
 }
 
 // TestEventLogIsAnOperatorsFilteredPagedAndReplayed: with ADMIN_TOKEN
@@ -291,7 +301,7 @@ func TestEventLogIsAnOperatorsFilteredPagedAndReplayed(t *testing.T) {
 		t.Errorf("alice's list replayed from 0 as rows %v, want 6 3 2 1 (newest on top)", got)
 	}
 	marked := openStream(t, alice, a.URL+"/events/updates?type=todo.completed&after=0", "")
-	if frame := marked.next(t); !slices.Equal(rowSequences(frame), []uint64{6}) || frameID(frame) != "6" {
+	if frame := nextEvent(t, marked); !slices.Equal(rowSequences(frame), []uint64{6}) || frameID(frame) != "6" {
 		t.Errorf("todo.completed replayed as rows %v, id %s, want 6", rowSequences(frame), frameID(frame))
 	}
 	// Resumed with Last-Event-ID, a stream starts after it, whatever its
@@ -303,7 +313,7 @@ func TestEventLogIsAnOperatorsFilteredPagedAndReplayed(t *testing.T) {
 	// Live: bob's add first, then alice's; her stream gets only hers.
 	addTodos(t, bob, "bob-live", 1)
 	addTodos(t, alice, "alice-live", 1)
-	if frame := mine.next(t); !slices.Equal(rowSequences(frame), []uint64{8}) || frameID(frame) != "8" {
+	if frame := nextEvent(t, mine); !slices.Equal(rowSequences(frame), []uint64{8}) || frameID(frame) != "8" {
 		t.Errorf("alice's live frame: rows %v, id %s, want 8", rowSequences(frame), frameID(frame))
 	}
 
