@@ -52,11 +52,23 @@ func (h *handlers) page(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	vm.Body = pageBody(p, last+1)
-	vm.StreamURL = "/events/updates?" + f.Query("after", strconv.FormatUint(last, 10))
+	vm.StreamURL = "/events/updates?" + f.Query("after", strconv.FormatUint(streamAfter(p, last), 10))
 	if f.Active() {
 		vm.Query = "&" + f.Query()
 	}
 	h.render(w, r, layout, vm)
+}
+
+// streamAfter is where the page's stream starts: after the newest event the
+// page shows. Not after the stream's last sequence: the page is read with
+// direct gets, which on a cluster a replica a little behind may answer, and
+// the events it did not have yet must come with the stream. A page showing
+// nothing starts at last (a filter matching no recent event).
+func streamAfter(p page, last uint64) uint64 {
+	if len(p.Events) == 0 {
+		return last
+	}
+	return p.Events[0].Sequence
 }
 
 func (h *handlers) render(w http.ResponseWriter, r *http.Request, layout layouts.Page, vm pages.LogVM) {
