@@ -229,8 +229,40 @@ func Rebuild[V any](ctx context.Context, js jetstream.JetStream, p Projection[V]
 	}
 	o.Logger.Info("projection: rebuilt and swapped in", "projection", p.Name, "generation", next, "version", p.Version,
 		"took", time.Since(lock.progress.Started).Round(time.Millisecond))
+	awaitLeft(ctx, js, resourceName(p.Name, current.Generation))
 	deleteGeneration(ctx, js, p.Name, current.Generation, o.Logger)
 	return next, nil
+}
+
+// leaveWithin bounds how long a rebuild waits for the runners to leave the
+// generation it replaced: a runner's last pull request expires within a
+// second of its seeing the swap.
+const leaveWithin = 3 * time.Second
+
+// awaitLeft waits until no runner has a pull request waiting on the
+// consumer, at most leaveWithin. The runners everywhere see the swap
+// through their watches and stop pulling; deleting the consumer under a
+// pull request in flight would fail it, and show as the runner's last
+// error.
+func awaitLeft(ctx context.Context, js jetstream.JetStream, consumer string) {
+	ctx, cancel := context.WithTimeout(ctx, leaveWithin)
+	defer cancel()
+	cons, err := js.Consumer(ctx, eventstore.StreamName, consumer)
+	if err != nil {
+		return
+	}
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if info, err := cons.Info(ctx); err != nil || info.NumWaiting == 0 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 // reportProgress writes the rebuild's position to its lock every

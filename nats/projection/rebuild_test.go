@@ -103,7 +103,9 @@ func TestProjectionVersionRaisedRebuildsOnTheNextStartWhileTheOldGenerationServe
 	}
 
 	g.release()
-	poll.Until(t, 20*time.Second, "generation 2 to be swapped in", func() bool { return r2.Generation() == 2 })
+	poll.Until(t, 20*time.Second, "generation 2 to be swapped in, and the rebuild to end", func() bool {
+		return r2.Generation() == 2 && status(t, r2).Rebuild == nil
+	})
 	last = w.add(t, 20, 4)
 	waitFor(t, r2, last)
 	want := fold(t, store)
