@@ -14,7 +14,7 @@ import (
 // over every list: harmless, as a list's completion is recorded once.
 const ListCompletionName = "todo_list_completed"
 
-// ListCompletion is a reactor, the example of the pattern (docs/16-reactors.md):
+// ListCompletion is a reactor, the example of the pattern (docs/17-reactors.md):
 // after an event that can leave every todo of a list completed, it runs
 // RecordCompletion on that list. The command's ID is the reactor's
 // idempotency key, derived from the event's sequence, so that a delivery

@@ -1,6 +1,6 @@
 package reactor
 
-// The pattern, in short (docs/16-reactors.md tells it at length):
+// The pattern, in short (docs/17-reactors.md tells it at length):
 //
 //   - One durable consumer on EVENTS per reactor, react_<name>, filtered to
 //     its subjects. Every instance of the app pulls from it; the server

@@ -1,6 +1,6 @@
 // Package reactor runs side effects in reaction to events: sending a mail,
 // calling a webhook, appending an event to another aggregate. See
-// docs/16-reactors.md for the pattern.
+// docs/17-reactors.md for the pattern.
 package reactor
 
 import (
