@@ -1,0 +1,88 @@
+package projections
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"ironstar/features/projections/pages"
+	"ironstar/nats/projection"
+	"ironstar/nats/reactor"
+)
+
+func render(t *testing.T, vm pages.StatusVM) string {
+	t.Helper()
+	var b bytes.Buffer
+	if err := pages.Status(vm).Render(context.Background(), &b); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+func TestProjectionStatusShowsARebuildsProgressTheLastErrorAndParkedEvents(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	report := Report{At: at, Projections: []ProjectionReport{{
+		Status: projection.Status{
+			Name: "todo_lists", Generation: 3, Version: 2, Position: 900, Lag: 4,
+			LastError: "fetch: nats: timeout", LastErrorAt: at,
+			Parked: 2, FirstParked: &projection.Parked{Seq: 17, Key: "list-1", Error: "value too large to store"},
+			Rebuild: &projection.RebuildProgress{Generation: 4, Version: 3, Position: 250, Total: 1000, EventsPerSecond: 125, Owner: "host pid 7"},
+		},
+		EventsPerSecond: 12.4,
+	}}}
+	html := render(t, viewModel(report))
+	for _, want := range []string{
+		`data-projection="todo_lists"`, `data-state="rebuilding"`, "3 <small>v2</small>",
+		`<progress max="1000" value="250">`, "generation 4 (v3): 250 / 1000, 125 events/s, by host pid 7",
+		"fetch: nats: timeout", "2026-11-30 12:00:00 UTC",
+		`event 17 on key &#34;list-1&#34;: value too large to store`,
+		`<td>12</td>`, "disabled", "No reactors", "No leftovers",
+	} {
+		if !strings.Contains(html, want) {
+			t.Errorf("the status lacks %q:\n%s", want, html)
+		}
+	}
+}
+
+func TestProjectionStatusListsReactorsAndLeftoversWithTheCleanupCommand(t *testing.T) {
+	t.Parallel()
+	report := Report{
+		Reactors: []ReactorReport{{Status: reactor.Status{Name: "list_completed", Position: 40, Handled: 3, Retrying: 1,
+			Parked: []reactor.Parked{{Seq: 12, Attempts: 5, Error: "webhook: 500"}}}}},
+		Leftovers: []projection.Leftover{{Kind: "bucket", Name: "proj_old_1", Projection: "old", Generation: 1, Reason: "no projection of this app has this name"}},
+	}
+	html := render(t, viewModel(report))
+	for _, want := range []string{
+		`data-reactor="list_completed"`, "event 12: webhook: 500 (5 attempts)", "No projections",
+		`<code id="cleanup-command">bin/app projections cleanup</code>`, "proj_old_1", "(generation 1)",
+	} {
+		if !strings.Contains(html, want) {
+			t.Errorf("the status lacks %q:\n%s", want, html)
+		}
+	}
+	if strings.Contains(html, "No reactors") {
+		t.Error(`the status says "No reactors" with one`)
+	}
+}
+
+func TestProjectionRateIsThePositionsMoveBetweenTwoSamples(t *testing.T) {
+	t.Parallel()
+	s := &sampler{}
+	t0 := time.Now()
+	if r := s.rate("p", 100, t0); r != 0 {
+		t.Errorf("first sample: rate %v, want 0", r)
+	}
+	if r := s.rate("p", 600, t0.Add(2*time.Second)); r != 250 {
+		t.Errorf("500 events in 2 s: rate %v, want 250", r)
+	}
+	// A sample too close to the last keeps its rate and its point.
+	if r := s.rate("p", 700, t0.Add(2*time.Second+time.Millisecond)); r != 250 {
+		t.Errorf("a sample 1 ms later: rate %v, want 250 kept", r)
+	}
+	if r := s.rate("p", 700, t0.Add(3*time.Second)); r != 100 {
+		t.Errorf("100 events in the next second: rate %v, want 100", r)
+	}
+}
