@@ -1,11 +1,19 @@
 package projections
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/go-chi/chi/v5"
 
 	"ironstar/features/projections/pages"
 	"ironstar/nats/projection"
@@ -84,5 +92,78 @@ func TestProjectionRateIsThePositionsMoveBetweenTwoSamples(t *testing.T) {
 	}
 	if r := s.rate("p", 700, t0.Add(3*time.Second)); r != 100 {
 		t.Errorf("100 events in the next second: rate %v, want 100", r)
+	}
+}
+
+// fakeProjection is a projection whose rebuild runs until finish is
+// closed, reporting progress meanwhile.
+type fakeProjection struct {
+	name    string
+	started chan struct{}
+	finish  chan struct{}
+	running atomic.Bool
+}
+
+func (f *fakeProjection) Name() string { return f.name }
+
+func (f *fakeProjection) Status(context.Context) (projection.Status, error) {
+	st := projection.Status{Name: f.name, Generation: 1}
+	if f.running.Load() {
+		st.Rebuild = &projection.RebuildProgress{Generation: 2, Position: 50, Total: 100, EventsPerSecond: 25, Owner: "here"}
+	}
+	return st, nil
+}
+
+func (f *fakeProjection) Rebuild(context.Context) (uint64, error) {
+	f.running.Store(true)
+	close(f.started)
+	<-f.finish
+	f.running.Store(false)
+	return 2, nil
+}
+
+func TestProjectionRebuildRouteStreamsProgressUntilTheSwap(t *testing.T) {
+	t.Parallel()
+	f := &fakeProjection{name: "lists", started: make(chan struct{}), finish: make(chan struct{})}
+	s := &sampler{projections: func() []projection.Reporter { return []projection.Reporter{f} }}
+	r := chi.NewRouter()
+	routes(r, deps{logger: slog.New(slog.DiscardHandler), lifetime: t.Context(), sampler: s})
+	srv := httptest.NewServer(r)
+	t.Cleanup(srv.Close)
+
+	res, err := http.Post(srv.URL+RebuildPath("lists"), "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	lines := bufio.NewScanner(res.Body)
+	<-f.started
+	if !lines.Scan() {
+		t.Fatalf("no progress line: %v", lines.Err())
+	}
+	var line RebuildLine
+	if err := json.Unmarshal(lines.Bytes(), &line); err != nil || line.Progress == nil || line.Progress.Position != 50 || line.Done {
+		t.Fatalf("first line %s (%v), want the progress at 50", lines.Bytes(), err)
+	}
+
+	// Meanwhile another rebuild of it is refused, and an unknown name too.
+	for path, want := range map[string]int{RebuildPath("lists"): http.StatusConflict, RebuildPath("nope"): http.StatusNotFound} {
+		res, err := http.Post(srv.URL+path, "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != want {
+			t.Errorf("POST %s: %s, want %d", path, res.Status, want)
+		}
+	}
+
+	close(f.finish)
+	for lines.Scan() {
+		line = RebuildLine{}
+		json.Unmarshal(lines.Bytes(), &line)
+	}
+	if !line.Done || line.Generation != 2 || line.Error != "" {
+		t.Errorf("last line %+v, want done with generation 2", line)
 	}
 }
