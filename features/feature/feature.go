@@ -124,6 +124,27 @@ func (a *App) Projections() []projection.Reporter {
 	return append([]projection.Reporter(nil), a.projections...)
 }
 
+// Leftovers lists what old generations of the app's projections, and
+// projections it no longer has, left in JetStream (projection.Leftovers).
+func (a *App) Leftovers(ctx context.Context) ([]projection.Leftover, error) {
+	return projection.Leftovers(ctx, a.JS, a.projectionNames())
+}
+
+// CleanUpLeftovers deletes what Leftovers lists (projection.Cleanup) and
+// returns what it deleted.
+func (a *App) CleanUpLeftovers(ctx context.Context) ([]projection.Leftover, error) {
+	return projection.Cleanup(ctx, a.JS, a.projectionNames())
+}
+
+// projectionNames are the names of the projections the features started.
+func (a *App) projectionNames() []string {
+	var names []string
+	for _, p := range a.Projections() {
+		names = append(names, p.Name())
+	}
+	return names
+}
+
 // Reactors are the reactors the features started, for the operator's
 // status view.
 func (a *App) Reactors() []reactor.Reporter {

@@ -22,8 +22,8 @@ func Feature() feature.Feature {
 		Mount: func(_ context.Context, app *feature.App) (feature.Routes, error) {
 			// Asked at each sample, not now: features mounted after this
 			// one start theirs later.
-			s := &sampler{projections: app.Projections, reactors: app.Reactors, js: app.JS}
-			deps := deps{logger: app.Logger, lifetime: app.Lifetime, js: app.JS, sampler: s}
+			s := &sampler{projections: app.Projections, reactors: app.Reactors, leftovers: app.Leftovers}
+			deps := deps{logger: app.Logger, lifetime: app.Lifetime, cleanup: app.CleanUpLeftovers, sampler: s}
 			return func(r chi.Router) { routes(r, deps) }, nil
 		},
 	}

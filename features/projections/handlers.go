@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/nats-io/nats.go/jetstream"
 
 	common "ironstar/features/common/components"
 	"ironstar/features/common/layouts"
@@ -25,7 +24,7 @@ type handlers struct {
 	// lifetime bounds the rebuilds the routes start: they outlive the
 	// request that asked for them.
 	lifetime context.Context
-	js       jetstream.JetStream
+	cleanUp  func(context.Context) ([]projection.Leftover, error)
 	sampler  *sampler
 	// hub shares one sample a second among every open page.
 	hub *sse.Hub[Report, struct{}]
@@ -79,7 +78,7 @@ type CleanupResult struct {
 func (h *handlers) cleanup(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
 	defer cancel()
-	removed, err := projection.Cleanup(ctx, h.js, h.names())
+	removed, err := h.cleanUp(ctx)
 	h.logger.Info("projections: cleaned up leftovers", "removed", len(removed), "err", err)
 	if isDatastar(r) {
 		message := fmt.Sprintf("Removed %d leftovers.", len(removed))

@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/nats-io/nats.go/jetstream"
 
+	"ironstar/nats/projection"
 	"ironstar/sse"
 )
 
@@ -26,14 +26,14 @@ const sampleEvery = time.Second
 type deps struct {
 	logger   *slog.Logger
 	lifetime context.Context
-	js       jetstream.JetStream
+	cleanup  func(context.Context) ([]projection.Leftover, error)
 	sampler  *sampler
 }
 
 // routes mounts the page, its stream, and what the page's buttons and the
 // command line ask.
 func routes(r chi.Router, d deps) {
-	h := &handlers{logger: d.logger, lifetime: d.lifetime, js: d.js, sampler: d.sampler}
+	h := &handlers{logger: d.logger, lifetime: d.lifetime, cleanUp: d.cleanup, sampler: d.sampler}
 	h.hub = sse.NewHub(sse.FromChannel(d.sampler.watch(sampleEvery)), h.render)
 	r.Get("/projections", h.page)
 	r.Get("/projections/updates", h.updates)

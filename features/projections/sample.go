@@ -7,8 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
-
 	"ironstar/nats/projection"
 	"ironstar/nats/reactor"
 )
@@ -51,7 +49,7 @@ const minRateInterval = 200 * time.Millisecond
 type sampler struct {
 	projections func() []projection.Reporter
 	reactors    func() []reactor.Reporter
-	js          jetstream.JetStream
+	leftovers   func(context.Context) ([]projection.Leftover, error)
 
 	mu   sync.Mutex
 	last map[string]point
@@ -68,7 +66,6 @@ type point struct {
 // leftovers.
 func (s *sampler) sample(ctx context.Context) Report {
 	report := Report{At: time.Now().UTC(), Projections: []ProjectionReport{}, Reactors: []ReactorReport{}, Leftovers: []projection.Leftover{}}
-	var names []string
 	for _, p := range s.projections() {
 		st, err := p.Status(ctx)
 		row := ProjectionReport{Status: st}
@@ -78,7 +75,6 @@ func (s *sampler) sample(ctx context.Context) Report {
 			row.EventsPerSecond = s.rate(st.Name, st.Position, report.At)
 		}
 		report.Projections = append(report.Projections, row)
-		names = append(names, p.Name())
 	}
 	for _, r := range s.reactors() {
 		st, err := r.Status(ctx)
@@ -90,7 +86,7 @@ func (s *sampler) sample(ctx context.Context) Report {
 	}
 	slices.SortFunc(report.Projections, func(a, b ProjectionReport) int { return cmp.Compare(a.Name, b.Name) })
 	slices.SortFunc(report.Reactors, func(a, b ReactorReport) int { return cmp.Compare(a.Name, b.Name) })
-	leftovers, err := projection.Leftovers(ctx, s.js, names)
+	leftovers, err := s.leftovers(ctx)
 	if err != nil {
 		report.LeftoversError = err.Error()
 	} else if leftovers != nil {
