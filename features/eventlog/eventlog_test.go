@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"slices"
@@ -256,11 +258,49 @@ func TestEventLogFrameTrimsTheListOnlyWhenItMayBeLong(t *testing.T) {
 	t.Parallel()
 	h := &handlers{logger: slog.New(slog.DiscardHandler)}
 	events := []es.Envelope{{Sequence: 7, Stream: es.StreamID{Aggregate: "todo", ID: "a"}, Type: "todo.added", Version: 1, Data: []byte(`{"title":"<b>x</b>"}`)}}
-	short, long := string(h.frame(events, false).Data), string(h.frame(events, true).Data)
+	shortFrame, err := h.frame(events, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	longFrame, err := h.frame(events, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	short, long := string(shortFrame.Data), string(longFrame.Data)
 	if strings.Contains(short, "mode remove") || !strings.Contains(long, "data: selector "+trimSelector+"\ndata: mode remove\n") {
 		t.Errorf("frames without and with the trim:\n%s\n%s", short, long)
 	}
 	if strings.Contains(short, "<b>") || !strings.Contains(short, "&lt;b&gt;") {
 		t.Errorf("the payload is not escaped:\n%s", short)
+	}
+}
+
+func TestEventLogStreamStartsAfterThePageButNotFarBack(t *testing.T) {
+	t.Parallel()
+	newest := func(seq uint64) page { return page{Events: []es.Envelope{{Sequence: seq}}} }
+	for _, tc := range []struct {
+		name string
+		p    page
+		last uint64
+		want uint64
+	}{
+		{"the page shows the newest event", newest(5000), 5000, 5000},
+		{"a replica behind answered the page", newest(4990), 5000, 4990},
+		{"the newest match is old", newest(12), 5000, 5000 - scanWindow},
+		{"nothing matches", page{}, 5000, 5000 - scanWindow},
+		{"a short log", page{}, 40, 0},
+	} {
+		if got := streamAfter(tc.p, tc.last); got != tc.want {
+			t.Errorf("%s: streamAfter = %d, want %d", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestEventLogRefusesASequenceWithNoneAfterIt(t *testing.T) {
+	t.Parallel()
+	req := httptest.NewRequest(http.MethodGet, "/events/updates", nil)
+	req.Header.Set("Last-Event-ID", "18446744073709551615")
+	if _, _, _, err := streamRequest(req); err == nil {
+		t.Error("Last-Event-ID 2^64-1 was accepted: the sequence after it wraps to 0")
 	}
 }

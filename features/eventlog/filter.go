@@ -2,6 +2,7 @@ package eventlog
 
 import (
 	"fmt"
+	"math"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -59,8 +60,14 @@ func parseSequence(q url.Values, name string) (uint64, error) {
 	if text == "" {
 		return 0, nil
 	}
+	return sequence(name, text)
+}
+
+// sequence reads text as a stream sequence named name: below the largest
+// uint64, so that the sequence after it is one too.
+func sequence(name, text string) (uint64, error) {
 	n, err := strconv.ParseUint(text, 10, 64)
-	if err != nil {
+	if err != nil || n == math.MaxUint64 {
 		return 0, badRequest(fmt.Sprintf("%s is a sequence number, not %q.", name, text))
 	}
 	return n, nil

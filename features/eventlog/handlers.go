@@ -3,6 +3,7 @@ package eventlog
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -60,15 +61,18 @@ func (h *handlers) page(w http.ResponseWriter, r *http.Request) {
 }
 
 // streamAfter is where the page's stream starts: after the newest event the
-// page shows. Not after the stream's last sequence: the page is read with
-// direct gets, which on a cluster a replica a little behind may answer, and
-// the events it did not have yet must come with the stream. A page showing
-// nothing starts at last (a filter matching no recent event).
+// page shows, but at most a scan window before the stream's last sequence.
+// Not at last itself: the page is read with direct gets, which on a
+// cluster a replica a little behind may answer, and the events it did not
+// have yet must come with the stream. Not further back either: with a
+// filter whose newest match is old, the stream would replay everything
+// since to find nothing.
 func streamAfter(p page, last uint64) uint64 {
-	if len(p.Events) == 0 {
-		return last
+	after := last - min(last, scanWindow)
+	if len(p.Events) > 0 {
+		after = max(after, p.Events[0].Sequence)
 	}
-	return p.Events[0].Sequence
+	return after
 }
 
 func (h *handlers) render(w http.ResponseWriter, r *http.Request, layout layouts.Page, vm pages.LogVM) {
@@ -138,9 +142,8 @@ func streamRequest(r *http.Request) (f Filter, after uint64, resume bool, err er
 		return Filter{}, 0, false, err
 	}
 	if id := r.Header.Get("Last-Event-ID"); id != "" {
-		after, err = strconv.ParseUint(id, 10, 64)
-		if err != nil {
-			return Filter{}, 0, false, badRequest("Last-Event-ID is the sequence of the last event seen.")
+		if after, err = sequence("Last-Event-ID", id); err != nil {
+			return Filter{}, 0, false, err
 		}
 		return f, after, true, nil
 	}
@@ -154,21 +157,23 @@ func streamRequest(r *http.Request) (f Filter, after uint64, resume bool, err er
 // frame draws events (oldest first) as one frame: their rows on top of
 // the list, newest first, with the last one's sequence as the frame's id;
 // trim also removes the rows past keepRows.
-func (h *handlers) frame(events []es.Envelope, trim bool) sse.Frame {
+// A frame that cannot be drawn is an error: sent without its rows, its id
+// would move the browser's Last-Event-ID past events it never showed.
+func (h *handlers) frame(events []es.Envelope, trim bool) (sse.Frame, error) {
 	newestFirst := make([]es.Envelope, len(events))
 	for i, e := range events {
 		newestFirst[len(events)-1-i] = e
 	}
 	html, err := renderHTML(components.Rows(rows(newestFirst)))
 	if err != nil {
-		h.logger.Error("eventlog: render rows", "err", err)
+		return sse.Frame{}, fmt.Errorf("eventlog: render rows: %w", err)
 	}
 	last := events[len(events)-1].Sequence
 	f := sse.PatchElementsAt(last, rowsSelector, "prepend", html)
 	if trim {
 		f.Data = append(f.Data, sse.PatchElementsAt(0, trimSelector, "remove", nil).Data...)
 	}
-	return f
+	return f, nil
 }
 
 // renderHTML draws c.

@@ -29,8 +29,9 @@ const keepRows = 500
 // tail replays the events after the sequence after that match f, then
 // follows new ones, as frames for sse.Serve, until ctx ends or the store
 // fails (the frames then end, and Serve drops the connection so that the
-// browser reconnects and resumes). render draws a frame's rows.
-func tail(ctx context.Context, s store, logger *slog.Logger, f Filter, after uint64, render func(events []es.Envelope, trim bool) sse.Frame) <-chan sse.Frame {
+// browser reconnects and resumes). render draws a frame's rows; when it
+// fails, the frames end too.
+func tail(ctx context.Context, s store, logger *slog.Logger, f Filter, after uint64, render func(events []es.Envelope, trim bool) (sse.Frame, error)) <-chan sse.Frame {
 	ctx, cancel := context.WithCancel(ctx)
 	events := make(chan es.Envelope, followBuffer)
 	go func() {
@@ -61,8 +62,13 @@ func tail(ctx context.Context, s store, logger *slog.Logger, f Filter, after uin
 				return
 			}
 			sent += len(batch)
+			frame, err := render(batch, sent > keepRows-pageSize)
+			if err != nil {
+				logger.Error("eventlog: a frame cannot be drawn; dropping the stream", "err", err)
+				return
+			}
 			select {
-			case frames <- render(batch, sent > keepRows-pageSize):
+			case frames <- frame:
 			case <-ctx.Done():
 				return
 			}
