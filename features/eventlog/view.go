@@ -2,7 +2,6 @@ package eventlog
 
 import (
 	"bytes"
-	"encoding/json"
 	"net/url"
 	"strconv"
 	"time"
@@ -10,6 +9,7 @@ import (
 	"github.com/a-h/templ"
 
 	"ironstar/es"
+	common "ironstar/features/common/components"
 	"ironstar/features/eventlog/components"
 )
 
@@ -41,7 +41,7 @@ func row(e es.Envelope) components.RowVM {
 		at := e.Meta.OccurredAt.UTC()
 		r.Time, r.TimeISO = at.Format("2006-01-02 15:04:05.000"), at.Format(time.RFC3339Nano)
 	}
-	pretty := indent(e.Data)
+	pretty := common.IndentJSON(e.Data)
 	if len(pretty) > shownBytes {
 		r.Cut = len(pretty) - shownBytes
 		pretty = pretty[:shownBytes]
@@ -55,15 +55,6 @@ func row(e es.Envelope) components.RowVM {
 		}
 	}
 	return r
-}
-
-// indent is data as indented JSON, or as it is if it is not JSON.
-func indent(data []byte) []byte {
-	var b bytes.Buffer
-	if err := json.Indent(&b, data, "", "  "); err != nil {
-		return data
-	}
-	return b.Bytes()
 }
 
 // rows are the events as rows, in their order.

@@ -1,7 +1,6 @@
 package history
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -174,17 +173,8 @@ func eventVM(events []es.Envelope, pos int) pages.EventVM {
 	return pages.EventVM{
 		Pos: pos, Seq: e.Sequence, Type: e.Type, Version: e.Version, OccurredAt: e.Meta.OccurredAt,
 		CommandID: e.Meta.CommandID, CorrelationID: e.Meta.CorrelationID, Session: e.Meta.Session,
-		Data: indent(e.Data),
+		Data: string(common.IndentJSON(e.Data)),
 	}
-}
-
-// indent is a JSON payload indented, or as stored if it is not JSON.
-func indent(data json.RawMessage) string {
-	var b bytes.Buffer
-	if err := json.Indent(&b, data, "", "  "); err == nil {
-		return b.String()
-	}
-	return string(data)
 }
 
 // fail is the one place where a history request's error becomes an

@@ -51,14 +51,3 @@ func (t timeline) at(reg *es.Registry, pos int) (feature.Point, error) {
 	}
 	return t.hist.Replay(reg, t.events[:pos])
 }
-
-// foldAt is the aggregate after its events up to sequence n, and the
-// position of the last of them.
-func (t timeline) foldAt(reg *es.Registry, n uint64) (feature.Point, int, error) {
-	pos, err := t.positionAt(n)
-	if err != nil {
-		return feature.Point{}, 0, err
-	}
-	p, err := t.at(reg, pos)
-	return p, pos, err
-}

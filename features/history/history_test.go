@@ -232,3 +232,15 @@ func typeName(e tallyEvent) string {
 	}
 	return "?"
 }
+
+// foldAt is the aggregate after its events up to sequence n, and the
+// position of the last of them: the page's two steps (positionAt, at) in
+// one, as a request for ?at=n takes them.
+func (t timeline) foldAt(reg *es.Registry, n uint64) (feature.Point, int, error) {
+	pos, err := t.positionAt(n)
+	if err != nil {
+		return feature.Point{}, 0, err
+	}
+	p, err := t.at(reg, pos)
+	return p, pos, err
+}
