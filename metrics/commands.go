@@ -9,7 +9,8 @@ import (
 	"ironstar/es"
 )
 
-// Commands counts commands by the feature whose route ran them and by how
+// Commands counts commands by the feature whose route ran them (a command
+// run outside a request, a reactor's, by its aggregate type) and by how
 // they ended (es.Outcome), and times them. It is every command handler's
 // es.Observer (es.Storage.Observer).
 type Commands struct {
@@ -41,8 +42,11 @@ func newCommands(reg prometheus.Registerer, features []string) *Commands {
 }
 
 // CommandHandled counts and times one command (es.Observer).
-func (c *Commands) CommandHandled(ctx context.Context, _ string, outcome es.Outcome, took time.Duration) {
+func (c *Commands) CommandHandled(ctx context.Context, aggregate string, outcome es.Outcome, took time.Duration) {
 	feature := featureOf(ctx)
+	if feature == noFeature {
+		feature = aggregate // from the app's code, so bounded like feature names
+	}
 	c.total.WithLabelValues(feature, string(outcome)).Inc()
 	c.duration.WithLabelValues(feature, string(outcome)).Observe(took.Seconds())
 }

@@ -56,9 +56,9 @@ func TestStatusLabel(t *testing.T) {
 	}
 }
 
-// A command and a stream count under the feature whose routes ran them,
-// and under "none" outside any; every feature's series exist from the
-// start.
+// A command and a stream count under the feature whose routes ran them;
+// outside any, a command under its aggregate type and a stream under
+// "none"; every feature's series exist from the start.
 func TestCommandsAndStreamsCountUnderTheirFeature(t *testing.T) {
 	m := New([]string{"todo", "about"})
 	r := chi.NewRouter()
@@ -78,7 +78,7 @@ func TestCommandsAndStreamsCountUnderTheirFeature(t *testing.T) {
 		want float64
 	}{
 		{m.Commands.total.WithLabelValues("todo", "stored"), 1},
-		{m.Commands.total.WithLabelValues("none", "rejected"), 1},
+		{m.Commands.total.WithLabelValues("list", "rejected"), 1},
 		{m.Commands.total.WithLabelValues("about", "conflict_retried"), 0},
 		{m.Streams.open.WithLabelValues("todo"), 1},
 		{m.Streams.sent.WithLabelValues("todo"), 1},
@@ -88,7 +88,7 @@ func TestCommandsAndStreamsCountUnderTheirFeature(t *testing.T) {
 			t.Errorf("%s = %v, want %v", tc.c.(prometheus.Metric).Desc(), got, tc.want)
 		}
 	}
-	// 2 features × 6 outcomes, and the one of no feature.
+	// 2 features × 6 outcomes, and the one of an aggregate outside a request.
 	if n := testutil.CollectAndCount(m.Commands.total); n != 2*len(es.Outcomes)+1 {
 		t.Errorf("command series = %d, want %d", n, 2*len(es.Outcomes)+1)
 	}
