@@ -69,8 +69,8 @@ func Server(reg *prometheus.Registry) *http.Server {
 	return &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 }
 
-// noFeature is the feature label of what no feature's route did (the
-// development reload stream, a command run outside a request).
+// noFeature is the feature label of a stream no feature's route opened (the
+// development reload stream).
 const noFeature = "none"
 
 type featureKey struct{}
