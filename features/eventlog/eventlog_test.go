@@ -250,6 +250,12 @@ func TestEventLogStreamResumesAfterTheLastEventItSent(t *testing.T) {
 	if got, _ := collect(t, frames, len(wantAfter)); !slices.Equal(got, wantAfter) {
 		t.Errorf("resumed after %d: %v, want %v", resumeAt, got, wantAfter)
 	}
+	// Nothing comes twice after them either: the next frame holds only the
+	// next event.
+	next := l.fill(1)
+	if got, _ := collect(t, frames, 1); !slices.Equal(got, next) {
+		t.Errorf("after the resumed events came %v, want only the next one, %v", got, next)
+	}
 }
 
 // TestEventLogFrameTrimsTheListOnlyWhenItMayBeLong: the remove rides
