@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
@@ -156,14 +157,66 @@ func Leftovers(ctx context.Context, js jetstream.JetStream, names []string) ([]L
 	return out, nil
 }
 
-// Cleanup deletes what Leftovers lists and returns it. It stops at the
-// first deletion that fails.
+// Cleanup deletes what Leftovers lists and returns what it deleted. Each
+// projection's leftovers are deleted while Cleanup holds its rebuild lock,
+// and only after it has read the projection's current generation again:
+// a rebuild that swapped after the listing made a listed generation the
+// serving one. A projection whose lock another holds (a rebuild under way)
+// is skipped; its leftovers stay listed for the next cleanup. It stops at
+// the first deletion that fails.
 func Cleanup(ctx context.Context, js jetstream.JetStream, names []string) ([]Leftover, error) {
 	leftovers, err := Leftovers(ctx, js, names)
+	if err != nil || len(leftovers) == 0 {
+		return nil, err
+	}
+	metaKV, err := js.KeyValue(ctx, MetaBucket)
+	if err != nil {
+		return nil, fmt.Errorf("projection: cleanup: %w", err)
+	}
+	locks, err := js.KeyValue(ctx, LockBucket)
+	if err != nil {
+		return nil, fmt.Errorf("projection: cleanup: %w", err)
+	}
+	var removed []Leftover
+	for len(leftovers) > 0 { // sorted by projection
+		end := 1
+		for end < len(leftovers) && leftovers[end].Projection == leftovers[0].Projection {
+			end++
+		}
+		deleted, err := cleanUp(ctx, js, metaKV, locks, slices.Contains(names, leftovers[0].Projection), leftovers[:end])
+		removed = append(removed, deleted...)
+		if err != nil && !errors.Is(err, ErrRebuilding) {
+			return removed, err
+		}
+		leftovers = leftovers[end:]
+	}
+	return removed, nil
+}
+
+// cleanUp deletes the leftovers of one projection under its rebuild lock,
+// but those of the generation its meta names now if the app has it (known),
+// and returns what it deleted; ErrRebuilding if another holds the lock.
+func cleanUp(ctx context.Context, js jetstream.JetStream, metaKV, locks jetstream.KeyValue, known bool, leftovers []Leftover) ([]Leftover, error) {
+	name := leftovers[0].Projection
+	lock, err := acquireLock(ctx, locks, name, 0, 0)
 	if err != nil {
 		return nil, err
 	}
-	for i, l := range leftovers {
+	// A lock left behind expires within lockTTL; Cleanup has no logger.
+	defer lock.release(ctx, slog.New(slog.DiscardHandler))
+	var current uint64
+	if known {
+		m, _, err := readMeta(ctx, js, metaKV, name)
+		if err != nil {
+			return nil, fmt.Errorf("projection: cleanup: %w", err)
+		}
+		current = m.Generation
+	}
+	var removed []Leftover
+	for _, l := range leftovers {
+		if known && l.Generation == current {
+			continue
+		}
 		switch l.Kind {
 		case "consumer":
 			err = js.DeleteConsumer(ctx, eventstore.StreamName, l.Name)
@@ -176,14 +229,12 @@ func Cleanup(ctx context.Context, js jetstream.JetStream, names []string) ([]Lef
 				err = nil
 			}
 		case "meta key":
-			var metaKV jetstream.KeyValue
-			if metaKV, err = js.KeyValue(ctx, MetaBucket); err == nil {
-				err = metaKV.Purge(ctx, l.Name)
-			}
+			err = metaKV.Purge(ctx, l.Name)
 		}
 		if err != nil {
-			return leftovers[:i], fmt.Errorf("projection: delete %s %s: %w", l.Kind, l.Name, err)
+			return removed, fmt.Errorf("projection: delete %s %s: %w", l.Kind, l.Name, err)
 		}
+		removed = append(removed, l)
 	}
-	return leftovers, nil
+	return removed, nil
 }

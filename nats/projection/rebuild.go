@@ -29,6 +29,13 @@ import (
 // the bucket's TTL frees the lock of a process that died. A rebuild that
 // did not finish leaves its half-built generation behind; the next one
 // starts it over, since it may hold another version's values.
+//
+// The lock is also what keeps a rebuild and a cleanup of leftovers apart:
+// it names the generation it builds from its creation, before anything of
+// that generation exists; Cleanup takes it too, and reads the current
+// generation again while it holds it. A rebuild whose process stalled past
+// the lock's TTL finds the lock lost at its next write, and it writes
+// immediately before its swap: a rebuild that lost the lock never swaps.
 
 // LockBucket holds a key per projection being rebuilt: the lock and its
 // progress.
@@ -40,7 +47,8 @@ const lockTTL = 15 * time.Second
 // progressEvery is how often a rebuild writes its progress to its lock.
 const progressEvery = time.Second
 
-// ErrRebuilding means another rebuild of the projection is under way.
+// ErrRebuilding means another rebuild of the projection, or a cleanup of
+// its leftovers, is under way.
 var ErrRebuilding = errors.New("projection: a rebuild is already under way")
 
 // errLockLost means a rebuild's lock expired under it (the process stalled
@@ -51,7 +59,8 @@ var errLockLost = errors.New("projection: rebuild lock lost")
 type RebuildProgress struct {
 	// Owner is the host and process running it.
 	Owner string `json:"owner"`
-	// Generation is the generation being built, of Version.
+	// Generation is the generation being built, of Version; 0 when the
+	// lock's holder is Cleanup, which builds none.
 	Generation uint64 `json:"generation"`
 	Version    int    `json:"version"`
 	// Position is the stream sequence applied up to; Total the stream's
@@ -100,11 +109,14 @@ type rebuildLock struct {
 	progress RebuildProgress
 }
 
-// acquireLock takes the lock of name, or returns ErrRebuilding.
-func acquireLock(ctx context.Context, kv jetstream.KeyValue, name string) (*rebuildLock, error) {
+// acquireLock takes the lock of name for building generation of version
+// (0 and 0 for a cleanup), or returns ErrRebuilding.
+func acquireLock(ctx context.Context, kv jetstream.KeyValue, name string, generation uint64, version int) (*rebuildLock, error) {
 	host, _ := os.Hostname()
 	now := time.Now().UTC()
-	l := &rebuildLock{kv: kv, name: name, progress: RebuildProgress{Owner: fmt.Sprintf("%s pid %d", host, os.Getpid()), Started: now, Updated: now}}
+	l := &rebuildLock{kv: kv, name: name, progress: RebuildProgress{
+		Owner: fmt.Sprintf("%s pid %d", host, os.Getpid()), Generation: generation, Version: version, Started: now, Updated: now,
+	}}
 	data, _ := json.Marshal(l.progress)
 	revision, err := kv.Create(ctx, name, data)
 	if errors.Is(err, jetstream.ErrKeyExists) {
@@ -160,23 +172,31 @@ func Rebuild[V any](ctx context.Context, js jetstream.JetStream, p Projection[V]
 	if err != nil {
 		return 0, err
 	}
-	lock, err := acquireLock(ctx, locks, p.Name)
+	// The lock names the generation it builds from its creation; meta is
+	// read again under it, since a rebuild may have swapped in between.
+	before, _, err := readMeta(ctx, js, metaKV, p.Name)
+	if err != nil {
+		return 0, err
+	}
+	lock, err := acquireLock(ctx, locks, p.Name, before.Generation+1, p.Version)
 	if err != nil {
 		return 0, err
 	}
 	defer lock.release(ctx, o.Logger)
-	// Read after taking the lock, so that a rebuild that swapped just
-	// before is seen.
-	value, revision, err := jetstreamx.KVGet(ctx, js, metaKV, p.Name)
+	current, revision, err := readMeta(ctx, js, metaKV, p.Name)
 	if err != nil {
-		return 0, fmt.Errorf("projection %s: rebuild: read meta: %w", p.Name, err)
-	}
-	current, err := decodeMeta(value)
-	if err != nil {
-		return 0, fmt.Errorf("projection %s: %w", p.Name, err)
+		return 0, err
 	}
 	next := current.Generation + 1
-	deleteGeneration(ctx, js, p.Name, next, o.Logger) // left by a rebuild that did not finish
+	if next != lock.progress.Generation {
+		lock.progress.Generation = next
+		if err := lock.write(ctx); err != nil {
+			return 0, fmt.Errorf("projection %s: rebuild: %w", p.Name, err)
+		}
+	}
+	if err := deleteUnfinished(ctx, js, metaKV, p.Name, current.Generation, o.Logger); err != nil {
+		return 0, err
+	}
 	gen, err := ensureGeneration(ctx, js, p.Name, p.Subjects, next, o)
 	if err != nil {
 		return 0, err
@@ -191,7 +211,7 @@ func Rebuild[V any](ctx context.Context, js jetstream.JetStream, p Projection[V]
 		return 0, fmt.Errorf("projection %s: rebuild: %w", p.Name, err)
 	}
 	total := info.State.LastSeq
-	lock.progress.Generation, lock.progress.Version, lock.progress.Total = next, p.Version, total
+	lock.progress.Total = total
 	if err := lock.write(ctx); err != nil {
 		return 0, fmt.Errorf("projection %s: rebuild: %w", p.Name, err)
 	}
@@ -223,6 +243,12 @@ func Rebuild[V any](ctx context.Context, js jetstream.JetStream, p Projection[V]
 		return 0, fmt.Errorf("projection %s: rebuild generation %d: %w", p.Name, next, err)
 	}
 
+	// The lock is written just before the swap: if it expired while this
+	// process stalled, another rebuild or a cleanup may have begun, and
+	// this one must not swap.
+	if err := lock.write(ctx); err != nil {
+		return 0, fmt.Errorf("projection %s: rebuild generation %d: before the swap: %w", p.Name, next, err)
+	}
 	data, _ := json.Marshal(meta{Generation: next, Version: p.Version})
 	if _, err := metaKV.Update(ctx, p.Name, data, revision); err != nil {
 		return 0, fmt.Errorf("projection %s: swap to generation %d: %w", p.Name, next, err)
@@ -232,6 +258,35 @@ func Rebuild[V any](ctx context.Context, js jetstream.JetStream, p Projection[V]
 	awaitLeft(ctx, js, resourceName(p.Name, current.Generation))
 	deleteGeneration(ctx, js, p.Name, current.Generation, o.Logger)
 	return next, nil
+}
+
+// readMeta reads the projection's meta and its revision.
+func readMeta(ctx context.Context, js jetstream.JetStream, metaKV jetstream.KeyValue, name string) (meta, uint64, error) {
+	value, revision, err := jetstreamx.KVGet(ctx, js, metaKV, name)
+	if err != nil {
+		return meta{}, 0, fmt.Errorf("projection %s: read meta: %w", name, err)
+	}
+	m, err := decodeMeta(value)
+	if err != nil {
+		return meta{}, 0, fmt.Errorf("projection %s: %w", name, err)
+	}
+	return m, revision, nil
+}
+
+// deleteUnfinished deletes generation current+1, left by a rebuild that
+// did not finish, unless meta no longer names current: a rebuild whose
+// lock expired under it may have swapped that generation in since it was
+// read, and then it serves.
+func deleteUnfinished(ctx context.Context, js jetstream.JetStream, metaKV jetstream.KeyValue, name string, current uint64, logger *slog.Logger) error {
+	now, _, err := readMeta(ctx, js, metaKV, name)
+	if err != nil {
+		return err
+	}
+	if now.Generation != current {
+		return fmt.Errorf("%w: %s (generation %d was swapped in meanwhile)", ErrRebuilding, name, now.Generation)
+	}
+	deleteGeneration(ctx, js, name, current+1, logger)
+	return nil
 }
 
 // leaveWithin bounds how long a rebuild waits for the runners to leave the

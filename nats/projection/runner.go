@@ -29,6 +29,10 @@ type Runner[V any] struct {
 
 	mu  sync.Mutex
 	gen *generation
+	// lastRebuildError and lastRebuildAt are the outcome of the last
+	// rebuild this runner started (see Status).
+	lastRebuildError string
+	lastRebuildAt    time.Time
 }
 
 // Start opens (or creates) the projection's current generation and keeps it
@@ -157,9 +161,11 @@ func (r *Runner[V]) upgrade(ctx context.Context) {
 			logger.Info("projection: version raised; rebuilding while the current generation serves", "generation", m.Generation, "from", m.Version, "to", r.p.Version)
 			_, err := Rebuild(ctx, r.js, r.p, r.o)
 			if err == nil {
+				r.recordRebuild(nil)
 				return
 			}
 			if !errors.Is(err, ErrRebuilding) && ctx.Err() == nil {
+				r.recordRebuild(err)
 				logger.Error("projection: rebuild for the raised version", "err", err)
 			}
 		}
@@ -171,9 +177,22 @@ func (r *Runner[V]) upgrade(ctx context.Context) {
 }
 
 // Rebuild rebuilds the projection into a new generation (see Rebuild),
-// which this runner then follows.
+// which this runner then follows. Its outcome is in Status.
 func (r *Runner[V]) Rebuild(ctx context.Context) (uint64, error) {
-	return Rebuild(ctx, r.js, r.p, r.o)
+	generation, err := Rebuild(ctx, r.js, r.p, r.o)
+	r.recordRebuild(err)
+	return generation, err
+}
+
+// recordRebuild records the outcome of a rebuild this runner started: err,
+// nil if it succeeded.
+func (r *Runner[V]) recordRebuild(err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.lastRebuildError, r.lastRebuildAt = "", time.Now().UTC()
+	if err != nil {
+		r.lastRebuildError = err.Error()
+	}
 }
 
 // Name is the projection's name.
@@ -243,6 +262,12 @@ type Status struct {
 	FirstParked *Parked
 	// Rebuild is the rebuild under way, in any instance; nil if none.
 	Rebuild *RebuildProgress
+	// LastRebuildError is why the last rebuild this runner started (asked
+	// through Rebuild, or for a raised Version) failed; empty if it
+	// succeeded. LastRebuildAt is when it ended; zero if this runner
+	// started none. A rebuild started in another instance shows there.
+	LastRebuildError string
+	LastRebuildAt    time.Time
 }
 
 // Reporter reports where a projection stands and rebuilds it: every Runner
@@ -259,9 +284,10 @@ type Reporter interface {
 func (r *Runner[V]) Status(ctx context.Context) (Status, error) {
 	r.mu.Lock()
 	gen := r.gen
-	r.mu.Unlock()
 	// Set even when JetStream does not answer.
-	st := Status{Name: r.p.Name, Generation: gen.number, Version: gen.version, Applied: r.progress.count(), CatchingUp: r.CatchingUp()}
+	st := Status{Name: r.p.Name, Generation: gen.number, Version: gen.version, Applied: r.progress.count(), CatchingUp: r.CatchingUp(),
+		LastRebuildError: r.lastRebuildError, LastRebuildAt: r.lastRebuildAt}
+	r.mu.Unlock()
 	st.LastError, st.LastErrorAt = r.progress.lastError()
 	info, err := gen.consumer.Info(ctx)
 	if err != nil {
@@ -278,6 +304,9 @@ func (r *Runner[V]) Status(ctx context.Context) (Status, error) {
 		st.FirstParked = &parked[0]
 	}
 	st.Rebuild, err = readLock(ctx, r.locks, r.p.Name)
+	if st.Rebuild != nil && st.Rebuild.Generation == 0 {
+		st.Rebuild = nil // held by Cleanup, which rebuilds nothing
+	}
 	return st, err
 }
 
