@@ -125,8 +125,12 @@ func (h *handlers) rebuild(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusNotFound, fmt.Sprintf("This app has no projection named %q; it has %s.", name, strings.Join(h.names(), ", ")))
 		return
 	}
-	// A quick refusal for the usual case; the lock decides the rare race.
-	if st, err := target.Status(r.Context()); err == nil && st.Rebuild != nil {
+	// A quick refusal for the usual case; the lock decides the rare race,
+	// and the loser's error shows in the projection's status.
+	ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
+	st, err := target.Status(ctx)
+	cancel()
+	if err == nil && st.Rebuild != nil {
 		h.fail(w, r, http.StatusConflict, fmt.Sprintf("A rebuild of %s is under way (generation %d, by %s).", name, st.Rebuild.Generation, st.Rebuild.Owner))
 		return
 	}

@@ -36,6 +36,7 @@ func TestProjectionStatusShowsARebuildsProgressTheLastErrorAndParkedEvents(t *te
 		Status: projection.Status{
 			Name: "todo_lists", Generation: 3, Version: 2, Position: 900, Lag: 4,
 			LastError: "fetch: nats: timeout", LastErrorAt: at,
+			LastRebuildError: "projection todo_lists: rebuild lock lost", LastRebuildAt: at,
 			Parked: 2, FirstParked: &projection.Parked{Seq: 17, Key: "list-1", Error: "value too large to store"},
 			Rebuild: &projection.RebuildProgress{Generation: 4, Version: 3, Position: 250, Total: 1000, EventsPerSecond: 125, Owner: "host pid 7"},
 		},
@@ -46,6 +47,7 @@ func TestProjectionStatusShowsARebuildsProgressTheLastErrorAndParkedEvents(t *te
 		`data-projection="todo_lists"`, `data-state="rebuilding"`, "3 <small>v2</small>",
 		`<progress max="1000" value="250">`, "generation 4 (v3): 250 / 1000, 125 events/s, by host pid 7",
 		"fetch: nats: timeout", "2026-11-30 12:00:00 UTC",
+		"last rebuild failed 2026-11-30 12:00:00 UTC: projection todo_lists: rebuild lock lost",
 		`event 17 on key &#34;list-1&#34;: value too large to store`,
 		`<td>12</td>`, "disabled", "No reactors", "No leftovers",
 	} {

@@ -30,6 +30,9 @@ func viewModel(report Report) pages.StatusVM {
 		if !p.LastErrorAt.IsZero() {
 			row.LastErrorAt = p.LastErrorAt.Format(time.DateTime) + " UTC"
 		}
+		if p.LastRebuildError != "" {
+			row.RebuildFailed = p.LastRebuildAt.Format(time.DateTime) + " UTC: " + p.LastRebuildError
+		}
 		if f := p.FirstParked; f != nil {
 			row.FirstParked = parked(f.Seq, f.Key, f.Error)
 		}
