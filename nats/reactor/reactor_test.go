@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -214,13 +216,15 @@ func TestReactorRetriesWithBackoffThenParksAndMovesOn(t *testing.T) {
 	}
 }
 
-func TestReactorParksAPermanentFailureAtOnceAndKeepsItAcrossRestarts(t *testing.T) {
+func TestReactorParksAPermanentFailureAtOnceKeepsItAcrossRestartsAndRedrivesIt(t *testing.T) {
 	t.Parallel()
 	js, store := setup(t)
 	last := appendEvents(t, store, "rejected", "fine")
+	rejectedSeq := last - 1
 	fx := newEffects()
+	var fixed atomic.Bool // the webhook's receiver, fixed by its owner
 	rx := fx.reactor("hook", func(id string, _ int) error {
-		if id == "rejected" {
+		if id == "rejected" && !fixed.Load() {
 			return reactor.Permanent(errors.New("webhook answered 422"))
 		}
 		return nil
@@ -246,10 +250,217 @@ func TestReactorParksAPermanentFailureAtOnceAndKeepsItAcrossRestarts(t *testing.
 	stop(t, r2)
 	more := appendEvents(t, store, "later")
 	st = waitStatus(t, r2, "the later event handled", func(st reactor.Status) bool { return st.Position == more && st.Lag == 0 })
-	if len(st.Parked) != 1 || st.Parked[0].Seq != last-1 {
-		t.Errorf("parked %+v; want event %d still parked", st.Parked, last-1)
+	if len(st.Parked) != 1 || st.Parked[0].Seq != rejectedSeq {
+		t.Errorf("parked %+v; want event %d still parked", st.Parked, rejectedSeq)
 	}
 	if len(fx.tries("rejected")) != 1 || fx.done()[reactor.Key("hook", last)] != 1 {
 		t.Errorf("after the restart: rejected tried %d times, fine's effect %d times; want 1 and 1", len(fx.tries("rejected")), fx.done()[reactor.Key("hook", last)])
+	}
+
+	// Redriven before the cause is fixed: it fails again and stays parked.
+	if err := r2.Redrive(t.Context(), rejectedSeq); err == nil || !strings.Contains(err.Error(), "422") {
+		t.Errorf("redrive before the fix = %v; want the webhook's error", err)
+	}
+	if err := r2.Health(t.Context()); !errors.Is(err, reactor.ErrDegraded) {
+		t.Errorf("health after a failed redrive = %v; want degraded", err)
+	}
+	// Fixed, redriven: the effect happens, with the event's key, and the
+	// entry goes.
+	fixed.Store(true)
+	if err := r2.Redrive(t.Context(), rejectedSeq); err != nil {
+		t.Fatalf("redrive after the fix: %v", err)
+	}
+	if n := fx.done()[reactor.Key("hook", rejectedSeq)]; n != 1 {
+		t.Errorf("the redriven effect ran %d times with the event's key, want 1", n)
+	}
+	if err := r2.Health(t.Context()); err != nil {
+		t.Errorf("health after the redrive = %v; want nil", err)
+	}
+	if err := r2.Redrive(t.Context(), rejectedSeq); !errors.Is(err, reactor.ErrNotParked) {
+		t.Errorf("a second redrive = %v; want ErrNotParked", err)
+	}
+}
+
+func TestReactorRetriesTransientFailuresWithoutCountingThem(t *testing.T) {
+	t.Parallel()
+	js, store := setup(t)
+	last := appendEvents(t, store, "outage", "broken")
+	brokenSeq := last
+
+	fx := newEffects()
+	errRefused := errors.New("the webhook answered 400 with no reason given")
+	r, err := reactor.Start(t.Context(), js, fx.reactor("sync", func(id string, attempt int) error {
+		switch {
+		case id == "outage" && attempt <= 5: // an outage longer than MaxAttempts
+			return fmt.Errorf("append: %w", []error{es.ErrUnavailable, es.ErrStoreFull, es.ErrConcurrency,
+				context.DeadlineExceeded, reactor.Transient(errors.New("503"))}[attempt-1])
+		case id == "broken" && attempt <= 3:
+			return fmt.Errorf("append: %w", es.ErrUnavailable)
+		case id == "broken":
+			return errRefused
+		}
+		return nil
+	}), reactor.Options{MaxAttempts: 2, Backoff: 10 * time.Millisecond, MaxTransientBackoff: 40 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop(t, r)
+
+	st := waitStatus(t, r, "the outage over and the broken event parked", func(st reactor.Status) bool {
+		return st.Position == last && st.Lag == 0 && len(st.Parked) == 1
+	})
+	if tries, done := len(fx.tries("outage")), fx.done()[reactor.Key("sync", last-1)]; tries != 6 || done != 1 {
+		t.Errorf("through the outage: tried %d times, done %d times; want 6 and 1", tries, done)
+	}
+	// Parked after MaxAttempts failures that count, the transient ones
+	// before them not counted.
+	if p := st.Parked[0]; p.Seq != brokenSeq || p.Attempts != 2 || !strings.Contains(p.Error, errRefused.Error()) || len(fx.tries("broken")) != 5 {
+		t.Errorf("parked %+v after %d tries; want event %d after 2 counted attempts (5 tries)", p, len(fx.tries("broken")), brokenSeq)
+	}
+	// The failure counts are gone with the failures: the bucket holds the
+	// parked entry alone.
+	bucket, err := js.KeyValue(t.Context(), "react_sync_parked")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if keys, err := bucket.Keys(t.Context()); err != nil || !slices.Equal(keys, []string{fmt.Sprint(brokenSeq)}) {
+		t.Errorf("parked bucket keys %v (%v); want only %d", keys, err, brokenSeq)
+	}
+}
+
+func TestReactorKeepsEventsWaitingBehindASlowEffectInProgress(t *testing.T) {
+	t.Parallel()
+	js, store := setup(t)
+	last := appendEvents(t, store, "s1", "s2", "s3", "s4")
+	// Longer than a pull waits (1 s): an event delivered again then goes
+	// to whichever instance pulls, not into the first's open pull.
+	const ackWait = 1500 * time.Millisecond
+	var mu sync.Mutex
+	calls := map[string]int{}
+	started := make(chan struct{})
+	slow := reactor.Reactor{
+		Name:     "slow",
+		Subjects: []string{"events.item.>"},
+		React: func(ctx context.Context, _ es.Envelope, key string) error {
+			mu.Lock()
+			calls[key]++
+			if len(calls) == 1 {
+				close(started)
+			}
+			mu.Unlock()
+			// Each effect takes three quarters of AckWait: the second of
+			// a batch would pass its AckWait while it runs, were it not
+			// kept in progress.
+			select {
+			case <-time.After(3 * ackWait / 4):
+			case <-ctx.Done():
+			}
+			return nil
+		},
+	}
+	a, err := reactor.Start(t.Context(), js, slow, reactor.Options{AckWait: ackWait, MaxAttempts: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop(t, a)
+	select {
+	case <-started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no effect started within 10s")
+	}
+	// A second instance, pulling while the first works its batch: an
+	// event passing its AckWait there would be delivered to it.
+	b, err := reactor.Start(t.Context(), js, slow, reactor.Options{AckWait: ackWait, MaxAttempts: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop(t, b)
+	st := waitStatus(t, a, "every event handled", func(st reactor.Status) bool { return st.Position == last && st.Lag == 0 })
+	mu.Lock()
+	defer mu.Unlock()
+	if len(calls) != 4 {
+		t.Errorf("effects %v; want 4", calls)
+	}
+	for key, n := range calls {
+		if n != 1 {
+			t.Errorf("effect %s ran %d times, want 1 (delivered again while held)", key, n)
+		}
+	}
+	if len(st.Parked) != 0 {
+		t.Errorf("parked %+v; want none", st.Parked)
+	}
+}
+
+// TestReactorRedeliveryAfterAnInstanceDiedBringsTheSameKey runs an effect
+// that no aggregate state protects: a sink (a mail server, a webhook's
+// receiver) that records the key of every call and applies each key once.
+// The instance running it dies mid-effect, before acknowledging; another
+// instance gets the event again: both calls bring the same key, so the
+// sink applies the effect once.
+func TestReactorRedeliveryAfterAnInstanceDiedBringsTheSameKey(t *testing.T) {
+	t.Parallel()
+	conn := natstest.Connect(t)
+	store, err := eventstore.New(t.Context(), conn.JS, eventstore.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seq := appendEvents(t, store, "invoice")
+
+	var mu sync.Mutex
+	var keys []string            // of every call
+	applied := map[string]bool{} // by the sink, once per key
+	inEffect, dead := make(chan struct{}), make(chan struct{})
+	mailer := reactor.Reactor{
+		Name:     "mailer",
+		Subjects: []string{"events.item.>"},
+		React: func(_ context.Context, _ es.Envelope, key string) error {
+			mu.Lock()
+			keys = append(keys, key)
+			applied[key] = true
+			first := len(keys) == 1
+			mu.Unlock()
+			if first {
+				close(inEffect)
+				<-dead
+			}
+			return nil
+		},
+	}
+	opts := reactor.Options{AckWait: 500 * time.Millisecond}
+
+	// Instance A, on a connection of its own.
+	ncA, jsA, err := conn.NewClient("instance-a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := reactor.Start(t.Context(), jsA, mailer, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-inEffect:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the effect did not start within 10s")
+	}
+	ncA.Close() // A dies mid-effect: no acknowledgement, no keep-alive
+	close(dead)
+	if err := a.Stop(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+
+	b, err := reactor.Start(t.Context(), conn.JS, mailer, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop(t, b)
+	waitStatus(t, b, "instance B to handle the event again", func(st reactor.Status) bool { return st.Position == seq && st.Lag == 0 })
+	mu.Lock()
+	defer mu.Unlock()
+	want := reactor.Key("mailer", seq)
+	if len(keys) != 2 || keys[0] != want || keys[1] != want {
+		t.Errorf("keys of the calls %v; want two calls, both with %q", keys, want)
+	}
+	if len(applied) != 1 {
+		t.Errorf("the sink applied %d effects, want 1: %v", len(applied), applied)
 	}
 }
