@@ -19,10 +19,11 @@ import (
 // completes the last open todo of many lists at once, kills the app
 // (SIGKILL) as soon as the todo_list_completed reactor has recorded the
 // first completion, restarts it on the same data, and checks the stream:
-// every list has exactly one todo.list-completed event. Effects cut off by
-// the kill are redelivered after the restart and recognised (their
-// command ID is the reactor's key for the triggering event); those done
-// and acknowledged are not done again.
+// every list has exactly one todo.list-completed event: effects cut off
+// by the kill are redelivered after the restart, and those done and
+// acknowledged are not done again. It does not show that the idempotency
+// key made a redelivery harmless: the decider records a completion once
+// anyway (docs/17-reactors.md); nats/reactor's tests check the key.
 func TestReactorRecordsEachListCompletionOnceThoughKilledMidReaction(t *testing.T) {
 	t.Parallel()
 	dataDir, natsPort := t.TempDir(), freePort(t)

@@ -19,9 +19,10 @@ const ListCompletionName = "todo_list_completed"
 // RecordCompletion on that list. The command's ID is the reactor's
 // idempotency key, derived from the event's sequence, so that a delivery
 // of the same event again (the instance died before acknowledging it) is a
-// duplicate command, stored once. Decide records a completion only once
+// duplicate command while es.Handler still remembers it (the list's last
+// es.RecentCommands commands). Decide records a completion only once
 // anyway, so two events completing the same list (a complete and a delete
-// racing) give one ListCompleted too.
+// racing), or a duplicate no longer remembered, give one ListCompleted.
 func ListCompletion(lists *es.Handler[List, Command, Event]) reactor.Reactor {
 	return reactor.Reactor{
 		Name:     ListCompletionName,

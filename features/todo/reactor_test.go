@@ -43,7 +43,13 @@ func TestListCompletedIsDecidedOncePerCompletion(t *testing.T) {
 
 // TestListCompletionReactorRecordsEachCompletionOnce runs the reactor on
 // real JetStream, completes lists, and delivers an event again as a crash
-// would: each completion is stored once, and the read model shows it.
+// would: each completion is stored once, its command ID is the reactor's
+// key, and the read model shows it. It cannot tell which of the two
+// guards kept the redelivery from storing a second completion: Decide
+// records a completion once anyway, so a command ID other than the key
+// would pass too. That a redelivery brings the same key is
+// TestReactorRedeliveryAfterAnInstanceDiedBringsTheSameKey's
+// (nats/reactor).
 func TestListCompletionReactorRecordsEachCompletionOnce(t *testing.T) {
 	t.Parallel()
 	conn := natstest.Connect(t)
@@ -110,7 +116,8 @@ func TestListCompletionReactorRecordsEachCompletionOnce(t *testing.T) {
 	}
 
 	// The event that completed l1, delivered again (its first delivery's
-	// instance died before acknowledging it): a duplicate command.
+	// instance died before acknowledging it): a duplicate command, and a
+	// completion already recorded.
 	l1 := events(t, store, "l1")
 	trigger := l1[len(l1)-2] // the completion, before the reactor's event
 	if trigger.Type != TypeCompleted {
