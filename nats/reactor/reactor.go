@@ -280,7 +280,7 @@ func (run *Runner) work(ctx context.Context, batch jetstream.MessageBatch, logge
 	worked := make(chan struct{})
 	defer close(worked)
 	go func() {
-		tick := time.NewTicker(run.o.AckWait / 3)
+		tick := time.NewTicker(max(run.o.AckWait/3, time.Millisecond))
 		defer tick.Stop()
 		arriving := batch.Messages()
 		for {
