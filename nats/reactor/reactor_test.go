@@ -154,9 +154,13 @@ func TestReactorRunnersShareTheEventsAndEachEffectRunsOnce(t *testing.T) {
 			t.Errorf("effect %s ran %d times", key, calls)
 		}
 	}
+	// Asked again: a Status counts this instance's handled events before
+	// it asks the server for the position, so the one that saw the last
+	// acknowledgement may have counted fewer.
+	mine, _ := runners[0].Status(t.Context())
 	other, _ := runners[1].Status(t.Context())
-	if st.Handled+other.Handled != uint64(len(ids)) {
-		t.Errorf("handled %d + %d, want %d", st.Handled, other.Handled, len(ids))
+	if mine.Handled+other.Handled != uint64(len(ids)) {
+		t.Errorf("handled %d + %d, want %d", mine.Handled, other.Handled, len(ids))
 	}
 	if len(st.Parked) != 0 || st.Retrying != 0 {
 		t.Errorf("status %+v: nothing should be parked or retrying", st)
