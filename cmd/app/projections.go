@@ -25,6 +25,8 @@ import (
 //	app projections status           where each projection and reactor stands, and the leftovers
 //	app projections rebuild NAME     rebuild one into a new generation, printing progress until it is swapped in
 //	app projections cleanup          delete the leftovers of old generations and renamed projections
+//	app projections redrive REACTOR SEQ
+//	                                 run the effect of an event the reactor parked again, once its cause is fixed
 //
 // It is an HTTP client of the running app's operator routes (package
 // features/projections), not a second NATS client: the embedded NATS
@@ -37,7 +39,7 @@ import (
 // balancer, say).
 
 // projectionsUsage is printed for a command it does not know.
-const projectionsUsage = `usage: app projections [-url URL] status | rebuild NAME | cleanup`
+const projectionsUsage = `usage: app projections [-url URL] status | rebuild NAME | cleanup | redrive REACTOR SEQ`
 
 // projectionsCommand runs the subcommand with args (after "projections")
 // and returns the process's exit code.
@@ -57,6 +59,13 @@ func projectionsCommand(ctx context.Context, cfg config.Config, args []string, s
 		err = c.rebuild(ctx, args[1], stdout)
 	case len(args) == 1 && args[0] == "cleanup":
 		err = c.cleanup(ctx, stdout)
+	case len(args) == 3 && args[0] == "redrive":
+		seq, parseErr := strconv.ParseUint(args[2], 10, 64)
+		if parseErr != nil {
+			fmt.Fprintf(stderr, "projections: redrive: %q is not an event's stream sequence\n%s\n", args[2], projectionsUsage)
+			return 2
+		}
+		err = c.redrive(ctx, args[1], seq, stdout)
 	default:
 		fmt.Fprintln(stderr, projectionsUsage)
 		return 2
@@ -216,5 +225,22 @@ func (c operatorClient) cleanup(ctx context.Context, out io.Writer) error {
 	if len(result.Removed) == 0 {
 		fmt.Fprintln(out, "nothing to remove")
 	}
+	return nil
+}
+
+// redrive asks the reactor called name to run the effect of its parked
+// event seq again, and says whether it ran; if it failed again, the app's
+// answer says why and the event stays parked.
+func (c operatorClient) redrive(ctx context.Context, name string, seq uint64, out io.Writer) error {
+	resp, err := c.do(ctx, http.MethodPost, projections.RedrivePath(name, seq))
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	var result projections.RedriveResult
+	if err := json.NewDecoder(resp.Body).Decode(&result); err != nil {
+		return fmt.Errorf("read the answer: %w", err)
+	}
+	fmt.Fprintf(out, "%s: the effect of event %d ran; it is no longer parked\n", result.Reactor, result.Seq)
 	return nil
 }

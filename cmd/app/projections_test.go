@@ -65,3 +65,38 @@ func TestProjectionsCommandFindsTheAppWhereItListens(t *testing.T) {
 		}
 	}
 }
+
+func TestProjectionsRedriveAsksTheReactorsRouteAndSaysWhyItFailed(t *testing.T) {
+	t.Parallel()
+	const token = "a-token-of-twenty-four-chars"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.Header.Get("Authorization") != "Bearer "+token || r.Method != http.MethodPost:
+			http.NotFound(w, r)
+		case r.URL.Path == projections.RedrivePath("hook", 7):
+			json.NewEncoder(w).Encode(projections.RedriveResult{Reactor: "hook", Seq: 7})
+		case r.URL.Path == projections.RedrivePath("hook", 8):
+			http.Error(w, "Event 8 stays parked; its effect failed again: webhook answered 422", http.StatusUnprocessableEntity)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	cfg := config.Config{AdminToken: token}
+
+	var out, errs bytes.Buffer
+	if code := projectionsCommand(t.Context(), cfg, []string{"-url", srv.URL, "redrive", "hook", "7"}, &out, &errs); code != 0 {
+		t.Fatalf("exit %d; stderr %s", code, errs.String())
+	}
+	if want := "hook: the effect of event 7 ran; it is no longer parked"; !strings.Contains(out.String(), want) {
+		t.Errorf("output lacks %q:\n%s", want, out.String())
+	}
+	errs.Reset()
+	if code := projectionsCommand(t.Context(), cfg, []string{"-url", srv.URL, "redrive", "hook", "8"}, &out, &errs); code != 1 || !strings.Contains(errs.String(), "422") || !strings.Contains(errs.String(), "webhook answered 422") {
+		t.Errorf("a failed redrive: exit %d, stderr %s; want 1 with the app's reason", code, errs.String())
+	}
+	errs.Reset()
+	if code := projectionsCommand(t.Context(), cfg, []string{"-url", srv.URL, "redrive", "hook", "x"}, &out, &errs); code != 2 || !strings.Contains(errs.String(), "redrive REACTOR SEQ") {
+		t.Errorf("a sequence not a number: exit %d, stderr %s; want 2 with the usage", code, errs.String())
+	}
+}

@@ -1,8 +1,9 @@
 // Package projections is the operator's view of the app's read models and
-// reactors: where each stands, live, a rebuild button per projection, and
-// the leftovers of old generations and renamed projections. Its routes
-// also serve the command line (bin/app projections, see cmd/app): status
-// and leftovers as JSON, a rebuild's progress as one JSON line a second.
+// reactors: where each stands, live, a rebuild button per projection, a
+// retry button per event a reactor parked, and the leftovers of old
+// generations and renamed projections. Its routes also serve the command
+// line (bin/app projections, see cmd/app): status, leftovers and a retry's
+// outcome as JSON, a rebuild's progress as one JSON line a second.
 package projections
 
 import (

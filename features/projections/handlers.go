@@ -3,19 +3,23 @@ package projections
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
 
+	"ironstar/es"
 	common "ironstar/features/common/components"
 	"ironstar/features/common/layouts"
 	"ironstar/features/projections/pages"
 	"ironstar/nats/projection"
+	"ironstar/nats/reactor"
 	"ironstar/sse"
 )
 
@@ -178,6 +182,70 @@ func (h *handlers) rebuild(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+}
+
+// RedriveResult is what POST /projections/reactors/{name}/redrive/{seq}
+// answers a client other than the page when the effect ran: the event is
+// no longer parked.
+type RedriveResult struct {
+	Reactor string `json:"reactor"`
+	Seq     uint64 `json:"seq"`
+}
+
+// redriveTimeout bounds one redrive: reading the event, its effect, and
+// deleting the parked entry.
+const redriveTimeout = 30 * time.Second
+
+// redrive runs the effect of a reactor's parked event again (see
+// reactor.Runner.Redrive). The page gets a notice; another client gets a
+// RedriveResult. Failures answer 404 for an unknown reactor, 400 for a
+// sequence that is not a number, 409 for an event not parked, 503 if
+// JetStream or the effect timed out or was unavailable, and 422 if the
+// effect failed again (the event stays parked).
+func (h *handlers) redrive(w http.ResponseWriter, r *http.Request) {
+	name := chi.URLParam(r, "name")
+	var target reactor.Reporter
+	var names []string
+	for _, rx := range h.sampler.reactors() {
+		names = append(names, rx.Name())
+		if rx.Name() == name {
+			target = rx
+		}
+	}
+	if target == nil {
+		slices.Sort(names)
+		has := strings.Join(names, ", ")
+		if has == "" {
+			has = "none"
+		}
+		h.fail(w, r, http.StatusNotFound, fmt.Sprintf("This app has no reactor named %q; it has %s.", name, has))
+		return
+	}
+	seq, err := strconv.ParseUint(chi.URLParam(r, "seq"), 10, 64)
+	if err != nil || seq == 0 {
+		h.fail(w, r, http.StatusBadRequest, fmt.Sprintf("%q is not an event's stream sequence (a positive number).", chi.URLParam(r, "seq")))
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), redriveTimeout)
+	defer cancel()
+	err = target.Redrive(ctx, seq)
+	h.logger.Info("projections: redrive requested", "reactor", name, "seq", seq, "err", err)
+	switch {
+	case errors.Is(err, reactor.ErrNotParked):
+		h.fail(w, r, http.StatusConflict, fmt.Sprintf("Event %d is not parked by %s: it was redriven already, or never failed there.", seq, name))
+		return
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, es.ErrUnavailable):
+		h.fail(w, r, http.StatusServiceUnavailable, fmt.Sprintf("Event %d stays parked: %v", seq, err))
+		return
+	case err != nil:
+		h.fail(w, r, http.StatusUnprocessableEntity, fmt.Sprintf("Event %d stays parked; its effect failed again: %v", seq, err))
+		return
+	}
+	if isDatastar(r) {
+		sse.NewReply(sse.MustPatch(pages.Notice(fmt.Sprintf("The effect of event %d ran; %s no longer has it parked.", seq, name)))).Write(w)
+		return
+	}
+	writeJSON(w, http.StatusOK, RedriveResult{Reactor: name, Seq: seq})
 }
 
 // names are the app's projections' names.

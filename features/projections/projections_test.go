@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -15,7 +17,11 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"ironstar/es"
 	"ironstar/features/projections/pages"
+	"ironstar/internal/poll"
+	"ironstar/nats/eventstore"
+	"ironstar/nats/natstest"
 	"ironstar/nats/projection"
 	"ironstar/nats/reactor"
 )
@@ -61,12 +67,13 @@ func TestProjectionStatusListsReactorsAndLeftoversWithTheCleanupCommand(t *testi
 	t.Parallel()
 	report := Report{
 		Reactors: []ReactorReport{{Status: reactor.Status{Name: "list_completed", Position: 40, Handled: 3, Retrying: 1,
-			Parked: []reactor.Parked{{Seq: 12, Attempts: 5, Error: "webhook: 500"}}}}},
+			Parked: []reactor.Parked{{Seq: 12, Type: "list.completed", Attempts: 5, Error: "webhook: 500", At: time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)}}}}},
 		Leftovers: []projection.Leftover{{Kind: "bucket", Name: "proj_old_1", Projection: "old", Generation: 1, Reason: "no projection of this app has this name"}},
 	}
 	html := render(t, viewModel(report))
 	for _, want := range []string{
-		`data-reactor="list_completed"`, "event 12: webhook: 500 (5 attempts)", "No projections",
+		`data-reactor="list_completed"`, `data-parked="12"`, "event 12 (list.completed), 5 attempts, 2026-11-30 12:00:00 UTC: webhook: 500",
+		`title="bin/app projections redrive list_completed 12"`, "/projections/reactors/list_completed/redrive/12", ">Retry</button>", "No projections",
 		`<code id="cleanup-command">bin/app projections cleanup</code>`, "proj_old_1", "(generation 1)",
 	} {
 		if !strings.Contains(html, want) {
@@ -167,5 +174,107 @@ func TestProjectionRebuildRouteStreamsProgressUntilTheSwap(t *testing.T) {
 	}
 	if !line.Done || line.Generation != 2 || line.Error != "" {
 		t.Errorf("last line %+v, want done with generation 2", line)
+	}
+}
+
+// post sends a POST to path, as the page does if datastar, and returns
+// the status and body.
+func post(t *testing.T, url string, datastar bool) (int, string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if datastar {
+		req.Header.Set("Datastar-Request", "true")
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var body bytes.Buffer
+	body.ReadFrom(res.Body)
+	return res.StatusCode, body.String()
+}
+
+func TestReactorRedriveRouteRunsAParkedEffectAgainOnceFixed(t *testing.T) {
+	t.Parallel()
+	conn := natstest.Connect(t)
+	store, err := eventstore.New(t.Context(), conn.JS, eventstore.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := es.Envelope{ID: "e-1", Type: "item.touched", Version: 1, Data: []byte(`{}`), Meta: es.Metadata{CommandID: "c-1", OccurredAt: time.Now()}}
+	if _, err := store.Append(t.Context(), es.StreamID{Aggregate: "item", ID: "1"}, 0, []es.Envelope{env}); err != nil {
+		t.Fatal(err)
+	}
+	seq, err := store.LastSequence(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fixed atomic.Bool // the webhook's receiver, fixed by its owner
+	var ranWith atomic.Value
+	runner, err := reactor.Start(t.Context(), conn.JS, reactor.Reactor{
+		Name: "hook", Subjects: []string{"events.item.>"},
+		React: func(_ context.Context, _ es.Envelope, key string) error {
+			if !fixed.Load() {
+				return reactor.Permanent(errors.New("webhook answered 422"))
+			}
+			ranWith.Store(key)
+			return nil
+		},
+	}, reactor.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { runner.Stop(context.Background()) })
+	parked := func() int {
+		st, err := runner.Status(t.Context())
+		if err != nil {
+			return -1
+		}
+		return len(st.Parked)
+	}
+	poll.Until(t, 10*time.Second, "the event parked", func() bool { return parked() == 1 })
+
+	s := &sampler{reactors: func() []reactor.Reporter { return []reactor.Reporter{runner} }}
+	r := chi.NewRouter()
+	routes(r, deps{logger: slog.New(slog.DiscardHandler), lifetime: t.Context(), sampler: s})
+	srv := httptest.NewServer(r)
+	t.Cleanup(srv.Close)
+
+	for _, c := range []struct {
+		path string
+		want int
+		says string
+	}{
+		{RedrivePath("nope", seq), http.StatusNotFound, "no reactor named"},
+		{"/projections/reactors/hook/redrive/x", http.StatusBadRequest, "not an event"},
+		{RedrivePath("hook", seq+1), http.StatusConflict, "not parked"},
+		{RedrivePath("hook", seq), http.StatusUnprocessableEntity, "webhook answered 422"}, // not fixed yet
+	} {
+		if status, body := post(t, srv.URL+c.path, true); status != c.want || !strings.Contains(body, c.says) || !strings.Contains(body, pages.AlertID) {
+			t.Errorf("POST %s: %d %s; want %d in the page's alert saying %q", c.path, status, body, c.want, c.says)
+		}
+	}
+	if n := parked(); n != 1 {
+		t.Fatalf("%d parked after a failed retry, want 1", n)
+	}
+
+	fixed.Store(true)
+	status, body := post(t, srv.URL+RedrivePath("hook", seq), false)
+	var result RedriveResult
+	if err := json.Unmarshal([]byte(body), &result); status != http.StatusOK || err != nil || result.Seq != seq || result.Reactor != "hook" {
+		t.Fatalf("retry after the fix: %d %s; want 200 with the event", status, body)
+	}
+	if key := ranWith.Load(); key != reactor.Key("hook", seq) {
+		t.Errorf("the effect ran with key %v, want the event's key %q", key, reactor.Key("hook", seq))
+	}
+	if n := parked(); n != 0 {
+		t.Errorf("%d parked after the retry, want none", n)
+	}
+	if status, body := post(t, srv.URL+RedrivePath("hook", seq), false); status != http.StatusConflict || !strings.Contains(body, fmt.Sprintf("Event %d is not parked", seq)) {
+		t.Errorf("a second retry: %d %s; want 409 saying it is not parked", status, body)
 	}
 }

@@ -3,6 +3,7 @@ package projections
 import (
 	"context"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -19,6 +20,12 @@ const (
 
 // RebuildPath is the path that rebuilds the projection called name.
 func RebuildPath(name string) string { return "/projections/" + name + "/rebuild" }
+
+// RedrivePath is the path that runs the effect of the event at stream
+// sequence seq, parked by the reactor called name, again.
+func RedrivePath(name string, seq uint64) string {
+	return "/projections/reactors/" + name + "/redrive/" + strconv.FormatUint(seq, 10)
+}
 
 // sampleEvery is how often the page's stream sends the whole status.
 const sampleEvery = time.Second
@@ -40,4 +47,5 @@ func routes(r chi.Router, d deps) {
 	r.Get(StatusPath, h.status)
 	r.Post(CleanupPath, h.cleanup)
 	r.Post("/projections/{name}/rebuild", h.rebuild)
+	r.Post("/projections/reactors/{name}/redrive/{seq}", h.redrive)
 }

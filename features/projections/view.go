@@ -55,9 +55,13 @@ func viewModel(report Report) pages.StatusVM {
 			Parked:   len(r.Parked),
 			Error:    r.Error,
 		}
-		if len(r.Parked) > 0 {
-			f := r.Parked[0]
-			row.FirstParked = parked(f.Seq, "", fmt.Sprintf("%s (%d attempts)", f.Error, f.Attempts))
+		for _, e := range r.Parked {
+			seq := strconv.FormatUint(e.Seq, 10)
+			row.ParkedEvents = append(row.ParkedEvents, pages.ParkedEventVM{
+				Seq: seq, Type: e.Type, Attempts: strconv.Itoa(e.Attempts), Error: e.Error,
+				At:   e.At.UTC().Format(time.DateTime) + " UTC",
+				Path: RedrivePath(r.Name, e.Seq), Command: "bin/app projections redrive " + r.Name + " " + seq,
+			})
 		}
 		vm.Reactors = append(vm.Reactors, row)
 	}

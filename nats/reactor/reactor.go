@@ -436,6 +436,9 @@ func (run *Runner) Stop(ctx context.Context) error {
 	}
 }
 
+// Name is the reactor's name.
+func (run *Runner) Name() string { return run.r.Name }
+
 // Redrive runs the effect of the parked event at stream sequence seq again,
 // once the cause of its failure is fixed, and deletes its parked entry if
 // the effect succeeds (readiness is then no longer degraded, if it was the

@@ -35,7 +35,10 @@ type Parked struct {
 	At       time.Time `json:"at"`
 }
 
-// Reporter reports where a reactor stands.
+// Reporter reports where a reactor stands, and runs a parked event's
+// effect again once an operator has fixed its cause (see Runner.Redrive).
 type Reporter interface {
+	Name() string
 	Status(ctx context.Context) (Status, error)
+	Redrive(ctx context.Context, seq uint64) error
 }
