@@ -175,10 +175,12 @@ func TestProjectionRebuildReportsProgressAndRunsOnceAtATime(t *testing.T) {
 	if res.err != nil || res.gen != 2 {
 		t.Fatalf("rebuild: generation %d, %v; want 2", res.gen, res.err)
 	}
+	// Until it follows the swap, the runner asks about a generation that
+	// is being deleted.
+	poll.Until(t, 10*time.Second, "the runner to follow the swap", func() bool { return r.Generation() == 2 })
 	if st := status(t, r); st.Rebuild != nil {
 		t.Errorf("the lock outlived the rebuild: %+v", st.Rebuild)
 	}
-	poll.Until(t, 10*time.Second, "the runner to follow the swap", func() bool { return r.Generation() == 2 })
 	same(t, values(t, conn.JS, "locked"), fold(t, store))
 	// The lock is free again.
 	if gen, err := r.Rebuild(t.Context()); err != nil || gen != 3 {
