@@ -173,7 +173,7 @@ func Cleanup(ctx context.Context, js jetstream.JetStream, names []string) ([]Lef
 	if err != nil {
 		return nil, fmt.Errorf("projection: cleanup: %w", err)
 	}
-	locks, err := js.KeyValue(ctx, LockBucket)
+	locks, err := cleanupLocks(ctx, js, metaKV)
 	if err != nil {
 		return nil, fmt.Errorf("projection: cleanup: %w", err)
 	}
@@ -191,6 +191,26 @@ func Cleanup(ctx context.Context, js jetstream.JetStream, names []string) ([]Lef
 		leftovers = leftovers[end:]
 	}
 	return removed, nil
+}
+
+// cleanupLocks opens the rebuild locks' bucket. Every runner creates it;
+// an app that starts no projection (its leftovers are those of projections
+// it no longer has) may not have it yet: it is made then with the meta
+// bucket's replicas, as a runner would.
+func cleanupLocks(ctx context.Context, js jetstream.JetStream, metaKV jetstream.KeyValue) (jetstream.KeyValue, error) {
+	locks, err := js.KeyValue(ctx, LockBucket)
+	if !errors.Is(err, jetstream.ErrBucketNotFound) {
+		return locks, err
+	}
+	status, err := metaKV.Status(ctx)
+	if err != nil {
+		return nil, err
+	}
+	replicas := 1
+	if s, ok := status.(*jetstream.KeyValueBucketStatus); ok {
+		replicas = s.StreamInfo().Config.Replicas
+	}
+	return lockBucket(ctx, js, replicas)
 }
 
 // cleanUp deletes the leftovers of one projection under its rebuild lock,

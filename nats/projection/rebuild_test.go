@@ -263,3 +263,28 @@ func TestProjectionLeftoversOfOldGenerationsAndRenamedProjectionsAreCleanedUp(t 
 	waitFor(t, kept, last)
 	same(t, values(t, conn.JS, "kept"), fold(t, store))
 }
+
+// An app that starts no projection any more (its only projection was
+// renamed away, or removed) has no runner to make the rebuild locks'
+// bucket; its cleanup still runs, making the bucket it locks in.
+func TestProjectionCleanupInAnAppThatStartsNoProjection(t *testing.T) {
+	t.Parallel()
+	conn := natstest.Connect(t)
+	ctx := t.Context()
+	store, _ := eventstore.New(ctx, conn.JS, eventstore.Config{})
+	last := newWriter(store, "n").add(t, 20, 2)
+	gone := start(t, conn.JS, tallyProjection("gone"))
+	waitFor(t, gone, last)
+	gone.Stop(ctx)
+	if err := conn.JS.DeleteKeyValue(ctx, projection.LockBucket); err != nil {
+		t.Fatal(err)
+	}
+
+	removed, err := projection.Cleanup(ctx, conn.JS, nil)
+	if err != nil || len(removed) == 0 {
+		t.Fatalf("cleanup with no projection started: removed %v, %v; want the gone projection's resources", removed, err)
+	}
+	if left, err := projection.Leftovers(ctx, conn.JS, nil); err != nil || len(left) != 0 {
+		t.Errorf("leftovers after the cleanup: %v, %v; want none", left, err)
+	}
+}
