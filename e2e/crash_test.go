@@ -4,9 +4,7 @@ package e2e
 
 import (
 	"fmt"
-	"net/http"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -33,28 +31,12 @@ func TestKillNineUnderLoadLosesNothingAcknowledged(t *testing.T) {
 	)
 	for i, c := range clients {
 		wg.Go(func() {
-			for n := 0; ; n++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				title := fmt.Sprintf("s%d-%d", i, n)
-				req, _ := http.NewRequest(http.MethodPost, a.URL+"/todos", strings.NewReader(`{"title":"`+title+`"}`))
-				req.Header.Set("Datastar-Request", "true")
-				req.Header.Set("Content-Type", "application/json")
-				res, err := c.http.Do(req)
-				if err != nil {
-					return // the app is gone
-				}
-				res.Body.Close()
-				if res.StatusCode == http.StatusOK {
-					mu.Lock()
-					acked[i] = append(acked[i], title)
-					total++
-					mu.Unlock()
-				}
-			}
+			c.keepAddingTodos(fmt.Sprintf("s%d", i), stop, func(title string) {
+				mu.Lock()
+				acked[i] = append(acked[i], title)
+				total++
+				mu.Unlock()
+			})
 		})
 	}
 	waitFor(t, 30*time.Second, "300 acknowledged adds", func() bool {

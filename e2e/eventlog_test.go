@@ -129,27 +129,11 @@ func TestEventLogKeepsEveryEventOnceThroughAKillNine(t *testing.T) {
 		wg    sync.WaitGroup
 	)
 	wg.Go(func() {
-		for n := 0; ; n++ {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			title := fmt.Sprintf("during-%d", n)
-			req, _ := http.NewRequest(http.MethodPost, a.URL+"/todos", strings.NewReader(`{"title":"`+title+`"}`))
-			req.Header.Set("Datastar-Request", "true")
-			req.Header.Set("Content-Type", "application/json")
-			res, err := writer.http.Do(req)
-			if err != nil {
-				return // the app is gone
-			}
-			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
-				mu.Lock()
-				acked = append(acked, title)
-				mu.Unlock()
-			}
-		}
+		writer.keepAddingTodos("during", stop, func(title string) {
+			mu.Lock()
+			acked = append(acked, title)
+			mu.Unlock()
+		})
 	})
 	// Killed mid-writing, with the page following live.
 	waitFor(t, 20*time.Second, "40 todos acknowledged and shown live", func() bool {

@@ -190,3 +190,29 @@ func TestTodoStreamResumesWithTheWholeState(t *testing.T) {
 		t.Errorf("frames %v then %v: want the same, newest id both times", first, again)
 	}
 }
+
+// keepAddingTodos adds todos titled prefix-0, prefix-1, … as the page's
+// form does, one at a time, until stop is closed or the app is gone (a
+// request fails: it was killed), telling acked each title the app
+// acknowledged.
+func (c *client) keepAddingTodos(prefix string, stop <-chan struct{}, acked func(title string)) {
+	for n := 0; ; n++ {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		title := fmt.Sprintf("%s-%d", prefix, n)
+		req, _ := http.NewRequest(http.MethodPost, c.base+"/todos", strings.NewReader(`{"title":"`+title+`"}`))
+		req.Header.Set("Datastar-Request", "true")
+		req.Header.Set("Content-Type", "application/json")
+		res, err := c.http.Do(req)
+		if err != nil {
+			return // the app is gone
+		}
+		res.Body.Close()
+		if res.StatusCode == http.StatusOK {
+			acked(title)
+		}
+	}
+}
