@@ -212,3 +212,31 @@ func TestMergeForwardsEverySourceAndClosesWithTheFirstToEnd(t *testing.T) {
 		t.Error("the merged channel stayed open after its context ended")
 	}
 }
+
+func TestSampledSamplesUntilItsContextEndsAndSkipsFailures(t *testing.T) {
+	t.Parallel()
+	var calls atomic.Int32
+	watch := Sampled(time.Millisecond, func(context.Context) (int32, error) {
+		n := calls.Add(1)
+		if n == 2 {
+			return 0, context.DeadlineExceeded // skipped
+		}
+		return n, nil
+	})
+	ctx, cancel := context.WithCancel(t.Context())
+	values, err := watch(ctx, "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for v := range values {
+		if v == 2 {
+			t.Fatal("a failed sample was sent")
+		}
+		if v >= 4 {
+			break
+		}
+	}
+	cancel()
+	for range values { // closed once sampling has stopped
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"ironstar/sse"
+
 	"github.com/shirou/gopsutil/v4/cpu"
 	"github.com/shirou/gopsutil/v4/mem"
 )
@@ -41,32 +43,13 @@ func hostSample(ctx context.Context) (Sample, error) {
 type sampler struct {
 	interval time.Duration
 	sample   func(context.Context) (Sample, error)
-	running  atomic.Int32 // sampling loops alive, for tests
+	running  atomic.Int32 // watches open, for tests
 }
 
-// watch implements the hub's watch: a sample now, then one per interval.
-func (s *sampler) watch(ctx context.Context, _ string) (<-chan Sample, error) {
-	out := make(chan Sample, 1)
+// watch implements the hub's watch: a sample now, then one per interval
+// (sse.Sampled), while the hub keeps the watch's context.
+func (s *sampler) watch(ctx context.Context, key string) (<-chan Sample, error) {
 	s.running.Add(1)
-	go func() {
-		defer s.running.Add(-1)
-		defer close(out)
-		tick := time.NewTicker(s.interval)
-		defer tick.Stop()
-		for {
-			if sample, err := s.sample(ctx); err == nil {
-				select { // keep only the newest
-				case <-out:
-				default:
-				}
-				out <- sample
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-			}
-		}
-	}()
-	return out, nil
+	context.AfterFunc(ctx, func() { s.running.Add(-1) })
+	return sse.Sampled(s.interval, s.sample)(ctx, key)
 }

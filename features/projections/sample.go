@@ -9,6 +9,7 @@ import (
 
 	"ironstar/nats/projection"
 	"ironstar/nats/reactor"
+	"ironstar/sse"
 )
 
 // Report is where the app's projections and reactors stand at one moment:
@@ -116,29 +117,6 @@ func (s *sampler) rate(name string, position uint64, at time.Time) float64 {
 
 // watch is the hub's watch of the one key it follows: a Report now, then
 // one every interval, until the last page closes.
-func (s *sampler) watch(interval time.Duration) func(ctx context.Context, _ string) (<-chan Report, error) {
-	return func(ctx context.Context, _ string) (<-chan Report, error) {
-		out := make(chan Report, 1)
-		go func() {
-			defer close(out)
-			tick := time.NewTicker(interval)
-			defer tick.Stop()
-			for {
-				sampleCtx, cancel := context.WithTimeout(ctx, interval)
-				report := s.sample(sampleCtx)
-				cancel()
-				select { // keep only the newest
-				case <-out:
-				default:
-				}
-				out <- report
-				select {
-				case <-ctx.Done():
-					return
-				case <-tick.C:
-				}
-			}
-		}()
-		return out, nil
-	}
+func (s *sampler) watch(interval time.Duration) func(ctx context.Context, key string) (<-chan Report, error) {
+	return sse.Sampled(interval, func(ctx context.Context) (Report, error) { return s.sample(ctx), nil })
 }
