@@ -118,16 +118,25 @@ func (c operatorClient) do(ctx context.Context, method, path string) (*http.Resp
 	return nil, fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, strings.TrimSpace(string(body)))
 }
 
-// status prints where every projection and reactor stands.
-func (c operatorClient) status(ctx context.Context, out io.Writer) error {
-	resp, err := c.do(ctx, http.MethodGet, projections.StatusPath)
+// askJSON sends a request without a body and decodes the JSON answer.
+func askJSON[T any](ctx context.Context, c operatorClient, method, path string) (T, error) {
+	var answer T
+	resp, err := c.do(ctx, method, path)
 	if err != nil {
-		return err
+		return answer, err
 	}
 	defer resp.Body.Close()
-	var report projections.Report
-	if err := json.NewDecoder(resp.Body).Decode(&report); err != nil {
-		return fmt.Errorf("read the status: %w", err)
+	if err := json.NewDecoder(resp.Body).Decode(&answer); err != nil {
+		return answer, fmt.Errorf("%s %s: read the answer: %w", method, path, err)
+	}
+	return answer, nil
+}
+
+// status prints where every projection and reactor stands.
+func (c operatorClient) status(ctx context.Context, out io.Writer) error {
+	report, err := askJSON[projections.Report](ctx, c, http.MethodGet, projections.StatusPath)
+	if err != nil {
+		return err
 	}
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "PROJECTION\tGENERATION\tVERSION\tPOSITION\tLAG\tEVENTS/S\tSTATE\tPARKED\tLAST ERROR")
@@ -210,14 +219,9 @@ func progressLine(p projection.RebuildProgress) string {
 
 // cleanup deletes the leftovers and prints what it deleted.
 func (c operatorClient) cleanup(ctx context.Context, out io.Writer) error {
-	resp, err := c.do(ctx, http.MethodPost, projections.CleanupPath)
+	result, err := askJSON[projections.CleanupResult](ctx, c, http.MethodPost, projections.CleanupPath)
 	if err != nil {
 		return err
-	}
-	defer resp.Body.Close()
-	var result projections.CleanupResult
-	if err := json.NewDecoder(resp.Body).Decode(&result); err != nil {
-		return fmt.Errorf("read the answer: %w", err)
 	}
 	for _, l := range result.Removed {
 		fmt.Fprintf(out, "removed %s %s (%s)\n", l.Kind, l.Name, l.Reason)
@@ -232,14 +236,9 @@ func (c operatorClient) cleanup(ctx context.Context, out io.Writer) error {
 // event seq again, and says whether it ran; if it failed again, the app's
 // answer says why and the event stays parked.
 func (c operatorClient) redrive(ctx context.Context, name string, seq uint64, out io.Writer) error {
-	resp, err := c.do(ctx, http.MethodPost, projections.RedrivePath(name, seq))
+	result, err := askJSON[projections.RedriveResult](ctx, c, http.MethodPost, projections.RedrivePath(name, seq))
 	if err != nil {
 		return err
-	}
-	defer resp.Body.Close()
-	var result projections.RedriveResult
-	if err := json.NewDecoder(resp.Body).Decode(&result); err != nil {
-		return fmt.Errorf("read the answer: %w", err)
 	}
 	fmt.Fprintf(out, "%s: the effect of event %d ran; it is no longer parked\n", result.Reactor, result.Seq)
 	return nil
