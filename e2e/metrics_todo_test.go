@@ -56,6 +56,9 @@ func TestMetricsCountCommandsStreamsProjectionsAndNATS(t *testing.T) {
 	if m[`ironstar_sse_frames_sent_total{feature="todo"}`] < 2 {
 		t.Errorf("frames sent = %v, want at least the first frame and one update", m[`ironstar_sse_frames_sent_total{feature="todo"}`])
 	}
+	if m[`ironstar_nats_messages_total{direction="out"}`] == 0 || m[`ironstar_nats_bytes_total{direction="in"}`] == 0 {
+		t.Error("no NATS traffic counted")
+	}
 	if m[`ironstar_jetstream_api_requests_total`] == 0 {
 		t.Error("no JetStream API requests counted")
 	}

@@ -17,9 +17,9 @@ type natsCollector struct {
 	nc *nats.Conn
 	js jetstream.JetStream
 
-	connected, reconnects                 *prometheus.Desc
-	jetstreamUp, apiRequests, apiErrors   *prometheus.Desc
-	events, eventBytes, eventMax, lastSeq *prometheus.Desc
+	connected, reconnects, messages, bytes *prometheus.Desc
+	jetstreamUp, apiRequests, apiErrors    *prometheus.Desc
+	events, eventBytes, eventMax, lastSeq  *prometheus.Desc
 }
 
 // WatchNATS adds the NATS connection's state and JetStream's to the
@@ -30,8 +30,12 @@ func (m *Metrics) WatchNATS(nc *nats.Conn, js jetstream.JetStream) {
 	}
 	m.Registry.MustRegister(&natsCollector{
 		nc: nc, js: js,
-		connected:   desc("nats_connected", "1 while the app's NATS connection is up, else 0."),
-		reconnects:  desc("nats_reconnects_total", "Times the app's NATS connection reconnected."),
+		connected:  desc("nats_connected", "1 while the app's NATS connection is up, else 0."),
+		reconnects: desc("nats_reconnects_total", "Times the app's NATS connection reconnected."),
+		messages: prometheus.NewDesc(prometheus.BuildFQName(Namespace, "", "nats_messages_total"),
+			"Messages the app's NATS connection sent (out) and received (in): what commands and updates cost in NATS traffic.", []string{"direction"}, nil),
+		bytes: prometheus.NewDesc(prometheus.BuildFQName(Namespace, "", "nats_bytes_total"),
+			"Payload bytes the app's NATS connection sent (out) and received (in).", []string{"direction"}, nil),
 		jetstreamUp: desc("jetstream_up", "1 if JetStream answered this scrape's account-info request, else 0."),
 		apiRequests: desc("jetstream_api_requests_total", "JetStream API requests of the app's account, as the server counts them (every client of the account)."),
 		apiErrors:   desc("jetstream_api_errors_total", "JetStream API requests of the app's account that the server answered with an error."),
@@ -43,14 +47,19 @@ func (m *Metrics) WatchNATS(nc *nats.Conn, js jetstream.JetStream) {
 }
 
 func (c *natsCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.connected, c.reconnects, c.jetstreamUp, c.apiRequests, c.apiErrors, c.events, c.eventBytes, c.eventMax, c.lastSeq} {
+	for _, d := range []*prometheus.Desc{c.connected, c.reconnects, c.messages, c.bytes, c.jetstreamUp, c.apiRequests, c.apiErrors, c.events, c.eventBytes, c.eventMax, c.lastSeq} {
 		ch <- d
 	}
 }
 
 func (c *natsCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.connected, prometheus.GaugeValue, boolValue(c.nc.IsConnected()))
-	ch <- prometheus.MustNewConstMetric(c.reconnects, prometheus.CounterValue, float64(c.nc.Stats().Reconnects))
+	stats := c.nc.Stats()
+	ch <- prometheus.MustNewConstMetric(c.reconnects, prometheus.CounterValue, float64(stats.Reconnects))
+	ch <- prometheus.MustNewConstMetric(c.messages, prometheus.CounterValue, float64(stats.OutMsgs), "out")
+	ch <- prometheus.MustNewConstMetric(c.messages, prometheus.CounterValue, float64(stats.InMsgs), "in")
+	ch <- prometheus.MustNewConstMetric(c.bytes, prometheus.CounterValue, float64(stats.OutBytes), "out")
+	ch <- prometheus.MustNewConstMetric(c.bytes, prometheus.CounterValue, float64(stats.InBytes), "in")
 
 	ctx, cancel := context.WithTimeout(context.Background(), scrapeTimeout)
 	defer cancel()

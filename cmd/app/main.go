@@ -10,7 +10,6 @@ package main
 import (
 	"context"
 	"errors"
-	"expvar"
 	"fmt"
 	"io"
 	"net"
@@ -245,18 +244,6 @@ func run(ctx context.Context, cfg config.Config, logOutput io.Writer) error {
 
 	g, gctx := errgroup.WithContext(ctx)
 	if cfg.PprofAddr != "" {
-		// What a command or an update costs in NATS traffic: this
-		// connection's messages and JetStream's API requests, counted.
-		expvar.Publish("nats", expvar.Func(func() any { return nc.NC.Stats() }))
-		expvar.Publish("jetstream", expvar.Func(func() any {
-			infoCtx, cancel := context.WithTimeout(context.Background(), time.Second)
-			defer cancel()
-			info, err := nc.JS.AccountInfo(infoCtx)
-			if err != nil {
-				return err.Error()
-			}
-			return info.API
-		}))
 		profiler := httpserver.Profiler(cfg.PprofAddr)
 		logger.Info("profiler", "url", "http://"+profiler.Addr+"/debug/pprof/")
 		g.Go(func() error {
