@@ -289,16 +289,24 @@ func (e *election) renew(ctx context.Context, l lease) (lease, error) {
 	return lease{revision: revision, actUntil: sent.Add(e.stepDownAfter), held: true}, nil
 }
 
-// release deletes the key if this process still holds it, so that a
-// standby takes over at its next try instead of after the TTL. It is best
-// effort: a key left behind runs out.
+// release deletes the key if it still names this process, so that a
+// standby takes over at its next try instead of after the TTL. The key may
+// have moved past l's revision (a renewal whose answer was lost), or l may
+// no longer count as held for that reason: then the key is read, and
+// deleted at its revision if it names this process (no other process
+// writes a key that names another). It is best effort: a key left behind
+// runs out.
 func (e *election) release(ctx context.Context, l lease) {
-	if !l.held {
-		return
-	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.tick)
 	defer cancel()
-	_ = e.kv.Delete(ctx, e.opts.Key, jetstream.LastRevision(l.revision))
+	if l.held && e.kv.Delete(ctx, e.opts.Key, jetstream.LastRevision(l.revision)) == nil {
+		return
+	}
+	entry, err := e.kv.Get(ctx, e.opts.Key)
+	if err != nil || string(entry.Value()) != e.opts.Holder {
+		return
+	}
+	_ = e.kv.Delete(ctx, e.opts.Key, jetstream.LastRevision(entry.Revision()))
 }
 
 // wait returns after d, or false as soon as ctx ends.

@@ -286,7 +286,9 @@ func TestHolderNamesTheLeaderOrNobody(t *testing.T) {
 	if h, ok, err := leader.Holder(ctx, c.JS, bucket, key); err != nil || ok {
 		t.Fatalf("before any campaign: Holder = %q, %v, %v; want nobody", h, ok, err)
 	}
-	a := campaign(t, c, options("host-1:42", 600*time.Millisecond), untilCancelled)
+	// A TTL long enough that the release (bounded by TTL/4) is not cut
+	// short on a loaded machine; the campaign takes the free key at once.
+	a := campaign(t, c, options("host-1:42", 4*time.Second), untilCancelled)
 	poll.Until(t, 3*time.Second, "Holder to name host-1:42", func() bool {
 		h, ok, err := leader.Holder(ctx, c.JS, bucket, key)
 		return err == nil && ok && h == "host-1:42"
@@ -294,6 +296,34 @@ func TestHolderNamesTheLeaderOrNobody(t *testing.T) {
 	a.stop()
 	if h, ok, err := leader.Holder(ctx, c.JS, bucket, key); err != nil || ok {
 		t.Fatalf("after the only campaigner stopped: Holder = %q, %v, %v; want nobody", h, ok, err)
+	}
+}
+
+func TestAStoppedLeaderGivesUpAKeyMovedByALostRenewal(t *testing.T) {
+	c := natstest.Connect(t)
+	ctx := t.Context()
+	a := campaign(t, c, options("a", 4*time.Second), untilCancelled)
+	var kv jetstream.KeyValue
+	poll.Until(t, 3*time.Second, "a to hold the key", func() bool {
+		h, ok, err := leader.Holder(ctx, c.JS, bucket, key)
+		if err != nil || !ok || h != "a" {
+			return false
+		}
+		kv, err = c.JS.KeyValue(ctx, bucket)
+		return err == nil
+	})
+	// As left by a renewal the server stored but whose answer was lost:
+	// the key still names a, at a revision a does not know.
+	entry, err := kv.Get(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kv.Update(ctx, key, []byte("a"), entry.Revision()); err != nil {
+		t.Fatal(err)
+	}
+	a.stop()
+	if h, ok, err := leader.Holder(ctx, c.JS, bucket, key); err != nil || ok {
+		t.Fatalf("after a stopped: Holder = %q, %v, %v; want nobody", h, ok, err)
 	}
 }
 
