@@ -187,12 +187,19 @@ func (e *election) bucket(ctx context.Context, js jetstream.JetStream) (jetstrea
 }
 
 // campaign tries to take the lease every tick until it does (ok) or ctx
-// ends.
+// ends. A try under way when ctx ends is finished, not abandoned: the
+// server may have stored the key without the answer having arrived, and
+// the key is given up then.
 func (e *election) campaign(ctx context.Context) (l lease, ok bool) {
 	retry := time.NewTicker(e.tick)
 	defer retry.Stop()
 	for {
-		if l, err := e.acquire(ctx); err == nil {
+		l, err := e.acquire(context.WithoutCancel(ctx))
+		if ctx.Err() != nil {
+			e.release(ctx, l)
+			return lease{}, false
+		}
+		if err == nil {
 			return l, true
 		}
 		select {

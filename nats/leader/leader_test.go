@@ -286,8 +286,6 @@ func TestHolderNamesTheLeaderOrNobody(t *testing.T) {
 	if h, ok, err := leader.Holder(ctx, c.JS, bucket, key); err != nil || ok {
 		t.Fatalf("before any campaign: Holder = %q, %v, %v; want nobody", h, ok, err)
 	}
-	// A TTL long enough that the release (bounded by TTL/4) is not cut
-	// short on a loaded machine; the campaign takes the free key at once.
 	a := campaign(t, c, options("host-1:42", 4*time.Second), untilCancelled)
 	poll.Until(t, 3*time.Second, "Holder to name host-1:42", func() bool {
 		h, ok, err := leader.Holder(ctx, c.JS, bucket, key)
@@ -296,6 +294,42 @@ func TestHolderNamesTheLeaderOrNobody(t *testing.T) {
 	a.stop()
 	if h, ok, err := leader.Holder(ctx, c.JS, bucket, key); err != nil || ok {
 		t.Fatalf("after the only campaigner stopped: Holder = %q, %v, %v; want nobody", h, ok, err)
+	}
+}
+
+func TestACampaignerStoppedWhileTakingTheKeyGivesItUp(t *testing.T) {
+	c := natstest.Connect(t)
+	ctx := t.Context()
+	// Each round stops a campaigner the moment its write of the key
+	// reaches the server, which is often before the campaigner has the
+	// answer: it must give the key up all the same. Several rounds, as
+	// that moment is a race.
+	for round := range 20 {
+		holder := fmt.Sprintf("host-%d:42", round)
+		written := make(chan struct{}, 1)
+		sub, err := c.NC.Subscribe("$KV."+bucket+"."+key, func(*nats.Msg) {
+			select {
+			case written <- struct{}{}:
+			default:
+			}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.NC.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		a := campaign(t, c, options(holder, 4*time.Second), untilCancelled)
+		select {
+		case <-written:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("round %d: %s did not write the key", round, holder)
+		}
+		a.stop()
+		_ = sub.Unsubscribe()
+		if h, ok, err := leader.Holder(ctx, c.JS, bucket, key); err != nil || ok {
+			t.Fatalf("round %d, after the only campaigner stopped: Holder = %q, %v, %v; want nobody", round, h, ok, err)
+		}
 	}
 }
 
