@@ -93,8 +93,8 @@ type operatorClient struct {
 	http        *http.Client
 }
 
-// do sends a request and returns the response if it is a 200.
-func (c operatorClient) do(ctx context.Context, method, path string) (*http.Response, error) {
+// send sends a request and returns the response, whatever its status.
+func (c operatorClient) send(ctx context.Context, method, path string) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, nil)
 	if err != nil {
 		return nil, err
@@ -106,16 +106,28 @@ func (c operatorClient) do(ctx context.Context, method, path string) (*http.Resp
 	if err != nil {
 		return nil, fmt.Errorf("is the app running at %s? %w", c.base, err)
 	}
-	if resp.StatusCode == http.StatusOK {
-		return resp, nil
+	return resp, nil
+}
+
+// do sends a request and returns the response if it is a 200.
+func (c operatorClient) do(ctx context.Context, method, path string) (*http.Response, error) {
+	resp, err := c.send(ctx, method, path)
+	if err != nil || resp.StatusCode == http.StatusOK {
+		return resp, err
 	}
+	return nil, refused(method, path, resp)
+}
+
+// refused reads a response other than a 200 (and closes it) into an error
+// saying why.
+func refused(method, path string, resp *http.Response) error {
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
 	// The operator gate answers anyone else as if the route did not exist.
 	if resp.StatusCode == http.StatusNotFound && strings.HasPrefix(string(body), "404 page not found") {
-		return nil, fmt.Errorf("%s %s: %s: the operator routes exist only with ADMIN_TOKEN set, and this command needs the app's token", method, path, resp.Status)
+		return fmt.Errorf("%s %s: %s: the operator routes exist only with ADMIN_TOKEN set, and this command needs the app's token", method, path, resp.Status)
 	}
-	return nil, fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, strings.TrimSpace(string(body)))
+	return fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, strings.TrimSpace(string(body)))
 }
 
 // askJSON sends a request without a body and decodes the JSON answer.
@@ -217,16 +229,30 @@ func progressLine(p projection.RebuildProgress) string {
 	return fmt.Sprintf("generation %d: %d/%d events (%.0f%%), %d events/s", p.Generation, p.Position, p.Total, percent, p.EventsPerSecond)
 }
 
-// cleanup deletes the leftovers and prints what it deleted.
+// cleanup deletes the leftovers and prints what it deleted; a cleanup
+// stopped by an error (a 503 whose answer is JSON) prints what it deleted
+// before it, then the error.
 func (c operatorClient) cleanup(ctx context.Context, out io.Writer) error {
-	result, err := askJSON[projections.CleanupResult](ctx, c, http.MethodPost, projections.CleanupPath)
+	resp, err := c.send(ctx, http.MethodPost, projections.CleanupPath)
 	if err != nil {
 		return err
+	}
+	stopped := resp.StatusCode == http.StatusServiceUnavailable && resp.Header.Get("Content-Type") == "application/json"
+	if resp.StatusCode != http.StatusOK && !stopped {
+		return refused(http.MethodPost, projections.CleanupPath, resp)
+	}
+	defer resp.Body.Close()
+	var result projections.CleanupResult
+	if err := json.NewDecoder(resp.Body).Decode(&result); err != nil {
+		return fmt.Errorf("read the cleanup's answer: %w", err)
 	}
 	for _, l := range result.Removed {
 		fmt.Fprintf(out, "removed %s %s (%s)\n", l.Kind, l.Name, l.Reason)
 	}
-	if len(result.Removed) == 0 {
+	switch {
+	case result.Error != "":
+		return fmt.Errorf("the cleanup stopped after removing %d: %s; run it again once NATS answers", len(result.Removed), result.Error)
+	case len(result.Removed) == 0:
 		fmt.Fprintln(out, "nothing to remove")
 	}
 	return nil

@@ -100,3 +100,31 @@ func TestProjectionsRedriveAsksTheReactorsRouteAndSaysWhyItFailed(t *testing.T) 
 		t.Errorf("a sequence not a number: exit %d, stderr %s; want 2 with the usage", code, errs.String())
 	}
 }
+
+func TestProjectionsCleanupSaysWhatItRemovedBeforeAnError(t *testing.T) {
+	t.Parallel()
+	const token = "a-token-of-twenty-four-chars"
+	removed := []projection.Leftover{{Kind: "bucket", Name: "proj_old_1", Reason: "a projection the app no longer has"}}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer "+token || r.Method != http.MethodPost || r.URL.Path != projections.CleanupPath {
+			http.NotFound(w, r)
+			return
+		}
+		// As the app answers a cleanup that NATS stopped halfway.
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		json.NewEncoder(w).Encode(projections.CleanupResult{Removed: removed, Error: "nats: timeout"})
+	}))
+	t.Cleanup(srv.Close)
+	var out, errs bytes.Buffer
+	code := projectionsCommand(t.Context(), config.Config{AdminToken: token}, []string{"-url", srv.URL, "cleanup"}, &out, &errs)
+	if code != 1 {
+		t.Errorf("exit %d, want 1", code)
+	}
+	if want := "removed bucket proj_old_1 (a projection the app no longer has)"; !strings.Contains(out.String(), want) {
+		t.Errorf("output lacks %q:\n%s", want, out.String())
+	}
+	if want := "stopped after removing 1: nats: timeout"; !strings.Contains(errs.String(), want) || strings.Contains(errs.String(), "{") {
+		t.Errorf("stderr %q, want %q and no raw JSON", errs.String(), want)
+	}
+}
