@@ -44,6 +44,10 @@ const LockBucket = "projection_rebuilds"
 // lockTTL is how long a lock outlives its holder's last write.
 const lockTTL = 15 * time.Second
 
+// lockWriteTimeout bounds taking and releasing a lock, which outlive the
+// context of the request that asked.
+const lockWriteTimeout = 2 * time.Second
+
 // progressEvery is how often a rebuild writes its progress to its lock.
 const progressEvery = time.Second
 
@@ -118,7 +122,12 @@ func acquireLock(ctx context.Context, kv jetstream.KeyValue, name string, genera
 		Owner: fmt.Sprintf("%s pid %d", host, os.Getpid()), Generation: generation, Version: version, Started: now, Updated: now,
 	}}
 	data, _ := json.Marshal(l.progress)
-	revision, err := kv.Create(ctx, name, data)
+	// Not cut short when ctx ends: the server may have stored the lock
+	// without the answer having arrived, and it would be left to its TTL.
+	// Taken, it is released by the caller as any other.
+	createCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), lockWriteTimeout)
+	defer cancel()
+	revision, err := kv.Create(createCtx, name, data)
 	if errors.Is(err, jetstream.ErrKeyExists) {
 		return nil, fmt.Errorf("%w: %s", ErrRebuilding, name)
 	}
@@ -148,7 +157,7 @@ func (l *rebuildLock) write(ctx context.Context) error {
 
 // release deletes the lock if it is still this one's.
 func (l *rebuildLock) release(ctx context.Context, logger *slog.Logger) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), lockWriteTimeout)
 	defer cancel()
 	if err := l.kv.Delete(ctx, l.name, jetstream.LastRevision(l.revision)); err != nil {
 		logger.Warn("projection: release rebuild lock", "projection", l.name, "err", err)

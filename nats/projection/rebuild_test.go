@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/nats-io/nats.go/jetstream"
 
 	"ironstar/es"
@@ -286,5 +288,37 @@ func TestProjectionCleanupInAnAppThatStartsNoProjection(t *testing.T) {
 	}
 	if left, err := projection.Leftovers(ctx, conn.JS, nil); err != nil || len(left) != 0 {
 		t.Errorf("leftovers after the cleanup: %v, %v; want none", left, err)
+	}
+}
+
+func TestProjectionRebuildCancelledWhileTakingItsLockLeavesNone(t *testing.T) {
+	t.Parallel()
+	conn := natstest.Connect(t)
+	store, _ := eventstore.New(t.Context(), conn.JS, eventstore.Config{})
+	last := newWriter(store, "c").add(t, 10, 2)
+	r := start(t, conn.JS, tallyProjection("cancelled"))
+	waitFor(t, r, last)
+
+	// The request that asked for the rebuild ends the moment its lock
+	// reaches the server, which is often before the answer reaches the
+	// rebuild: the lock must not be left for its TTL all the same.
+	for round := range 10 {
+		ctx, cancel := context.WithCancel(t.Context())
+		sub, err := conn.NC.Subscribe("$KV."+projection.LockBucket+".cancelled", func(*nats.Msg) { cancel() })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := conn.NC.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		_, err = projection.Rebuild(ctx, conn.JS, tallyProjection("cancelled"), opts())
+		cancel()
+		_ = sub.Unsubscribe()
+		if err == nil {
+			continue // it finished before the cancellation told
+		}
+		if st := status(t, r); st.Rebuild != nil {
+			t.Fatalf("round %d: the rebuild ended (%v) but its lock stays: %+v", round, err, st.Rebuild)
+		}
 	}
 }
