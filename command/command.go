@@ -216,6 +216,16 @@ func Fail(w http.ResponseWriter, r *http.Request, logger *slog.Logger, alertID s
 	components.Alert(alertID, p.Message).Render(r.Context(), w)
 }
 
+// Unreadable answers a page whose data could not be read (a read model or
+// the event store not answering): 503 with Retry-After, as a command the
+// store did not take is answered, and the error logged. what names the
+// data in the answer, e.g. "the list".
+func Unreadable(w http.ResponseWriter, r *http.Request, logger *slog.Logger, what string, err error) {
+	logger.ErrorContext(r.Context(), "read "+what, "path", r.URL.Path, "err", err)
+	w.Header().Set("Retry-After", "1")
+	http.Error(w, what+" cannot be read right now, try again shortly", http.StatusServiceUnavailable)
+}
+
 // knownBy asks a feature's known, if any, how to answer err.
 func knownBy(known func(error) (Problem, bool), err error) (Problem, bool) {
 	if known == nil {

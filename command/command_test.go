@@ -111,3 +111,17 @@ func TestMetadataCorrelatesTheRequestID(t *testing.T) {
 		t.Errorf("CorrelationID = %q, want req-7", got)
 	}
 }
+
+// A page whose data the store does not give is a moment's trouble: 503
+// with Retry-After, and the answer names the data, not the store's error.
+func TestUnreadableAnswers503WithRetryAfter(t *testing.T) {
+	t.Parallel()
+	rec := httptest.NewRecorder()
+	Unreadable(rec, httptest.NewRequest(http.MethodGet, "/todos", nil), slog.New(slog.DiscardHandler), "the list", fmt.Errorf("read: %w: nats: timeout", es.ErrUnavailable))
+	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") != "1" {
+		t.Errorf("code %d, Retry-After %q; want 503 and 1", rec.Code, rec.Header().Get("Retry-After"))
+	}
+	if body := rec.Body.String(); !strings.Contains(body, "the list cannot be read right now") || strings.Contains(body, "nats") {
+		t.Errorf("body %q; want it to name the list, not the store's error", body)
+	}
+}

@@ -65,8 +65,7 @@ func (h *handlers) page(w http.ResponseWriter, r *http.Request) {
 	global, err := h.value(r.Context(), GlobalID)
 	mine, err2 := h.value(r.Context(), sess.PublicID)
 	if err := errors.Join(err, err2); err != nil {
-		h.logger.ErrorContext(r.Context(), "counter: read", "err", err)
-		http.Error(w, "the counters cannot be read right now, try again shortly", http.StatusServiceUnavailable)
+		command.Unreadable(w, r, h.logger, "the counters", err)
 		return
 	}
 	page := layouts.Page{Title: "Counters", Path: "/counter"}

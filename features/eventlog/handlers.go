@@ -10,6 +10,7 @@ import (
 
 	"github.com/a-h/templ"
 
+	"ironstar/command"
 	"ironstar/es"
 	"ironstar/features/common/layouts"
 	"ironstar/features/eventlog/components"
@@ -48,8 +49,7 @@ func (h *handlers) page(w http.ResponseWriter, r *http.Request) {
 		p, err = readPage(r.Context(), h.store, f, last+1, pageSize)
 	}
 	if err != nil {
-		h.logger.ErrorContext(r.Context(), "eventlog: read", "err", err)
-		http.Error(w, "the event log cannot be read right now, try again shortly", http.StatusServiceUnavailable)
+		command.Unreadable(w, r, h.logger, "the event log", err)
 		return
 	}
 	vm.Body = pageBody(p, last+1)
@@ -99,8 +99,7 @@ func (h *handlers) older(w http.ResponseWriter, r *http.Request) {
 	}
 	p, err := readPage(r.Context(), h.store, f, before, pageSize)
 	if err != nil {
-		h.logger.ErrorContext(r.Context(), "eventlog: read older", "err", err)
-		http.Error(w, "the event log cannot be read right now, try again shortly", http.StatusServiceUnavailable)
+		command.Unreadable(w, r, h.logger, "the event log", err)
 		return
 	}
 	html, err := renderHTML(pageBody(p, before))

@@ -55,8 +55,7 @@ func (h *handlers) page(w http.ResponseWriter, r *http.Request) {
 	sess, _ := session.FromContext(r.Context())
 	e, err := h.view.Get(r.Context(), sess.PublicID)
 	if err != nil && !errors.Is(err, projection.ErrNotFound) {
-		h.logger.ErrorContext(r.Context(), "sortable: read", "err", err)
-		http.Error(w, "the board cannot be read right now, try again shortly", http.StatusServiceUnavailable)
+		command.Unreadable(w, r, h.logger, "the board", err)
 		return
 	}
 	if err := pages.Sortable(layouts.Page{Title: "Sortable", Path: "/sortable"}, items(e.Value.Order)).Render(r.Context(), w); err != nil {

@@ -71,8 +71,7 @@ func (h *handlers) page(w http.ResponseWriter, r *http.Request) {
 	sess, _ := session.FromContext(r.Context())
 	list, err := h.view.Get(r.Context(), sess.PublicID)
 	if err != nil && !errors.Is(err, projection.ErrNotFound) {
-		h.logger.ErrorContext(r.Context(), "todo: read list", "err", err)
-		http.Error(w, "the list cannot be read right now, try again shortly", http.StatusServiceUnavailable)
+		command.Unreadable(w, r, h.logger, "the list", err)
 		return
 	}
 	page := layouts.Page{Title: "Todos", Path: "/"}
