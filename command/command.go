@@ -1,6 +1,7 @@
 // Package command is the HTTP side every feature's commands share: reading
 // Datastar's signals, naming the command, and turning its errors into one
-// kind of answer.
+// kind of answer (and a page read the store could not serve into the same
+// kind of 503).
 package command
 
 import (

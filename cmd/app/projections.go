@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -130,12 +131,18 @@ func refused(method, path string, resp *http.Response) error {
 	return fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, strings.TrimSpace(string(body)))
 }
 
-// askJSON sends a request without a body and decodes the JSON answer.
-func askJSON[T any](ctx context.Context, c operatorClient, method, path string) (T, error) {
+// askJSON sends a request without a body and decodes the JSON answer of
+// a 200, or of one of the statuses in also whose answer is JSON (a route's
+// own account of why it stopped).
+func askJSON[T any](ctx context.Context, c operatorClient, method, path string, also ...int) (T, error) {
 	var answer T
-	resp, err := c.do(ctx, method, path)
+	resp, err := c.send(ctx, method, path)
 	if err != nil {
 		return answer, err
+	}
+	explained := slices.Contains(also, resp.StatusCode) && strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json")
+	if resp.StatusCode != http.StatusOK && !explained {
+		return answer, refused(method, path, resp)
 	}
 	defer resp.Body.Close()
 	if err := json.NewDecoder(resp.Body).Decode(&answer); err != nil {
@@ -230,21 +237,12 @@ func progressLine(p projection.RebuildProgress) string {
 }
 
 // cleanup deletes the leftovers and prints what it deleted; a cleanup
-// stopped by an error (a 503 whose answer is JSON) prints what it deleted
-// before it, then the error.
+// stopped by an error (the app's 503 with a JSON answer) prints what it
+// deleted before it, then the error.
 func (c operatorClient) cleanup(ctx context.Context, out io.Writer) error {
-	resp, err := c.send(ctx, http.MethodPost, projections.CleanupPath)
+	result, err := askJSON[projections.CleanupResult](ctx, c, http.MethodPost, projections.CleanupPath, http.StatusServiceUnavailable)
 	if err != nil {
 		return err
-	}
-	stopped := resp.StatusCode == http.StatusServiceUnavailable && resp.Header.Get("Content-Type") == "application/json"
-	if resp.StatusCode != http.StatusOK && !stopped {
-		return refused(http.MethodPost, projections.CleanupPath, resp)
-	}
-	defer resp.Body.Close()
-	var result projections.CleanupResult
-	if err := json.NewDecoder(resp.Body).Decode(&result); err != nil {
-		return fmt.Errorf("read the cleanup's answer: %w", err)
 	}
 	for _, l := range result.Removed {
 		fmt.Fprintf(out, "removed %s %s (%s)\n", l.Kind, l.Name, l.Reason)
