@@ -220,6 +220,11 @@ func TestProjectionRebuildThatLostItsLockDoesNotSwap(t *testing.T) {
 	if gen, err := r.Rebuild(ctx); err != nil || gen != 2 {
 		t.Fatalf("rebuild: generation %d, %v; want 2", gen, err)
 	}
+	// The runner's Rebuild returns once the runner follows the swap, so
+	// its status is the new generation's (the old one's consumer is gone).
+	if gen := r.Generation(); gen != 2 {
+		t.Errorf("after its Rebuild returned the runner serves generation %d, want 2", gen)
+	}
 	if st := status(t, r); st.LastRebuildError != "" {
 		t.Errorf("last rebuild error %q after a rebuild that succeeded, want none", st.LastRebuildError)
 	}

@@ -29,6 +29,8 @@ type Runner[V any] struct {
 
 	mu  sync.Mutex
 	gen *generation
+	// switched is closed (and replaced) when gen changes.
+	switched chan struct{}
 	// lastRebuildError and lastRebuildAt are the outcome of the last
 	// rebuild this runner started (see Status).
 	lastRebuildError string
@@ -65,7 +67,7 @@ func Start[V any](ctx context.Context, js jetstream.JetStream, p Projection[V], 
 	}
 	gen.version = m.Version
 	runCtx, cancel := context.WithCancel(context.Background())
-	r := &Runner[V]{p: p, js: js, o: o, meta: meta, locks: locks, progress: newProgress(), catchUp: newCatchUp(p.Name, "projection", o), cancel: cancel, done: make(chan struct{}), gen: gen}
+	r := &Runner[V]{p: p, js: js, o: o, meta: meta, locks: locks, progress: newProgress(), catchUp: newCatchUp(p.Name, "projection", o), cancel: cancel, done: make(chan struct{}), gen: gen, switched: make(chan struct{})}
 	var work sync.WaitGroup
 	work.Go(func() { r.run(runCtx) })
 	if m.Version != p.Version {
@@ -104,6 +106,8 @@ func (r *Runner[V]) run(ctx context.Context) {
 			newGen.version = next.Version
 			r.mu.Lock()
 			r.gen = newGen
+			close(r.switched)
+			r.switched = make(chan struct{})
 			r.mu.Unlock()
 			r.o.Logger.Info("projection: switched generation", "projection", r.p.Name, "generation", next.Generation, "version", next.Version)
 		}
@@ -176,12 +180,45 @@ func (r *Runner[V]) upgrade(ctx context.Context) {
 	}
 }
 
-// Rebuild rebuilds the projection into a new generation (see Rebuild),
-// which this runner then follows. Its outcome is in Status.
+// Rebuild rebuilds the projection into a new generation (see Rebuild)
+// and returns once this runner follows it (or after followWithin, if it
+// does not yet), so that its Status is the new generation's. Its outcome
+// is in Status.
 func (r *Runner[V]) Rebuild(ctx context.Context) (uint64, error) {
 	generation, err := Rebuild(ctx, r.js, r.p, r.o)
 	r.recordRebuild(err)
+	if err == nil {
+		r.awaitGeneration(ctx, generation)
+	}
 	return generation, err
+}
+
+// followWithin bounds how long Runner.Rebuild waits for its runner to
+// follow the swap, which its watch of the meta bucket sees at once.
+const followWithin = 5 * time.Second
+
+// awaitGeneration returns when the runner serves generation or a later
+// one, has stopped, or followWithin has passed, or ctx ends.
+func (r *Runner[V]) awaitGeneration(ctx context.Context, generation uint64) {
+	timeout := time.NewTimer(followWithin)
+	defer timeout.Stop()
+	for {
+		r.mu.Lock()
+		current, switched := r.gen.number, r.switched
+		r.mu.Unlock()
+		if current >= generation {
+			return
+		}
+		select {
+		case <-switched:
+		case <-r.done:
+			return
+		case <-timeout.C:
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
 }
 
 // recordRebuild records the outcome of a rebuild this runner started: err,
